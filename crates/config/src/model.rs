@@ -1,0 +1,272 @@
+//! The typed configuration that the parser produces and every other crate consumes.
+//!
+//! Everything here is plain data: values are already interpolated, defaulted and
+//! validated, `numprocs` is expanded into one [`ProcessConfig`] per process, and groups
+//! are sorted the way supervisord orders them (priority, then name). `PartialEq` on
+//! [`GroupConfig`] is the "changed" test of `reread`/`update` (supervisord's
+//! `ProcessGroupConfig.__eq__`), so every field that supervisord compares is a field here.
+
+use std::path::PathBuf;
+
+/// A fully parsed and validated configuration file (with its includes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The main file, absolute.
+    pub source: PathBuf,
+    /// Every file read, main first, in read order.
+    pub files: Vec<PathBuf>,
+    pub supervisord: SupervisordSection,
+    pub unix_http_servers: Vec<UnixHttpServer>,
+    pub inet_http_servers: Vec<InetHttpServer>,
+    pub supervisorctl: Option<CtlSection>,
+    pub steward: StewardSection,
+    /// Program, heterogeneous, listener, fcgi and cron groups, sorted by (priority, name).
+    pub groups: Vec<GroupConfig>,
+    /// `[rpcinterface:x]` sections; only the main factory is built in.
+    pub rpcinterfaces: Vec<RpcInterfaceSection>,
+    /// Non-fatal findings: unknown keys, deprecated values, ignored options.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Where a value came from, for messages of the form `file:line: [section] key = value: reason`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Location {
+    pub file: PathBuf,
+    pub line: usize,
+    pub section: String,
+    pub key: String,
+    pub value: String,
+}
+
+/// A warning or error found while reading the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub location: Location,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let l = &self.location;
+        write!(f, "{}:{}: [{}]", l.file.display(), l.line, l.section)?;
+        if !l.key.is_empty() {
+            write!(f, " {} = {}", l.key, l.value)?;
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LogLevel {
+    Blather = 3,
+    Trace = 5,
+    Debug = 10,
+    Info = 20,
+    Warn = 30,
+    Error = 40,
+    Critical = 50,
+}
+
+impl LogLevel {
+    /// The four-letter code supervisord writes in its activity log.
+    pub fn code(self) -> &'static str {
+        match self {
+            LogLevel::Blather => "BLAT",
+            LogLevel::Trace => "TRAC",
+            LogLevel::Debug => "DEBG",
+            LogLevel::Info => "INFO",
+            LogLevel::Warn => "WARN",
+            LogLevel::Error => "ERRO",
+            LogLevel::Critical => "CRIT",
+        }
+    }
+}
+
+/// A log destination as written in the config (`AUTO`, `NONE`, `syslog`, or a path).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogFile {
+    Auto,
+    None,
+    /// The deprecated `syslog` file name; the parser also turns on `*_syslog`.
+    Syslog,
+    Path(PathBuf),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SupervisordSection {
+    /// `None` when the value is `syslog`.
+    pub logfile: LogFile,
+    pub logfile_maxbytes: u64,
+    pub logfile_backups: u32,
+    pub loglevel: LogLevel,
+    pub pidfile: PathBuf,
+    pub umask: u32,
+    pub nodaemon: bool,
+    pub silent: bool,
+    pub minfds: u64,
+    pub minprocs: u64,
+    pub nocleanup: bool,
+    pub childlogdir: PathBuf,
+    pub user: Option<String>,
+    pub directory: Option<PathBuf>,
+    pub strip_ansi: bool,
+    pub environment: Vec<(String, String)>,
+    pub identifier: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnixHttpServer {
+    /// The section name (`unix_http_server` or a name starting with it).
+    pub section: String,
+    pub file: PathBuf,
+    pub chmod: u32,
+    /// `user[:group]` as written; resolved by the server when binding.
+    pub chown: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InetHttpServer {
+    pub section: String,
+    /// Host as written (lowercased); empty or `*` means all interfaces. May be an IPv6
+    /// literal in brackets (a Steward extension).
+    pub host: String,
+    pub port: u16,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CtlSection {
+    pub serverurl: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub prompt: String,
+    pub history_file: Option<PathBuf>,
+}
+
+/// Steward's own `[steward]` section (ignored by supervisord).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StewardSection {
+    /// Where run history and other persistent state live. `None`: the default
+    /// (`/var/lib/steward` as root, else `$XDG_STATE_HOME/steward` or `~/.local/state/steward`).
+    pub state_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RpcInterfaceSection {
+    pub name: String,
+    pub factory: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutoRestart {
+    Never,
+    Unexpected,
+    Always,
+}
+
+/// One output channel's logging options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogChannelConfig {
+    pub file: LogFile,
+    pub maxbytes: u64,
+    pub backups: u32,
+    pub capture_maxbytes: u64,
+    pub events_enabled: bool,
+    pub syslog: bool,
+}
+
+/// The kind of a group, with the options only that kind has.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GroupKind {
+    /// `[program:x]`: a homogeneous group of `numprocs` processes.
+    Program,
+    /// `[group:x] programs=…`.
+    Heterogeneous,
+    /// `[eventlistener:x]`: a listener pool.
+    EventListener {
+        events: Vec<String>,
+        buffer_size: usize,
+        result_handler: String,
+    },
+    /// `[fcgi-program:x]`.
+    Fcgi {
+        socket: String,
+        socket_backlog: Option<u32>,
+        socket_owner: Option<String>,
+        socket_mode: u32,
+    },
+    /// `[cron:x]` (Steward): one process started at the schedule's fire times.
+    Cron(CronConfig),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlap {
+    Skip,
+    Queue,
+    Allow,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CronConfig {
+    /// The expression as written; already validated by `steward_cron::Schedule::parse`.
+    pub schedule: String,
+    /// IANA name; `None` = the daemon's local zone.
+    pub timezone: Option<String>,
+    pub overlap: Overlap,
+    /// Seconds; `None` = no timeout.
+    pub timeout: Option<u64>,
+    pub catchup: u32,
+    /// Upper bound of the random start delay, in seconds.
+    pub jitter: u64,
+    pub history: u32,
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupConfig {
+    pub name: String,
+    pub priority: i32,
+    pub kind: GroupKind,
+    /// Sorted by (priority, name).
+    pub processes: Vec<ProcessConfig>,
+}
+
+/// Everything needed to spawn and manage one process.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessConfig {
+    /// The process name after `process_name` expansion (`foo_00`).
+    pub name: String,
+    /// The section's own name (`foo` of `[program:foo]`).
+    pub program_name: String,
+    /// The raw command after interpolation; split with POSIX shell quoting at spawn.
+    pub command: String,
+    pub priority: i32,
+    pub autostart: bool,
+    pub startsecs: u64,
+    pub startretries: u32,
+    pub autorestart: AutoRestart,
+    pub exitcodes: Vec<i32>,
+    /// Signal number.
+    pub stopsignal: i32,
+    pub stopwaitsecs: u64,
+    pub stopasgroup: bool,
+    pub killasgroup: bool,
+    /// User name or uid as written; validated to exist at parse time.
+    pub user: Option<String>,
+    /// Resolved uid of `user`, for getAllConfigInfo.
+    pub uid: Option<u32>,
+    pub redirect_stderr: bool,
+    pub stdout: LogChannelConfig,
+    pub stderr: LogChannelConfig,
+    /// The program's own `environment=` after per-process interpolation.
+    pub environment: Vec<(String, String)>,
+    pub directory: Option<PathBuf>,
+    pub umask: Option<u32>,
+    /// `SUPERVISOR_SERVER_URL` for the child; `None` = AUTO (derived from the servers).
+    pub serverurl: Option<String>,
+    /// Location of the section header, for runtime messages and `steward check`.
+    pub defined_at: Location,
+}

@@ -1,0 +1,5 @@
+//! XML-RPC: the codec (value, xml) shared with `steward ctl`, and the supervisor.* method
+//! table mapped onto the engine.
+
+pub mod value;
+pub use value::{Fault, Value};
