@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# The one command that runs every test of Steward on a fresh machine.
+#
+#   bash scripts/test.sh            fmt check, clippy, then the whole test suite
+#   bash scripts/test.sh --quick    the test suite only (skips fmt and clippy)
+#   bash scripts/test.sh [--quick] -- ARGS   extra ARGS go to the test runner
+#                                   (e.g. `-- daemon_` to run only matching tests)
+#
+# It installs what it needs when missing: Debian packages (apt-get update runs
+# at most once, and only when something is missing) and a Python venv at
+# <repo>/.venv with supervisor==4.3.0 and superlance (reused when already right).
+# The tests find the venv through STEWARD_TEST_VENV. Exits non-zero on any failure.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+QUICK=0
+RUNNER_ARGS=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) QUICK=1 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    --) shift; RUNNER_ARGS=("$@"); break ;;
+    *) echo "test.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# ---------------------------------------------------------------- system packages
+APT_UPDATED=0
+apt_install() {
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "test.sh: missing $*, and apt-get is not available to install it" >&2
+    exit 1
+  fi
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  if [ "$APT_UPDATED" = 0 ]; then
+    step "apt-get update"
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    APT_UPDATED=1
+  fi
+  step "apt-get install $*"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" </dev/null
+}
+
+MISSING=()
+command -v python3 >/dev/null 2>&1 || MISSING+=(python3 python3-venv)
+command -v cc >/dev/null 2>&1 || MISSING+=(gcc libc6-dev)
+command -v ps >/dev/null 2>&1 || MISSING+=(procps)
+if [ ${#MISSING[@]} -gt 0 ]; then apt_install "${MISSING[@]}"; fi
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  PYV="$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+  apt_install "python${PYV}-venv" || apt_install python3-venv
+fi
+
+for tool in cargo rustc; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "test.sh: $tool not found (the Rust toolchain is required)" >&2; exit 1; }
+done
+
+# ---------------------------------------------------------------- python venv
+VENV="$ROOT/.venv"
+venv_ok() {
+  [ -x "$VENV/bin/python" ] && [ -x "$VENV/bin/supervisord" ] && [ -x "$VENV/bin/supervisorctl" ] &&
+    "$VENV/bin/python" - <<'PY' >/dev/null 2>&1
+from importlib.metadata import version
+import supervisor, superlance  # noqa: F401
+assert version("supervisor") == "4.3.0", version("supervisor")
+PY
+}
+if venv_ok; then
+  echo "venv: reusing $VENV (supervisor 4.3.0, superlance)"
+else
+  step "creating the venv $VENV (supervisor==4.3.0, superlance)"
+  rm -rf "$VENV"
+  python3 -m venv "$VENV"
+  ok=0
+  for attempt in 1 2 3; do
+    if "$VENV/bin/pip" install --disable-pip-version-check -q "supervisor==4.3.0" superlance; then ok=1; break; fi
+    echo "pip install failed (attempt $attempt), retrying" >&2
+    sleep $((attempt * 5))
+  done
+  [ "$ok" = 1 ] && venv_ok || { echo "test.sh: could not set up $VENV" >&2; exit 1; }
+fi
+export STEWARD_TEST_VENV="$VENV"
+
+# ---------------------------------------------------------------- checks
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+if [ "$QUICK" = 0 ]; then
+  step "cargo fmt --all -- --check"
+  cargo fmt --all -- --check
+  step "cargo clippy --workspace --all-targets -- -D warnings"
+  cargo clippy --workspace --all-targets -- -D warnings
+fi
+
+# ---------------------------------------------------------------- tests
+# Daemon tests mostly wait on real processes, so run more of them than there are cores.
+THREADS="${STEWARD_TEST_THREADS:-$(( $(nproc) * 3 ))}"
+if cargo nextest --version >/dev/null 2>&1; then
+  step "cargo test --workspace --doc"
+  # Doctests first (nextest does not run them), so that nextest's summary is the last line.
+  DOCLOG="$(mktemp)"
+  if cargo test --workspace --doc >"$DOCLOG" 2>&1; then
+    grep -E '^test result:' "$DOCLOG" | grep -v ' 0 passed; 0 failed; 0 ignored' || echo "(no doctests)"
+    rm -f "$DOCLOG"
+  else
+    cat "$DOCLOG"; rm -f "$DOCLOG"; echo "test.sh: doctests failed" >&2; exit 1
+  fi
+  step "cargo nextest run --workspace"
+  cargo nextest run --workspace --no-fail-fast --test-threads "$THREADS" \
+    --failure-output final --final-status-level fail "${RUNNER_ARGS[@]}"
+else
+  step "cargo test --workspace"
+  cargo test --workspace --no-fail-fast -- --test-threads "$THREADS" "${RUNNER_ARGS[@]}"
+fi
