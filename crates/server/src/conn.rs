@@ -1,0 +1,353 @@
+//! Accept loops, per-connection tasks and the running [`Servers`].
+//!
+//! Each listener gets an accept loop task that owns a `JoinSet` of its connections, so one
+//! client never stalls another and shutdown can drop them all. A connection is served by
+//! hyper's HTTP/1.1 server (keep-alive on) over [`TimedIo`], an I/O adapter that enforces:
+//! - the header read timeout: once a non-blank byte of a new request arrives, the service
+//!   must be reached within `header_read_timeout` (hyper's own timer is off because it would
+//!   also kill idle keep-alive connections);
+//! - the idle timeout for keep-alive connections with no request in progress.
+//!
+//! While a request is in service (tracked by [`ActiveGuard`]s, which live until the response
+//! body is dropped) neither applies, so long-polling RPCs and followed logs are unlimited.
+//! [`PeerProbe`] lets a streaming body notice a vanished client even when hyper is not
+//! reading (e.g. because supervisorctl's extra CRLF sits in its buffer).
+
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, RawFd};
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::{Instant, Sleep};
+
+use crate::auth::Auth;
+use crate::listen::{unlink_if_ours, BoundServers};
+use crate::service::{self, Ctx};
+use crate::{Backend, ServerError};
+
+#[derive(Debug)]
+struct TrackState {
+    active: usize,
+    head_started: Option<Instant>,
+    last_activity: Instant,
+}
+
+/// Shared between a connection's I/O adapter and its in-flight requests.
+#[derive(Debug)]
+pub(crate) struct Track {
+    state: Mutex<TrackState>,
+}
+
+impl Track {
+    fn new() -> Arc<Track> {
+        Arc::new(Track {
+            state: Mutex::new(TrackState {
+                active: 0,
+                head_started: None,
+                last_activity: Instant::now(),
+            }),
+        })
+    }
+
+    /// Called when a request reaches the service; the guard ends it.
+    pub(crate) fn begin(self: &Arc<Track>) -> ActiveGuard {
+        let mut st = self.state.lock().unwrap();
+        st.active += 1;
+        st.head_started = None;
+        ActiveGuard(self.clone())
+    }
+}
+
+/// Marks one request as in service until dropped (it travels inside the response body).
+#[derive(Debug)]
+pub(crate) struct ActiveGuard(Arc<Track>);
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        let mut st = self.0.state.lock().unwrap();
+        st.active = st.active.saturating_sub(1);
+        st.last_activity = Instant::now();
+    }
+}
+
+/// Non-destructive "has the peer hung up?" check on a connection's socket.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PeerProbe(RawFd);
+
+impl PeerProbe {
+    /// Only meaningful while the connection (which owns the descriptor) is alive, which is
+    /// the case whenever a response body of that connection is being polled.
+    pub(crate) fn peer_closed(&self) -> bool {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            let mut pfd = libc::pollfd { fd: self.0, events: libc::POLLRDHUP, revents: 0 };
+            // SAFETY: one valid pollfd, zero timeout.
+            let n = unsafe { libc::poll(&mut pfd, 1, 0) };
+            n > 0
+                && pfd.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR | libc::POLLNVAL)
+                    != 0
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        {
+            let mut b = 0u8;
+            // SAFETY: peeking one byte into a valid buffer.
+            let n = unsafe {
+                libc::recv(
+                    self.0,
+                    &mut b as *mut u8 as *mut libc::c_void,
+                    1,
+                    libc::MSG_PEEK | libc::MSG_DONTWAIT,
+                )
+            };
+            if n == 0 {
+                return true;
+            }
+            n < 0 && {
+                let e = io::Error::last_os_error();
+                e.kind() != io::ErrorKind::WouldBlock && e.kind() != io::ErrorKind::Interrupted
+            }
+        }
+    }
+}
+
+/// The connection's socket with the header-read and idle timeouts applied to reads.
+struct TimedIo<S> {
+    inner: S,
+    track: Arc<Track>,
+    sleep: Pin<Box<Sleep>>,
+    header_timeout: Duration,
+    idle_timeout: Duration,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for TimedIo<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                let new = &buf.filled()[before..];
+                if !new.is_empty() {
+                    let now = Instant::now();
+                    let mut st = this.track.state.lock().unwrap();
+                    st.last_activity = now;
+                    let blank = new.iter().all(|b| *b == b'\r' || *b == b'\n');
+                    if st.active == 0 && st.head_started.is_none() && !blank {
+                        st.head_started = Some(now);
+                    }
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => {
+                let deadline = {
+                    let st = this.track.state.lock().unwrap();
+                    if st.active > 0 {
+                        None
+                    } else if let Some(h) = st.head_started {
+                        Some(h + this.header_timeout)
+                    } else {
+                        Some(st.last_activity + this.idle_timeout)
+                    }
+                };
+                if let Some(d) = deadline {
+                    if this.sleep.deadline() != d {
+                        this.sleep.as_mut().reset(d);
+                    }
+                    if this.sleep.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "request header or idle timeout",
+                        )));
+                    }
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for TimedIo<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+use std::future::Future;
+
+async fn serve_conn<S>(stream: S, ctx: Arc<Ctx>)
+where
+    S: AsyncRead + AsyncWrite + AsRawFd + Unpin + Send + 'static,
+{
+    let probe = PeerProbe(stream.as_raw_fd());
+    let track = Track::new();
+    let io = TimedIo {
+        inner: stream,
+        track: track.clone(),
+        sleep: Box::pin(tokio::time::sleep(ctx.options.idle_timeout)),
+        header_timeout: ctx.options.header_read_timeout,
+        idle_timeout: ctx.options.idle_timeout,
+    };
+    let svc = hyper::service::service_fn(move |req| {
+        let guard = track.begin();
+        service::handle(req, ctx.clone(), probe, guard)
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.keep_alive(true).header_read_timeout(None);
+    let _ = builder.serve_connection(TokioIo::new(io), svc).await;
+}
+
+enum AnyListener {
+    Unix(tokio::net::UnixListener),
+    Tcp(tokio::net::TcpListener),
+}
+
+async fn accept_loop(listener: AnyListener, ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            res = accept(&listener) => match res {
+                Ok(Accepted::Unix(s)) => { conns.spawn(serve_conn(s, ctx.clone())); }
+                Ok(Accepted::Tcp(s)) => {
+                    let _ = s.set_nodelay(true);
+                    conns.spawn(serve_conn(s, ctx.clone()));
+                }
+                // EMFILE and friends: back off instead of spinning.
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+    conns.shutdown().await;
+}
+
+enum Accepted {
+    Unix(tokio::net::UnixStream),
+    Tcp(tokio::net::TcpStream),
+}
+
+async fn accept(l: &AnyListener) -> io::Result<Accepted> {
+    match l {
+        AnyListener::Unix(l) => l.accept().await.map(|(s, _)| Accepted::Unix(s)),
+        AnyListener::Tcp(l) => l.accept().await.map(|(s, _)| Accepted::Tcp(s)),
+    }
+}
+
+/// The running servers. Dropping it aborts everything and unlinks the UNIX sockets;
+/// [`Servers::shutdown`] does the same and waits for the tasks to finish.
+pub struct Servers {
+    tasks: Vec<JoinHandle<()>>,
+    stop: watch::Sender<bool>,
+    unix: Vec<(PathBuf, (u64, u64))>,
+    tcp_addrs: Vec<SocketAddr>,
+}
+
+impl BoundServers {
+    /// Starts serving every bound socket. Must run inside a Tokio runtime.
+    pub fn serve(mut self, backend: Arc<dyn Backend>) -> Result<Servers, ServerError> {
+        let options = self.options.clone();
+        let (unix, tcp) = self.take_parts();
+        let (stop, stop_rx) = watch::channel(false);
+        let mut servers =
+            Servers { tasks: Vec::new(), stop, unix: Vec::new(), tcp_addrs: Vec::new() };
+        let ctx = |auth: Option<Auth>| {
+            Arc::new(Ctx { backend: backend.clone(), auth, options: options.clone() })
+        };
+        // From here on `servers` owns the paths (unlinked on drop, also on error below).
+        servers.unix = unix.iter().map(|u| (u.path.clone(), u.id)).collect();
+        for u in unix {
+            let target = u.path.display().to_string();
+            u.listener.set_nonblocking(true).map_err(|e| ServerError::socket(&target, e))?;
+            let l = tokio::net::UnixListener::from_std(u.listener)
+                .map_err(|e| ServerError::socket(&target, e))?;
+            servers.tasks.push(tokio::spawn(accept_loop(
+                AnyListener::Unix(l),
+                ctx(u.auth),
+                stop_rx.clone(),
+            )));
+        }
+        for t in tcp {
+            let addr = t.listener.local_addr().map_err(|e| ServerError::socket("tcp", e))?;
+            servers.tcp_addrs.push(addr);
+            let target = addr.to_string();
+            t.listener.set_nonblocking(true).map_err(|e| ServerError::socket(&target, e))?;
+            let l = tokio::net::TcpListener::from_std(t.listener)
+                .map_err(|e| ServerError::socket(&target, e))?;
+            servers.tasks.push(tokio::spawn(accept_loop(
+                AnyListener::Tcp(l),
+                ctx(t.auth),
+                stop_rx.clone(),
+            )));
+        }
+        Ok(servers)
+    }
+}
+
+impl Servers {
+    /// Actual addresses of the TCP listeners (useful with port 0), in configuration order.
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.tcp_addrs.clone()
+    }
+
+    /// Paths of the UNIX sockets being served.
+    pub fn unix_paths(&self) -> Vec<PathBuf> {
+        self.unix.iter().map(|(p, _)| p.clone()).collect()
+    }
+
+    /// Stops accepting, closes every connection (including followed logs and pending
+    /// long-polls), waits for the tasks, and unlinks the UNIX sockets we created.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        for t in std::mem::take(&mut self.tasks) {
+            let _ = t.await;
+        }
+        self.unlink();
+    }
+
+    fn unlink(&mut self) {
+        for (path, id) in std::mem::take(&mut self.unix) {
+            unlink_if_ours(&path, id);
+        }
+    }
+}
+
+impl Drop for Servers {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        self.unlink();
+    }
+}
