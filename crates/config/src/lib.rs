@@ -1,11 +1,25 @@
 //! supervisord.conf dialect → typed [`Config`].
 //!
-//! (Being written: see the crate's TODO below.) Public surface that other crates rely on:
-//! [`load`], [`LoadOptions`], [`ConfigErrors`], [`search_paths`], the value parsers
-//! ([`parse_signal`], [`signal_name`]) and the model types in [`model`].
+//! Public surface that other crates rely on: [`load`], [`load_ctl`], [`LoadOptions`],
+//! [`ConfigErrors`], [`search_paths`], [`split_command`], the value parsers
+//! ([`parse_signal`], [`signal_name`], [`parse_byte_size`], [`parse_bool`]),
+//! [`check::render`] and the model types in [`model`].
+//!
+//! Data flow: [`load`] reads the main file and its `[include]`s as text ([`loader`]), lexes
+//! them into one merged [`ini::Ini`] (configparser rules), then the [`sections`] parsers
+//! interpolate ([`interpolate`]) and type ([`values`]) every option, collecting every
+//! error as a [`Diagnostic`]; the result is the plain-data [`Config`] of [`model`].
 
+pub mod check;
+pub mod ini;
+pub mod interpolate;
+mod loader;
 pub mod model;
+pub mod sections;
+pub mod values;
+
 pub use model::*;
+pub use values::{parse_bool, parse_byte_size, split_command};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -51,22 +65,85 @@ impl std::fmt::Display for ConfigErrors {
 }
 
 /// Reads, interpolates and validates a supervisord.conf and its includes.
-pub fn load(_path: &Path, _opts: &LoadOptions) -> Result<Config, ConfigErrors> {
-    todo!("config parser")
+pub fn load(path: &Path, opts: &LoadOptions) -> Result<Config, ConfigErrors> {
+    loader::load(path, opts)
+}
+
+/// Reads the `[supervisorctl]` side of a config file (no includes). `None`: the defaults
+/// (`http://localhost:9001`, prompt `supervisor`). A given file must contain
+/// `[supervisorctl]` (`.ini file does not include supervisorctl section`).
+pub fn load_ctl(path: Option<&Path>, opts: &LoadOptions) -> Result<CtlSection, ConfigErrors> {
+    loader::load_ctl(path, opts)
 }
 
 /// supervisord's default config search order (plus Steward's own names), given the
 /// directory of the running binary.
-pub fn search_paths(_bindir: Option<&Path>) -> Vec<PathBuf> {
-    todo!()
+///
+/// Order: `<bindir>/../etc/supervisord.conf`, `<bindir>/../supervisord.conf`,
+/// `./supervisord.conf`, `./etc/supervisord.conf`, `/etc/supervisord.conf`,
+/// `/etc/supervisor/supervisord.conf` (supervisord's list), then Steward's equivalents
+/// `./steward.conf` and `/etc/steward/steward.conf`.
+pub fn search_paths(bindir: Option<&Path>) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Some(b) = bindir {
+        let parent = b.join("..");
+        out.push(parent.join("etc").join("supervisord.conf"));
+        out.push(parent.join("supervisord.conf"));
+    }
+    for p in [
+        "supervisord.conf",
+        "etc/supervisord.conf",
+        "/etc/supervisord.conf",
+        "/etc/supervisor/supervisord.conf",
+        "steward.conf",
+        "/etc/steward/steward.conf",
+    ] {
+        out.push(PathBuf::from(p));
+    }
+    out
 }
 
 /// `TERM`, `sigterm`, `15` → 15. Error text as supervisord: `value 'X' is not a valid signal name`.
-pub fn parse_signal(_value: &str) -> Result<i32, String> {
-    todo!()
+pub fn parse_signal(value: &str) -> Result<i32, String> {
+    values::parse_signal(value)
 }
 
 /// 15 → `TERM` (without the SIG prefix).
-pub fn signal_name(_signo: i32) -> Option<&'static str> {
-    todo!()
+pub fn signal_name(signo: i32) -> Option<&'static str> {
+    values::signal_name(signo)
+}
+
+/// `group:name` (or `name` when the group has the same name), as supervisorctl shows it.
+pub fn namespec(group: &str, process: &str) -> String {
+    if group == process {
+        process.to_string()
+    } else {
+        format!("{group}:{process}")
+    }
+}
+
+impl Config {
+    /// Looks a process up by namespec: `group:name`, or `name` for a process whose group
+    /// has the same name.
+    pub fn process(&self, namespec: &str) -> Option<(&GroupConfig, &ProcessConfig)> {
+        let (g, p) = match namespec.split_once(':') {
+            Some((g, p)) => (g, p),
+            None => (namespec, namespec),
+        };
+        let group = self.groups.iter().find(|x| x.name == g)?;
+        let proc_ = group.processes.iter().find(|x| x.name == p)?;
+        Some((group, proc_))
+    }
+
+    /// A group by name.
+    pub fn group(&self, name: &str) -> Option<&GroupConfig> {
+        self.groups.iter().find(|g| g.name == name)
+    }
+
+    /// Every process with its group, in start order (groups by priority, then name).
+    pub fn processes(&self) -> impl Iterator<Item = (&GroupConfig, &ProcessConfig)> {
+        self.groups
+            .iter()
+            .flat_map(|g| g.processes.iter().map(move |p| (g, p)))
+    }
 }
