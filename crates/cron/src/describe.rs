@@ -271,7 +271,7 @@ pub(crate) fn describe(spec: &CronSpec) -> String {
     let mut months_done = false;
     match (dom, dow) {
         (None, None) => {
-            if out.starts_with("at ") {
+            if !all(spec.hours, 0, 23) {
                 out.push_str(" every day");
             }
         }
