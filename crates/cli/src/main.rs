@@ -1,1 +1,113 @@
-fn main() {}
+//! The `steward` binary: a thin layer over the library crates.
+//!
+//! Invoked as `supervisord` or `supervisorctl` (through a symlink), it behaves as those
+//! programs with their own flags; invoked as `steward`, it offers subcommands: `daemon`
+//! (supervisord's flags), `ctl` (supervisorctl's), `check`, and `cron next`.
+
+mod cron_next;
+mod ctl;
+mod daemon;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "steward", version, about = "Process supervisor and cron, compatible with supervisord")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon (accepts every supervisord flag, e.g. `-n -c FILE`).
+    Daemon {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Control a running daemon (every supervisorctl command and flag).
+    Ctl {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Validate a configuration and print the resolved programs or every error.
+    Check {
+        #[arg(short = 'c', long = "configuration")]
+        configuration: Option<PathBuf>,
+    },
+    /// Cron schedules.
+    Cron {
+        #[command(subcommand)]
+        command: CronCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CronCommand {
+    /// Print the next fire times of an expression.
+    Next(cron_next::CronNextArgs),
+}
+
+fn exit(code: i32) -> ExitCode {
+    ExitCode::from(code.clamp(0, 255) as u8)
+}
+
+fn check(configuration: Option<PathBuf>) -> i32 {
+    let path = match daemon::find_config(configuration.as_deref()) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 2;
+        }
+    };
+    match steward_config::load(&path, &steward_config::LoadOptions::from_system()) {
+        Ok(cfg) => {
+            print!("{}", steward_config::check::render(&cfg));
+            0
+        }
+        Err(errors) => {
+            for d in &errors.0 {
+                eprintln!("{d}");
+            }
+            eprintln!("{}: {} error(s)", path.display(), errors.0.len());
+            1
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let mut argv: Vec<String> = std::env::args().collect();
+    let prog = argv
+        .first()
+        .map(|a| {
+            std::path::Path::new(a)
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
+    let rest: Vec<String> = argv.split_off(1.min(argv.len()));
+    if prog == "supervisord" {
+        return match daemon::parse_args(&prog, &rest) {
+            Ok(args) => exit(daemon::run(args)),
+            Err(code) => exit(code),
+        };
+    }
+    if prog == "supervisorctl" {
+        return exit(ctl::main_ctl(rest));
+    }
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Daemon { args } => match daemon::parse_args("steward daemon", &args) {
+            Ok(a) => exit(daemon::run(a)),
+            Err(code) => exit(code),
+        },
+        Command::Ctl { args } => exit(ctl::main_ctl(args)),
+        Command::Check { configuration } => exit(check(configuration)),
+        Command::Cron { command } => match command {
+            CronCommand::Next(args) => exit(cron_next::run(&args)),
+        },
+    }
+}

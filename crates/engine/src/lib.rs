@@ -1,1 +1,23 @@
-//! placeholder
+//! The supervisor itself: everything that happens to a process between `spawn` and
+//! `waitpid`, owned by one tokio task.
+//!
+//! - [`supervisor`] — the loop that owns all process records (state machine, reaper,
+//!   ordered shutdown, reload diff) and the [`EngineHandle`] everyone else talks to.
+//! - [`spawn`] — command resolution and fork/exec with supervisord's child setup.
+//! - [`logs`] — child log files (rotation, AUTO names, capture mode) and the activity log.
+//! - [`events`] — the event bus and supervisord's event payloads.
+//! - [`state`] — the numeric process/daemon states of the XML-RPC contract.
+//! - [`text`] — Python-compatible formatting for messages clients parse.
+
+pub mod events;
+pub mod logs;
+pub mod spawn;
+pub mod state;
+pub mod supervisor;
+pub mod text;
+
+pub use state::{ListenerState, ProcessState, SupervisorState};
+pub use supervisor::{
+    auto_serverurl, start, ActionError, ConfigDiff, EngineHandle, EngineOptions, ExitReason,
+    PendingReply, ProcInfo, ProcKey, Request, Snapshot,
+};

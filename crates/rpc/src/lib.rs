@@ -3,3 +3,9 @@
 
 pub mod value;
 pub use value::{Fault, Value};
+pub mod client;
+pub mod docs;
+pub mod faults;
+pub mod xml;
+pub mod methods;
+pub use methods::Rpc;

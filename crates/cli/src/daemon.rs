@@ -1,0 +1,596 @@
+//! `steward daemon` and the `supervisord` personality: parse supervisord's flags, load the
+//! configuration, bind the HTTP servers (before daemonizing, so a busy socket fails the
+//! start), daemonize, then run the engine and the servers on one tokio runtime until a
+//! shutdown. A restart (SIGHUP or `supervisor.restart`) stops every child, re-reads the
+//! configuration and starts again in the same process, as supervisord does — except that a
+//! configuration that no longer parses is refused and the running one is kept.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{anyhow, Context};
+use steward_config::{Config, LoadOptions, LogFile, LogLevel};
+use steward_engine::logs::{cleanup_auto_logs, MainLog};
+use steward_engine::supervisor::Request;
+use steward_engine::{EngineHandle, EngineOptions, ExitReason};
+use steward_rpc::Rpc;
+use steward_server::{Backend, StatusRow};
+
+/// supervisord's command-line options (command line beats the config file).
+#[derive(Debug, Default, Clone)]
+pub struct DaemonArgs {
+    pub configuration: Option<PathBuf>,
+    pub nodaemon: bool,
+    pub silent: bool,
+    pub user: Option<String>,
+    pub umask: Option<String>,
+    pub directory: Option<PathBuf>,
+    pub logfile: Option<PathBuf>,
+    pub logfile_maxbytes: Option<String>,
+    pub logfile_backups: Option<String>,
+    pub loglevel: Option<String>,
+    pub pidfile: Option<PathBuf>,
+    pub identifier: Option<String>,
+    pub childlogdir: Option<PathBuf>,
+    pub nocleanup: bool,
+    pub minfds: Option<String>,
+    pub minprocs: Option<String>,
+    pub strip_ansi: bool,
+}
+
+const USAGE: &str = "supervisord -- run a set of applications as daemons.
+
+Usage: supervisord [options]
+
+Options:
+-c/--configuration FILENAME -- configuration file path (searches if not given)
+-n/--nodaemon -- run in the foreground (same as 'nodaemon=true' in config file)
+-s/--silent -- no logs to stdout (maps to 'silent=true' in config file)
+-h/--help -- print this usage message and exit
+-v/--version -- print supervisord version number and exit
+-u/--user USER -- run supervisord as this user (or numeric uid)
+-m/--umask UMASK -- use this umask for daemon subprocess (default is 022)
+-d/--directory DIRECTORY -- directory to chdir to when daemonized
+-l/--logfile FILENAME -- use FILENAME as logfile path
+-y/--logfile_maxbytes BYTES -- use BYTES to limit the max size of logfile
+-z/--logfile_backups NUM -- number of backups to keep when max bytes reached
+-e/--loglevel LEVEL -- use LEVEL as log level (debug,info,warn,error,critical)
+-j/--pidfile FILENAME -- write a pid file for the daemon process to FILENAME
+-i/--identifier STR -- identifier used for this instance of supervisord
+-q/--childlogdir DIRECTORY -- the log directory for child process logs
+-k/--nocleanup --  prevent the process from performing cleanup (removal of
+                   old automatic child log files) at startup.
+-a/--minfds NUM -- the minimum number of file descriptors for start success
+-t/--strip_ansi -- strip ansi escape codes from process output
+--minprocs NUM  -- the minimum number of processes available for start success
+";
+
+/// Parses supervisord's argv (after the program name). `Err(code)` after printing usage.
+pub fn parse_args(prog: &str, args: &[String]) -> Result<DaemonArgs, i32> {
+    let mut out = DaemonArgs::default();
+    let usage_error = |msg: &str| {
+        eprintln!("Error: {msg}\nFor help, use {prog} -h");
+        2
+    };
+    let mut i = 0;
+    while i < args.len() {
+        let arg = &args[i];
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let takes_value = matches!(
+            flag.as_str(),
+            "-c" | "--configuration"
+                | "-u"
+                | "--user"
+                | "-m"
+                | "--umask"
+                | "-d"
+                | "--directory"
+                | "-l"
+                | "--logfile"
+                | "-y"
+                | "--logfile_maxbytes"
+                | "-z"
+                | "--logfile_backups"
+                | "-e"
+                | "--loglevel"
+                | "-j"
+                | "--pidfile"
+                | "-i"
+                | "--identifier"
+                | "-q"
+                | "--childlogdir"
+                | "-a"
+                | "--minfds"
+                | "--minprocs"
+                | "--profile_options"
+        );
+        let value = if takes_value {
+            match inline {
+                Some(v) => Some(v),
+                None => {
+                    i += 1;
+                    match args.get(i) {
+                        Some(v) => Some(v.clone()),
+                        None => return Err(usage_error(&format!("option {flag} requires argument"))),
+                    }
+                }
+            }
+        } else {
+            None
+        };
+        match flag.as_str() {
+            "-h" | "-?" | "--help" => {
+                print!("{USAGE}");
+                return Err(0);
+            }
+            "-v" | "--version" => {
+                println!("{}", steward_rpc::methods::SUPERVISOR_VERSION);
+                return Err(0);
+            }
+            "-n" | "--nodaemon" => out.nodaemon = true,
+            "-s" | "--silent" => out.silent = true,
+            "-k" | "--nocleanup" => out.nocleanup = true,
+            "-t" | "--strip_ansi" => out.strip_ansi = true,
+            "-c" | "--configuration" => out.configuration = value.map(PathBuf::from),
+            "-u" | "--user" => out.user = value,
+            "-m" | "--umask" => out.umask = value,
+            "-d" | "--directory" => out.directory = value.map(PathBuf::from),
+            "-l" | "--logfile" => out.logfile = value.map(PathBuf::from),
+            "-y" | "--logfile_maxbytes" => out.logfile_maxbytes = value,
+            "-z" | "--logfile_backups" => out.logfile_backups = value,
+            "-e" | "--loglevel" => out.loglevel = value,
+            "-j" | "--pidfile" => out.pidfile = value.map(PathBuf::from),
+            "-i" | "--identifier" => out.identifier = value,
+            "-q" | "--childlogdir" => out.childlogdir = value.map(PathBuf::from),
+            "-a" | "--minfds" => out.minfds = value,
+            "--minprocs" => out.minprocs = value,
+            "--profile_options" => {}
+            f if f.starts_with('-') => {
+                return Err(usage_error(&format!("option {f} not recognized")));
+            }
+            _ => return Err(usage_error("positional arguments are not supported")),
+        }
+        i += 1;
+    }
+    Ok(out)
+}
+
+/// Finds the configuration file as supervisord does.
+pub fn find_config(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(p) = explicit {
+        return Ok(std::path::absolute(p)?);
+    }
+    let bindir = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf));
+    for candidate in steward_config::search_paths(bindir.as_deref()) {
+        if candidate.exists() {
+            return Ok(std::path::absolute(candidate)?);
+        }
+    }
+    Err(anyhow!(
+        "No config file found at default paths (/etc/supervisord.conf, /etc/supervisor/supervisord.conf, ./supervisord.conf, ./steward.conf); use the -c option to specify a config file at a different path"
+    ))
+}
+
+fn load(path: &Path, args: &DaemonArgs) -> Result<Config, String> {
+    let mut cfg = steward_config::load(path, &LoadOptions::from_system()).map_err(|e| e.to_string())?;
+    apply_overrides(&mut cfg, args)?;
+    Ok(cfg)
+}
+
+fn apply_overrides(cfg: &mut Config, a: &DaemonArgs) -> Result<(), String> {
+    let s = &mut cfg.supervisord;
+    if a.nodaemon {
+        s.nodaemon = true;
+    }
+    if a.silent {
+        s.silent = true;
+    }
+    if a.nocleanup {
+        s.nocleanup = true;
+    }
+    if a.strip_ansi {
+        s.strip_ansi = true;
+    }
+    if let Some(u) = &a.user {
+        s.user = Some(u.clone());
+    }
+    if let Some(m) = &a.umask {
+        s.umask = u32::from_str_radix(m.trim_start_matches("0o"), 8)
+            .map_err(|_| format!("invalid umask {m:?}"))?;
+    }
+    if let Some(d) = &a.directory {
+        s.directory = Some(d.clone());
+    }
+    if let Some(l) = &a.logfile {
+        s.logfile = LogFile::Path(std::path::absolute(l).map_err(|e| e.to_string())?);
+    }
+    if let Some(v) = &a.logfile_maxbytes {
+        s.logfile_maxbytes = steward_config::parse_byte_size(v)?;
+    }
+    if let Some(v) = &a.logfile_backups {
+        s.logfile_backups = v.parse().map_err(|_| format!("invalid logfile_backups {v:?}"))?;
+    }
+    if let Some(v) = &a.loglevel {
+        s.loglevel = parse_level(v).ok_or_else(|| format!("invalid log level {v:?}"))?;
+    }
+    if let Some(p) = &a.pidfile {
+        s.pidfile = std::path::absolute(p).map_err(|e| e.to_string())?;
+    }
+    if let Some(i) = &a.identifier {
+        s.identifier = i.clone();
+    }
+    if let Some(d) = &a.childlogdir {
+        s.childlogdir = d.clone();
+    }
+    if let Some(v) = &a.minfds {
+        s.minfds = v.parse().map_err(|_| format!("invalid minfds {v:?}"))?;
+    }
+    if let Some(v) = &a.minprocs {
+        s.minprocs = v.parse().map_err(|_| format!("invalid minprocs {v:?}"))?;
+    }
+    Ok(())
+}
+
+fn parse_level(v: &str) -> Option<LogLevel> {
+    Some(match v.to_ascii_lowercase().as_str() {
+        "critical" => LogLevel::Critical,
+        "error" => LogLevel::Error,
+        "warn" => LogLevel::Warn,
+        "info" => LogLevel::Info,
+        "debug" => LogLevel::Debug,
+        "trace" => LogLevel::Trace,
+        "blather" => LogLevel::Blather,
+        _ => return None,
+    })
+}
+
+/// The HTTP server's view of the daemon.
+struct DaemonBackend {
+    rpc: Rpc,
+}
+
+impl Backend for DaemonBackend {
+    fn rpc(
+        &self,
+        body: bytes::Bytes,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, u16>> + Send>> {
+        let rpc = self.rpc.clone();
+        Box::pin(async move { rpc.handle_body(&body).await })
+    }
+
+    fn process_log_path(&self, namespec: &str, stderr: bool) -> Option<PathBuf> {
+        let snap = self.rpc.engine().snapshot();
+        let (group, name) = match namespec.split_once(':') {
+            Some((g, p)) => (g, p),
+            None => (namespec, namespec),
+        };
+        let p = snap.find(group, name)?;
+        let path = if stderr {
+            &p.stderr_logfile
+        } else {
+            &p.stdout_logfile
+        };
+        path.clone()
+    }
+
+    fn main_log_path(&self) -> Option<PathBuf> {
+        self.rpc.engine().main_log.path().map(Path::to_path_buf)
+    }
+
+    fn status_rows(&self) -> Vec<StatusRow> {
+        let snap = self.rpc.engine().snapshot();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        snap.processes
+            .iter()
+            .map(|p| StatusRow {
+                namespec: if p.group == p.name {
+                    p.name.to_string()
+                } else {
+                    format!("{}:{}", p.group, p.name)
+                },
+                statename: p.state.name().to_string(),
+                description: steward_rpc::methods::describe(p, now),
+            })
+            .collect()
+    }
+
+    fn version(&self) -> String {
+        format!("Steward {}", env!("CARGO_PKG_VERSION"))
+    }
+}
+
+fn set_rlimit(resource: nix::sys::resource::Resource, min: u64, what: &str) -> Result<(), String> {
+    use nix::sys::resource::{getrlimit, setrlimit};
+    let (soft, hard) = getrlimit(resource).map_err(|e| e.to_string())?;
+    if soft >= min {
+        return Ok(());
+    }
+    let is_root = nix::unistd::geteuid().is_root();
+    let new_hard = if is_root { hard.max(min) } else { hard };
+    if min > new_hard {
+        return Err(format!(
+            "The minimum number of {what} required to run this process is {min} but the hard limit is {hard}"
+        ));
+    }
+    setrlimit(resource, min, new_hard).map_err(|e| format!("could not raise {what} limit: {e}"))
+}
+
+fn daemonize(cfg: &Config) -> anyhow::Result<()> {
+    use nix::unistd::{fork, setsid, ForkResult};
+    // SAFETY: called before any thread (tokio runtime) exists.
+    match unsafe { fork() }.context("fork")? {
+        ForkResult::Parent { .. } => std::process::exit(0),
+        ForkResult::Child => {}
+    }
+    setsid().context("setsid")?;
+    if let Some(dir) = &cfg.supervisord.directory {
+        std::env::set_current_dir(dir)
+            .with_context(|| format!("can't chdir into {}", dir.display()))?;
+    }
+    let devnull = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null")?;
+    use std::os::fd::AsRawFd;
+    for fd in 0..3 {
+        nix::unistd::dup2(devnull.as_raw_fd(), fd)?;
+    }
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(cfg.supervisord.umask));
+    Ok(())
+}
+
+fn drop_privileges(user: &str) -> Result<(), String> {
+    use nix::unistd::{setgid, setgroups, setuid, User};
+    let record = match user.parse::<u32>() {
+        Ok(uid) => User::from_uid(nix::unistd::Uid::from_raw(uid)).ok().flatten(),
+        Err(_) => User::from_name(user).ok().flatten(),
+    }
+    .ok_or_else(|| format!("Can't find username {user:?}"))?;
+    let current = nix::unistd::getuid();
+    if current == record.uid {
+        return Ok(());
+    }
+    if !current.is_root() {
+        return Err("Can't drop privilege as nonroot user".into());
+    }
+    let name = std::ffi::CString::new(record.name.clone()).map_err(|e| e.to_string())?;
+    let mut groups = vec![record.gid];
+    if let Ok(list) = nix::unistd::getgrouplist(&name, record.gid) {
+        groups.extend(list.into_iter().filter(|g| *g != record.gid));
+    }
+    setgroups(&groups).map_err(|_| "Could not set groups of effective user".to_string())?;
+    setgid(record.gid).map_err(|_| "Could not set group id of effective user".to_string())?;
+    setuid(record.uid).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+fn open_main_log(cfg: &Config) -> anyhow::Result<MainLog> {
+    let s = &cfg.supervisord;
+    let (file, syslog) = match &s.logfile {
+        LogFile::Path(p) => (Some(p.clone()), false),
+        LogFile::Syslog => (None, true),
+        LogFile::None | LogFile::Auto => (None, false),
+    };
+    MainLog::new(
+        file,
+        syslog,
+        s.logfile_maxbytes,
+        s.logfile_backups,
+        s.loglevel,
+        s.nodaemon && !s.silent,
+    )
+    .context("can't open the log file")
+}
+
+/// Runs the daemon; returns the process exit code.
+pub fn run(args: DaemonArgs) -> i32 {
+    match run_inner(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            2
+        }
+    }
+}
+
+fn run_inner(args: DaemonArgs) -> anyhow::Result<i32> {
+    let path = find_config(args.configuration.as_deref())?;
+    let mut cfg = load(&path, &args).map_err(|e| anyhow!("{e}"))?;
+    if let Some(user) = cfg.supervisord.user.clone() {
+        drop_privileges(&user).map_err(|e| anyhow!("{e}"))?;
+    }
+    set_rlimit(nix::sys::resource::Resource::RLIMIT_NOFILE, cfg.supervisord.minfds, "file descriptors")
+        .map_err(|e| anyhow!("{e}"))?;
+    set_rlimit(nix::sys::resource::Resource::RLIMIT_NPROC, cfg.supervisord.minprocs, "available processes")
+        .map_err(|e| anyhow!("{e}"))?;
+    let base_env: Vec<(String, String)> = std::env::vars().collect();
+    let mut bound = Some(
+        steward_server::bind(
+            &cfg.unix_http_servers,
+            &cfg.inet_http_servers,
+            steward_server::ServerOptions::default(),
+        )
+        .map_err(|e| anyhow!("{e}"))?,
+    );
+    if !cfg.supervisord.nodaemon {
+        daemonize(&cfg)?;
+    }
+    // SAFETY: prctl on ourselves; harmless when already PID 1.
+    if std::process::id() != 1 {
+        unsafe {
+            libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let mut first = true;
+    loop {
+        let log = Arc::new(open_main_log(&cfg)?);
+        if !cfg.supervisord.nocleanup {
+            let _ = cleanup_auto_logs(&cfg.supervisord.childlogdir, &cfg.supervisord.identifier);
+        }
+        if first {
+            if nix::unistd::getuid().is_root() && cfg.supervisord.user.is_none() {
+                log.log(LogLevel::Critical, "Supervisor is running as root.  Privileges were not dropped because no user is specified in the config file.  If you intend to run as root, you can set user=root in the config file to avoid this message.");
+            }
+            for file in cfg.files.iter().skip(1) {
+                log.log(
+                    LogLevel::Info,
+                    &format!("Included extra file \"{}\" during parsing", file.display()),
+                );
+            }
+        }
+        for w in &cfg.warnings {
+            log.log(LogLevel::Warn, &w.to_string());
+        }
+        let bound_now = match bound.take() {
+            Some(b) => b,
+            None => match steward_server::bind(
+                &cfg.unix_http_servers,
+                &cfg.inet_http_servers,
+                steward_server::ServerOptions::default(),
+            ) {
+                Ok(b) => b,
+                Err(e) => {
+                    log.log(LogLevel::Critical, &e.to_string());
+                    return Ok(2);
+                }
+            },
+        };
+        for notice in bound_now.notices() {
+            let level = match notice.level {
+                steward_server::NoticeLevel::Critical => LogLevel::Critical,
+                steward_server::NoticeLevel::Warn => LogLevel::Warn,
+                steward_server::NoticeLevel::Info => LogLevel::Info,
+            };
+            log.log(level, &notice.message);
+        }
+        if first {
+            write_pidfile(&cfg, &log);
+        }
+        first = false;
+        let reason = runtime.block_on(run_cycle(&path, &args, cfg.clone(), log.clone(), bound_now, base_env.clone()))?;
+        match reason {
+            (ExitReason::Shutdown, _) => {
+                let _ = std::fs::remove_file(&cfg.supervisord.pidfile);
+                log.log(LogLevel::Info, "supervisord stopped");
+                return Ok(0);
+            }
+            (ExitReason::Restart, next) => {
+                cfg = next;
+            }
+        }
+    }
+}
+
+fn write_pidfile(cfg: &Config, log: &MainLog) {
+    let pid = std::process::id();
+    let path = &cfg.supervisord.pidfile;
+    let tmp = path.with_extension(format!("tmp{pid}"));
+    let result = std::fs::write(&tmp, format!("{pid}\n")).and_then(|()| std::fs::rename(&tmp, path));
+    match result {
+        Ok(()) => log.log(LogLevel::Info, &format!("supervisord started with pid {pid}")),
+        Err(e) => log.log(
+            LogLevel::Critical,
+            &format!("could not write pidfile {}: {e}", path.display()),
+        ),
+    }
+}
+
+/// One life of the engine: from start to shutdown or restart. Returns the config for the
+/// next life when restarting.
+async fn run_cycle(
+    path: &Path,
+    args: &DaemonArgs,
+    cfg: Config,
+    log: Arc<MainLog>,
+    bound: steward_server::BoundServers,
+    base_env: Vec<(String, String)>,
+) -> anyhow::Result<(ExitReason, Config)> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let cfg = Arc::new(cfg);
+    let reparse_path = path.to_path_buf();
+    let reparse_args = args.clone();
+    let (engine, task) = steward_engine::start(EngineOptions {
+        config: cfg.clone(),
+        reparse: Box::new(move || load(&reparse_path, &reparse_args)),
+        main_log: log.clone(),
+        base_env,
+    });
+    let rpc = Rpc::new(engine.clone());
+    let servers = bound
+        .serve(Arc::new(DaemonBackend { rpc }))
+        .map_err(|e| anyhow!("{e}"))?;
+    log.log(LogLevel::Info, "RPC interface 'supervisor' initialized");
+
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut quit = signal(SignalKind::quit())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut usr2 = signal(SignalKind::user_defined2())?;
+    let mut task = task;
+    let mut next_config: Option<Config> = None;
+    let mut shutting_down = false;
+    let reason = loop {
+        tokio::select! {
+            r = &mut task => break r?,
+            _ = term.recv() => { request_stop(&engine, &log, "SIGTERM", &mut shutting_down).await }
+            _ = int.recv() => { request_stop(&engine, &log, "SIGINT", &mut shutting_down).await }
+            _ = quit.recv() => { request_stop(&engine, &log, "SIGQUIT", &mut shutting_down).await }
+            _ = hup.recv() => {
+                if shutting_down {
+                    log.log(LogLevel::Warn, "ignored SIGHUP indicating restart request (shutdown in progress)");
+                    continue;
+                }
+                log.log(LogLevel::Warn, "received SIGHUP indicating restart request");
+                match load(path, args) {
+                    Ok(c) => {
+                        next_config = Some(c);
+                        shutting_down = true;
+                        let _ = engine.call(|reply| Request::Restart { reply }).await;
+                    }
+                    Err(e) => log.log(
+                        LogLevel::Error,
+                        &format!("configuration is invalid, keeping the running configuration: {e}"),
+                    ),
+                }
+            }
+            _ = usr2.recv() => {
+                log.log(LogLevel::Info, "received SIGUSR2 indicating log reopen request");
+                let _ = log.reopen();
+                let _ = engine.call(|reply| Request::ReopenLogs { reply }).await;
+            }
+        }
+    };
+    servers.shutdown().await;
+    let next = match reason {
+        ExitReason::Shutdown => (*cfg).clone(),
+        ExitReason::Restart => match next_config {
+            Some(c) => c,
+            None => match load(path, args) {
+                Ok(c) => c,
+                Err(e) => {
+                    log.log(
+                        LogLevel::Error,
+                        &format!("configuration is invalid, restarting with the previous configuration: {e}"),
+                    );
+                    (*cfg).clone()
+                }
+            },
+        },
+    };
+    Ok((reason, next))
+}
+
+async fn request_stop(engine: &EngineHandle, log: &MainLog, sig: &str, shutting_down: &mut bool) {
+    log.log(LogLevel::Warn, &format!("received {sig} indicating exit request"));
+    *shutting_down = true;
+    let _ = engine.call(|reply| Request::Shutdown { reply }).await;
+}

@@ -1,0 +1,233 @@
+//! The engine's event bus: every state change, log chunk and tick is published once as an
+//! [`Event`] on a broadcast channel, and every consumer (event-listener pools, the web
+//! panel, metrics, notifications) subscribes to the same bus.
+//!
+//! Payload texts follow supervisord 4.3's `events.py` byte for byte, because event
+//! listeners such as superlance parse them.
+
+use std::sync::Arc;
+
+use crate::state::ProcessState;
+
+/// One published event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    ProcessState {
+        to: ProcessState,
+        from: ProcessState,
+        group: Arc<str>,
+        process: Arc<str>,
+        pid: i32,
+        tries: u32,
+        expected: bool,
+    },
+    ProcessLog {
+        stderr: bool,
+        group: Arc<str>,
+        process: Arc<str>,
+        pid: i32,
+        data: Vec<u8>,
+    },
+    ProcessCommunication {
+        stderr: bool,
+        group: Arc<str>,
+        process: Arc<str>,
+        pid: i32,
+        data: Vec<u8>,
+    },
+    SupervisorRunning,
+    SupervisorStopping,
+    Tick {
+        period: u32,
+        when: i64,
+    },
+    GroupAdded(Arc<str>),
+    GroupRemoved(Arc<str>),
+    RemoteCommunication {
+        kind: String,
+        data: String,
+    },
+}
+
+/// Every concrete and abstract event type name, child → parent, as supervisord defines them.
+pub const EVENT_TYPES: &[(&str, Option<&str>)] = &[
+    ("EVENT", None),
+    ("PROCESS_STATE", Some("EVENT")),
+    ("PROCESS_STATE_STOPPED", Some("PROCESS_STATE")),
+    ("PROCESS_STATE_EXITED", Some("PROCESS_STATE")),
+    ("PROCESS_STATE_STARTING", Some("PROCESS_STATE")),
+    ("PROCESS_STATE_STOPPING", Some("PROCESS_STATE")),
+    ("PROCESS_STATE_BACKOFF", Some("PROCESS_STATE")),
+    ("PROCESS_STATE_FATAL", Some("PROCESS_STATE")),
+    ("PROCESS_STATE_RUNNING", Some("PROCESS_STATE")),
+    ("PROCESS_STATE_UNKNOWN", Some("PROCESS_STATE")),
+    ("REMOTE_COMMUNICATION", Some("EVENT")),
+    ("PROCESS_LOG", Some("EVENT")),
+    ("PROCESS_LOG_STDOUT", Some("PROCESS_LOG")),
+    ("PROCESS_LOG_STDERR", Some("PROCESS_LOG")),
+    ("PROCESS_COMMUNICATION", Some("EVENT")),
+    ("PROCESS_COMMUNICATION_STDOUT", Some("PROCESS_COMMUNICATION")),
+    ("PROCESS_COMMUNICATION_STDERR", Some("PROCESS_COMMUNICATION")),
+    ("SUPERVISOR_STATE_CHANGE", Some("EVENT")),
+    ("SUPERVISOR_STATE_CHANGE_RUNNING", Some("SUPERVISOR_STATE_CHANGE")),
+    ("SUPERVISOR_STATE_CHANGE_STOPPING", Some("SUPERVISOR_STATE_CHANGE")),
+    ("TICK", Some("EVENT")),
+    ("TICK_5", Some("TICK")),
+    ("TICK_60", Some("TICK")),
+    ("TICK_3600", Some("TICK")),
+    ("PROCESS_GROUP", Some("EVENT")),
+    ("PROCESS_GROUP_ADDED", Some("PROCESS_GROUP")),
+    ("PROCESS_GROUP_REMOVED", Some("PROCESS_GROUP")),
+];
+
+/// True when an event named `name` is delivered to a subscription to `subscribed`
+/// (the type itself or any of its ancestors).
+pub fn is_subtype(name: &str, subscribed: &str) -> bool {
+    let mut current = Some(name);
+    while let Some(n) = current {
+        if n.eq_ignore_ascii_case(subscribed) {
+            return true;
+        }
+        current = EVENT_TYPES
+            .iter()
+            .find(|(t, _)| *t == n)
+            .and_then(|(_, parent)| *parent);
+    }
+    false
+}
+
+impl Event {
+    /// The event type name (`PROCESS_STATE_RUNNING`, `TICK_5`…).
+    pub fn name(&self) -> String {
+        match self {
+            Event::ProcessState { to, .. } => format!("PROCESS_STATE_{}", to.name()),
+            Event::ProcessLog { stderr, .. } => {
+                if *stderr {
+                    "PROCESS_LOG_STDERR".into()
+                } else {
+                    "PROCESS_LOG_STDOUT".into()
+                }
+            }
+            Event::ProcessCommunication { stderr, .. } => {
+                if *stderr {
+                    "PROCESS_COMMUNICATION_STDERR".into()
+                } else {
+                    "PROCESS_COMMUNICATION_STDOUT".into()
+                }
+            }
+            Event::SupervisorRunning => "SUPERVISOR_STATE_CHANGE_RUNNING".into(),
+            Event::SupervisorStopping => "SUPERVISOR_STATE_CHANGE_STOPPING".into(),
+            Event::Tick { period, .. } => format!("TICK_{period}"),
+            Event::GroupAdded(_) => "PROCESS_GROUP_ADDED".into(),
+            Event::GroupRemoved(_) => "PROCESS_GROUP_REMOVED".into(),
+            Event::RemoteCommunication { .. } => "REMOTE_COMMUNICATION".into(),
+        }
+    }
+
+    /// The payload exactly as supervisord serialises it.
+    pub fn payload(&self) -> String {
+        match self {
+            Event::ProcessState {
+                to,
+                from,
+                group,
+                process,
+                pid,
+                tries,
+                expected,
+            } => {
+                let head = format!(
+                    "processname:{process} groupname:{group} from_state:{}",
+                    from.name()
+                );
+                match to {
+                    ProcessState::Starting | ProcessState::Backoff => {
+                        format!("{head} tries:{tries}")
+                    }
+                    ProcessState::Running | ProcessState::Stopping | ProcessState::Stopped => {
+                        format!("{head} pid:{pid}")
+                    }
+                    ProcessState::Exited => {
+                        format!("{head} expected:{} pid:{pid}", u8::from(*expected))
+                    }
+                    ProcessState::Fatal | ProcessState::Unknown => head,
+                }
+            }
+            Event::ProcessLog {
+                stderr,
+                group,
+                process,
+                pid,
+                data,
+            } => format!(
+                "processname:{process} groupname:{group} pid:{pid} channel:{}\n{}",
+                if *stderr { "stderr" } else { "stdout" },
+                decode_payload(data)
+            ),
+            Event::ProcessCommunication {
+                group,
+                process,
+                pid,
+                data,
+                ..
+            } => format!(
+                "processname:{process} groupname:{group} pid:{pid}\n{}",
+                decode_payload(data)
+            ),
+            Event::SupervisorRunning | Event::SupervisorStopping => String::new(),
+            Event::Tick { when, .. } => format!("when:{when}"),
+            Event::GroupAdded(g) | Event::GroupRemoved(g) => format!("groupname:{g}\n"),
+            Event::RemoteCommunication { kind, data } => format!("type:{kind}\n{data}"),
+        }
+    }
+}
+
+/// supervisord decodes log data as UTF-8 and, failing that, sends `Undecodable: b'…'`.
+fn decode_payload(data: &[u8]) -> String {
+    match std::str::from_utf8(data) {
+        Ok(s) => s.to_string(),
+        Err(_) => {
+            let mut out = String::from("Undecodable: b'");
+            for &b in data {
+                match b {
+                    b'\\' => out.push_str("\\\\"),
+                    b'\'' => out.push_str("\\'"),
+                    b'\n' => out.push_str("\\n"),
+                    b'\r' => out.push_str("\\r"),
+                    b'\t' => out.push_str("\\t"),
+                    0x20..=0x7e => out.push(b as char),
+                    _ => out.push_str(&format!("\\x{b:02x}")),
+                }
+            }
+            out.push('\'');
+            out
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_match_reference_formats() {
+        let ev = Event::ProcessState {
+            to: ProcessState::Exited,
+            from: ProcessState::Running,
+            group: "g".into(),
+            process: "p".into(),
+            pid: 12,
+            tries: 0,
+            expected: false,
+        };
+        assert_eq!(ev.name(), "PROCESS_STATE_EXITED");
+        assert_eq!(
+            ev.payload(),
+            "processname:p groupname:g from_state:RUNNING expected:0 pid:12"
+        );
+        assert_eq!(Event::GroupAdded("g".into()).payload(), "groupname:g\n");
+        assert!(is_subtype("PROCESS_STATE_EXITED", "PROCESS_STATE"));
+        assert!(is_subtype("TICK_5", "EVENT"));
+        assert!(!is_subtype("TICK_5", "PROCESS_STATE"));
+    }
+}

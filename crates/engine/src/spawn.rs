@@ -1,0 +1,380 @@
+//! Turning a [`ProcessConfig`] into a running child, the way supervisord's
+//! `Subprocess.spawn` does: resolve the command on PATH and check it (the checks that give
+//! `can't find command 'x'` and friends), create the stdin/stdout/stderr pipes, fork, and in
+//! the child: own process group, drop privileges, chdir, umask, exec.
+//!
+//! We use `std::process::Command` with a `pre_exec` hook rather than `tokio::process`,
+//! because the engine's single reaper must own every `waitpid`. Everything the child does
+//! after `fork` is async-signal-safe: messages and user records are prepared in the parent,
+//! and failures are written to fd 2 (so they land in the stderr log, as in supervisord)
+//! before `_exit(127)`.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use steward_config::ProcessConfig;
+
+use crate::text::{errno_name, py_repr};
+
+/// Why a command can't be run, found before forking. The text is supervisord's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    /// `can't find command 'x'` (XML-RPC NO_FILE).
+    #[error("{0}")]
+    NotFound(String),
+    /// A directory, not executable, no permission, unparseable or empty (NOT_EXECUTABLE).
+    #[error("{0}")]
+    NotExecutable(String),
+}
+
+/// The program file and argv of a command, after PATH lookup and checks.
+#[derive(Debug, Clone)]
+pub struct ResolvedCommand {
+    pub filename: PathBuf,
+    pub argv: Vec<String>,
+}
+
+/// supervisord's `get_execv_args` + `check_execv_args`.
+pub fn resolve_command(cfg: &ProcessConfig) -> Result<ResolvedCommand, CommandError> {
+    let argv = steward_config::split_command(&cfg.command).map_err(|e| {
+        CommandError::NotExecutable(format!(
+            "can't parse command {}: {e}",
+            py_repr(&cfg.command)
+        ))
+    })?;
+    let Some(program) = argv.first() else {
+        return Err(CommandError::NotExecutable("command is empty".into()));
+    };
+    let (filename, meta) = if program.contains('/') {
+        let path = PathBuf::from(program);
+        let meta = std::fs::metadata(&path).ok();
+        (path, meta)
+    } else {
+        let path_var = cfg
+            .environment
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| v.clone())
+            .or_else(|| std::env::var("PATH").ok())
+            .unwrap_or_else(|| "/bin:/usr/bin:/usr/local/bin".to_string());
+        let mut found = None;
+        for dir in path_var.split(':') {
+            let candidate = Path::new(dir).join(program);
+            if let Ok(meta) = std::fs::metadata(&candidate) {
+                found = Some((candidate, meta));
+                break;
+            }
+        }
+        match found {
+            Some((p, m)) => (p, Some(m)),
+            None => (PathBuf::from(program), None),
+        }
+    };
+    let shown = py_repr(&filename.to_string_lossy());
+    let Some(meta) = meta else {
+        return Err(CommandError::NotFound(format!("can't find command {shown}")));
+    };
+    if meta.is_dir() {
+        return Err(CommandError::NotExecutable(format!(
+            "command at {shown} is a directory"
+        )));
+    }
+    if meta.permissions().mode() & 0o111 == 0 {
+        return Err(CommandError::NotExecutable(format!(
+            "command at {shown} is not executable"
+        )));
+    }
+    if nix::unistd::access(&filename, nix::unistd::AccessFlags::X_OK).is_err() {
+        return Err(CommandError::NotExecutable(format!(
+            "no permission to run command {shown}"
+        )));
+    }
+    Ok(ResolvedCommand { filename, argv })
+}
+
+/// What the child must do about `user=`, decided in the parent.
+#[derive(Debug, Clone)]
+enum Privileges {
+    Keep,
+    Drop {
+        uid: u32,
+        gid: u32,
+        groups: Vec<u32>,
+    },
+    /// The child reports this message and exits 127 (supervisord's behaviour when
+    /// `drop_privileges` fails, e.g. as a non-root daemon).
+    Fail(CString),
+}
+
+fn plan_privileges(cfg: &ProcessConfig) -> Privileges {
+    let Some(user) = &cfg.user else {
+        return Privileges::Keep;
+    };
+    let record = match user.parse::<u32>() {
+        Ok(uid) => nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+            .ok()
+            .flatten()
+            .ok_or_else(|| format!("Can't find uid {uid}")),
+        Err(_) => nix::unistd::User::from_name(user)
+            .ok()
+            .flatten()
+            .ok_or_else(|| format!("Can't find username {}", py_repr(user))),
+    };
+    let uid_shown = cfg.uid.map(|u| u.to_string()).unwrap_or_else(|| user.clone());
+    let fail = |msg: String| {
+        Privileges::Fail(
+            CString::new(format!(
+                "supervisor: couldn't setuid to {uid_shown}: {msg}\nsupervisor: child process was not spawned\n"
+            ))
+            .unwrap_or_default(),
+        )
+    };
+    let record = match record {
+        Ok(r) => r,
+        Err(msg) => return fail(msg),
+    };
+    let current = nix::unistd::getuid().as_raw();
+    if current == record.uid.as_raw() {
+        return Privileges::Keep;
+    }
+    if current != 0 {
+        return fail("Can't drop privilege as nonroot user".into());
+    }
+    let gid = record.gid.as_raw();
+    let mut groups = vec![gid];
+    if let Ok(name) = CString::new(record.name.clone()) {
+        if let Ok(list) = nix::unistd::getgrouplist(&name, record.gid) {
+            groups.extend(list.into_iter().map(|g| g.as_raw()).filter(|g| *g != gid));
+        }
+    }
+    Privileges::Drop {
+        uid: record.uid.as_raw(),
+        gid,
+        groups,
+    }
+}
+
+/// The parent's ends of a spawned child's pipes.
+#[derive(Debug)]
+pub struct Spawned {
+    pub pid: i32,
+    pub stdin: Option<OwnedFd>,
+    pub stdout: OwnedFd,
+    pub stderr: Option<OwnedFd>,
+}
+
+/// Everything besides the process config that shapes the child.
+pub struct SpawnContext<'a> {
+    pub group: &'a str,
+    /// The daemon's environment at start.
+    pub base_env: &'a [(String, String)],
+    /// `[supervisord] environment`.
+    pub global_env: &'a [(String, String)],
+    /// `SUPERVISOR_SERVER_URL` when the program has no `serverurl` of its own.
+    pub serverurl: Option<&'a str>,
+}
+
+/// Why a spawn failed after the command checks (fork or pipe errors, or exec failure).
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    /// The reference's spawnerr text (`too many open files to spawn 'x'`…).
+    #[error("{0}")]
+    Spawnerr(String),
+    /// exec itself failed; the child was reaped by std. The caller emulates supervisord's
+    /// exit 127 with `message` written to the stderr log.
+    #[error("exec failed: {message}")]
+    ExecFailed { message: String },
+}
+
+fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from)
+}
+
+/// Forks and execs the child. Must be called from the engine loop, which owns reaping.
+pub fn spawn(
+    cfg: &ProcessConfig,
+    resolved: &ResolvedCommand,
+    ctx: &SpawnContext<'_>,
+) -> Result<Spawned, SpawnError> {
+    let name = &cfg.name;
+    let pipe_err = |e: std::io::Error| {
+        let code = e.raw_os_error().unwrap_or(0);
+        SpawnError::Spawnerr(if code == libc::EMFILE {
+            format!("too many open files to spawn {}", py_repr(name))
+        } else {
+            format!(
+                "unknown error making dispatchers for {}: {}",
+                py_repr(name),
+                errno_name(code)
+            )
+        })
+    };
+    let (stdin_r, stdin_w) = pipe().map_err(pipe_err)?;
+    let (stdout_r, stdout_w) = pipe().map_err(pipe_err)?;
+    let (stderr_r, stderr_w) = if cfg.redirect_stderr {
+        (None, None)
+    } else {
+        let (r, w) = pipe().map_err(pipe_err)?;
+        (Some(r), Some(w))
+    };
+
+    let mut command = Command::new(&resolved.filename);
+    command.arg0(&resolved.argv[0]).args(&resolved.argv[1..]);
+    command.env_clear();
+    command.envs(ctx.base_env.iter().map(|(k, v)| (k, v)));
+    command.env("SUPERVISOR_ENABLED", "1");
+    if let Some(url) = cfg.serverurl.as_deref().or(ctx.serverurl) {
+        command.env("SUPERVISOR_SERVER_URL", url);
+    }
+    command.env("SUPERVISOR_PROCESS_NAME", name);
+    command.env("SUPERVISOR_GROUP_NAME", ctx.group);
+    for (k, v) in ctx.global_env.iter().chain(cfg.environment.iter()) {
+        command.env(k, v);
+    }
+    let stdout_dup = stdout_w
+        .try_clone()
+        .map_err(pipe_err)?;
+    command.stdin(Stdio::from(stdin_r));
+    command.stdout(Stdio::from(stdout_w));
+    command.stderr(match stderr_w {
+        Some(w) => Stdio::from(w),
+        None => Stdio::from(stdout_dup),
+    });
+    command.process_group(0);
+
+    let privileges = plan_privileges(cfg);
+    let chdir = cfg
+        .directory
+        .as_ref()
+        .map(|d| {
+            let c = CString::new(d.as_os_str().as_encoded_bytes()).unwrap_or_default();
+            let prefix = format!("supervisor: couldn't chdir to {}: ", d.display());
+            (c, prefix)
+        });
+    let umask = cfg.umask;
+    // SAFETY: the closure runs in the forked child before exec and only makes
+    // async-signal-safe calls on data prepared in the parent.
+    unsafe {
+        command.pre_exec(move || {
+            child_setup(&privileges, chdir.as_ref(), umask);
+            Ok(())
+        });
+    }
+    match command.spawn() {
+        Ok(child) => Ok(Spawned {
+            pid: child.id() as i32,
+            stdin: Some(stdin_w),
+            stdout: stdout_r,
+            stderr: stderr_r,
+        }),
+        Err(e) => {
+            let code = e.raw_os_error().unwrap_or(0);
+            if code == libc::EAGAIN {
+                Err(SpawnError::Spawnerr(format!(
+                    "Too many processes in process table to spawn {}",
+                    py_repr(name)
+                )))
+            } else {
+                Err(SpawnError::ExecFailed {
+                    message: format!(
+                        "supervisor: couldn't exec {}: {}\nsupervisor: child process was not spawned\n",
+                        resolved.argv[0],
+                        errno_name(code)
+                    ),
+                })
+            }
+        }
+    }
+}
+
+/// Runs in the child between fork and exec.
+fn child_setup(privileges: &Privileges, chdir: Option<&(CString, String)>, umask: Option<u32>) {
+    // Every inherited descriptor above stderr is closed at exec (std's error pipe must
+    // survive until then, so mark rather than close).
+    // SAFETY: plain syscalls in the child.
+    unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC as u32,
+        );
+        match privileges {
+            Privileges::Keep => {}
+            Privileges::Fail(msg) => die(msg.as_bytes()),
+            Privileges::Drop { uid, gid, groups } => {
+                if libc::setgroups(groups.len(), groups.as_ptr()) != 0 {
+                    die(b"supervisor: couldn't setuid to user: Could not set groups of effective user\nsupervisor: child process was not spawned\n");
+                }
+                if libc::setgid(*gid) != 0 {
+                    die(b"supervisor: couldn't setuid to user: Could not set group id of effective user\nsupervisor: child process was not spawned\n");
+                }
+                if libc::setuid(*uid) != 0 {
+                    die(b"supervisor: couldn't setuid to user: setuid failed\nsupervisor: child process was not spawned\n");
+                }
+            }
+        }
+        if let Some((dir, prefix)) = chdir {
+            if libc::chdir(dir.as_ptr()) != 0 {
+                let errno = *libc::__errno_location();
+                write_all(prefix.as_bytes());
+                write_all(errno_static(errno).as_bytes());
+                die(b"\nsupervisor: child process was not spawned\n");
+            }
+        }
+        if let Some(mask) = umask {
+            libc::umask(mask as libc::mode_t);
+        }
+        // Reset dispositions that exec would keep (ignored signals survive exec).
+        for sig in 1..32 {
+            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+        }
+    }
+}
+
+fn write_all(bytes: &[u8]) {
+    // SAFETY: write(2) on fd 2 with a valid buffer.
+    unsafe {
+        libc::write(2, bytes.as_ptr().cast(), bytes.len());
+    }
+}
+
+fn die(msg: &[u8]) -> ! {
+    write_all(msg);
+    // SAFETY: _exit is async-signal-safe.
+    unsafe { libc::_exit(127) }
+}
+
+/// errno names without allocating (for use between fork and exec).
+fn errno_static(errno: i32) -> &'static str {
+    match errno {
+        libc::ENOENT => "ENOENT",
+        libc::EACCES => "EACCES",
+        libc::ENOTDIR => "ENOTDIR",
+        libc::ELOOP => "ELOOP",
+        libc::ENAMETOOLONG => "ENAMETOOLONG",
+        libc::EPERM => "EPERM",
+        libc::EIO => "EIO",
+        _ => "EUNKNOWN",
+    }
+}
+
+/// Sets `O_NONBLOCK` on a descriptor the engine reads or writes asynchronously.
+pub fn set_nonblocking(fd: &OwnedFd) -> std::io::Result<()> {
+    let raw = fd.as_raw_fd();
+    // SAFETY: fcntl on a descriptor we own.
+    unsafe {
+        let flags = libc::fcntl(raw, libc::F_GETFL);
+        if flags < 0 || libc::fcntl(raw, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,1461 @@
+//! The supervisor loop: one tokio task that owns every process record and is the only
+//! place where process state changes.
+//!
+//! Data flow: RPC handlers, signal handlers and log pumps send [`Request`]s over an
+//! unbounded channel; the loop applies them, reaps children on SIGCHLD (`waitpid(-1)`, so
+//! adopted orphans are reaped too), runs supervisord's `transition()` rules for every
+//! process in priority order, arms one timer for the earliest pending deadline (startsecs,
+//! backoff, stopwaitsecs) and otherwise sleeps: an idle daemon has no wakeups at all.
+//! Each iteration that changed something publishes a fresh [`Snapshot`] on a `watch`
+//! channel, which readers (getAllProcessInfo, the status page) use without touching the
+//! loop. State changes are also published on the event bus.
+//!
+//! Timing follows supervisord 4.3 exactly (`now - laststart > startsecs` to be RUNNING,
+//! `backoff` seconds of delay before retry n, FATAL when `backoff > startretries`,
+//! SIGKILL when `stopwaitsecs` have passed), but it is driven by precise timers instead of
+//! a 1-second poll, so transitions happen on time rather than up to a second late.
+
+use std::collections::HashMap;
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use steward_config::{AutoRestart, Config, GroupConfig, LogFile, LogLevel, ProcessConfig};
+use tokio::io::AsyncWriteExt;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+use crate::events::Event;
+use crate::logs::{self, Channel, ChannelLog, ChannelLogOptions, MainLog};
+use crate::spawn::{self, CommandError, SpawnContext, SpawnError};
+use crate::state::{ProcessState, SupervisorState};
+use crate::text::{decode_wait_status, signame};
+
+/// Why an action on a process was refused; each maps to one supervisord fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ActionError {
+    #[error("BAD_NAME")]
+    BadName,
+    #[error("NO_FILE: {0}")]
+    NoFile(String),
+    #[error("NOT_EXECUTABLE: {0}")]
+    NotExecutable(String),
+    #[error("ALREADY_STARTED")]
+    AlreadyStarted,
+    #[error("NOT_RUNNING")]
+    NotRunning,
+    #[error("SPAWN_ERROR")]
+    SpawnError,
+    #[error("ABNORMAL_TERMINATION")]
+    AbnormalTermination,
+    #[error("FAILED: {0}")]
+    Failed(String),
+    #[error("SHUTDOWN_STATE")]
+    ShutdownState,
+    #[error("ALREADY_ADDED")]
+    AlreadyAdded,
+    #[error("STILL_RUNNING")]
+    StillRunning,
+    #[error("CANT_REREAD: {0}")]
+    CantReread(String),
+}
+
+/// A (group, process) pair.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ProcKey {
+    pub group: Arc<str>,
+    pub name: Arc<str>,
+}
+
+/// The read-only picture of one process.
+#[derive(Debug, Clone)]
+pub struct ProcInfo {
+    pub group: Arc<str>,
+    pub name: Arc<str>,
+    pub group_priority: i32,
+    pub state: ProcessState,
+    pub pid: i32,
+    /// Epoch seconds of the last spawn (0 = never).
+    pub start: f64,
+    /// Epoch seconds of the last exit (0 = never).
+    pub stop: f64,
+    pub spawnerr: Option<String>,
+    pub exitstatus: Option<i32>,
+    pub stdout_logfile: Option<PathBuf>,
+    pub stderr_logfile: Option<PathBuf>,
+    pub config: Arc<ProcessConfig>,
+}
+
+/// What readers see without asking the loop.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub state: SupervisorState,
+    /// Sorted by (group, name), as getAllProcessInfo returns them.
+    pub processes: Vec<ProcInfo>,
+    /// The running groups' names.
+    pub groups: Vec<Arc<str>>,
+}
+
+impl Snapshot {
+    pub fn find(&self, group: &str, name: &str) -> Option<&ProcInfo> {
+        self.processes
+            .binary_search_by(|p| (&*p.group, &*p.name).cmp(&(group, name)))
+            .ok()
+            .map(|i| &self.processes[i])
+    }
+    pub fn group(&self, group: &str) -> impl Iterator<Item = &ProcInfo> {
+        let group = group.to_string();
+        self.processes.iter().filter(move |p| *p.group == *group)
+    }
+    pub fn has_group(&self, group: &str) -> bool {
+        self.groups.iter().any(|g| &**g == group)
+    }
+}
+
+/// The diff of a reread: group names, each sorted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConfigDiff {
+    pub added: Vec<String>,
+    pub changed: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+/// How the loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitReason {
+    Shutdown,
+    Restart,
+}
+
+type Reply<T> = oneshot::Sender<Result<T, ActionError>>;
+
+/// Messages to the loop.
+pub enum Request {
+    Start {
+        key: ProcKey,
+        wait: bool,
+        reply: Reply<()>,
+    },
+    Stop {
+        key: ProcKey,
+        wait: bool,
+        reply: Reply<()>,
+    },
+    Signal {
+        key: ProcKey,
+        signal: i32,
+        reply: Reply<()>,
+    },
+    SendStdin {
+        key: ProcKey,
+        data: Vec<u8>,
+        reply: Reply<()>,
+    },
+    ClearLogs {
+        key: ProcKey,
+        reply: Reply<()>,
+    },
+    ClearMainLog {
+        reply: Reply<()>,
+    },
+    ReloadConfig {
+        reply: Reply<ConfigDiff>,
+    },
+    AddGroup {
+        name: String,
+        reply: Reply<()>,
+    },
+    RemoveGroup {
+        name: String,
+        reply: Reply<()>,
+    },
+    Shutdown {
+        reply: Reply<()>,
+    },
+    Restart {
+        reply: Reply<()>,
+    },
+    /// Log output that needs the loop (events): sent by log pumps.
+    Output {
+        key: ProcKey,
+        pid: i32,
+        stderr: bool,
+        logged: Vec<u8>,
+        captured: Vec<Vec<u8>>,
+    },
+    /// SIGUSR2: reopen every child log.
+    ReopenLogs {
+        reply: Reply<()>,
+    },
+    /// The last parsed config (getAllConfigInfo).
+    ConfigInfo {
+        reply: oneshot::Sender<(Arc<Config>, Vec<Arc<str>>)>,
+    },
+}
+
+/// A cheap, cloneable handle to the running engine.
+#[derive(Clone)]
+pub struct EngineHandle {
+    tx: mpsc::UnboundedSender<Request>,
+    snapshot: watch::Receiver<Arc<Snapshot>>,
+    events: broadcast::Sender<Arc<Event>>,
+    pub main_log: Arc<MainLog>,
+    pub identifier: Arc<str>,
+    pub pid: i32,
+}
+
+impl EngineHandle {
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.borrow().clone()
+    }
+    pub fn watch(&self) -> watch::Receiver<Arc<Snapshot>> {
+        self.snapshot.clone()
+    }
+    pub fn subscribe_events(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.events.subscribe()
+    }
+    /// Publishes an event from outside the loop (sendRemoteCommEvent).
+    pub fn publish(&self, event: Event) {
+        let _ = self.events.send(Arc::new(event));
+    }
+
+    /// Sends a request and returns the receiver of its reply, so callers can queue several
+    /// requests in order before awaiting any.
+    pub fn send<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> PendingReply<T> {
+        let (tx, rx) = oneshot::channel();
+        let _ = self.tx.send(make(tx));
+        PendingReply(rx)
+    }
+
+    pub async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Result<T, ActionError> {
+        self.send(make).wait().await
+    }
+
+    pub async fn config_info(&self) -> Option<(Arc<Config>, Vec<Arc<str>>)> {
+        let (tx, rx) = oneshot::channel();
+        let _ = self.tx.send(Request::ConfigInfo { reply: tx });
+        rx.await.ok()
+    }
+}
+
+/// A reply still to come.
+pub struct PendingReply<T>(oneshot::Receiver<Result<T, ActionError>>);
+
+impl<T> PendingReply<T> {
+    pub async fn wait(self) -> Result<T, ActionError> {
+        self.0.await.unwrap_or(Err(ActionError::ShutdownState))
+    }
+}
+
+/// Everything the engine needs from the daemon around it.
+pub struct EngineOptions {
+    pub config: Arc<Config>,
+    /// Re-parses the configuration from disk (for reloadConfig).
+    pub reparse: Box<dyn Fn() -> Result<Config, String> + Send>,
+    pub main_log: Arc<MainLog>,
+    /// The daemon's environment at start, given to every child.
+    pub base_env: Vec<(String, String)>,
+}
+
+struct Proc {
+    key: ProcKey,
+    cfg: Arc<ProcessConfig>,
+    state: ProcessState,
+    pid: i32,
+    laststart: Option<Instant>,
+    laststart_wall: f64,
+    laststop_wall: f64,
+    delay: Option<Instant>,
+    backoff: u32,
+    killing: bool,
+    spawnerr: Option<String>,
+    exitstatus: Option<i32>,
+    stdin: Option<Arc<tokio::sync::Mutex<tokio::net::unix::pipe::Sender>>>,
+    logs: [Option<Arc<Mutex<ChannelLog>>>; 2],
+    log_paths: [Option<PathBuf>; 2],
+    events_enabled: [bool; 2],
+}
+
+struct Group {
+    cfg: Arc<GroupConfig>,
+    procs: Vec<Proc>,
+}
+
+struct Waiter {
+    key: ProcKey,
+    start: bool,
+    reply: Reply<()>,
+}
+
+struct Engine {
+    config: Arc<Config>,
+    /// The result of the last reloadConfig (or the start config).
+    parsed: Arc<Config>,
+    reparse: Box<dyn Fn() -> Result<Config, String> + Send>,
+    groups: Vec<Group>,
+    pids: HashMap<i32, (usize, usize)>,
+    mood: SupervisorState,
+    stopping: bool,
+    last_shutdown_report: Option<Instant>,
+    waiters: Vec<Waiter>,
+    log: Arc<MainLog>,
+    events: broadcast::Sender<Arc<Event>>,
+    snapshot_tx: watch::Sender<Arc<Snapshot>>,
+    dirty: bool,
+    base_env: Vec<(String, String)>,
+    serverurl: Option<String>,
+    tx: mpsc::UnboundedSender<Request>,
+    exit: Option<ExitReason>,
+}
+
+fn wall_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// The `SUPERVISOR_SERVER_URL` of AUTO: the first UNIX server, else the first inet one.
+pub fn auto_serverurl(config: &Config) -> Option<String> {
+    if let Some(u) = config.unix_http_servers.first() {
+        return Some(format!("unix://{}", u.file.display()));
+    }
+    config.inet_http_servers.first().map(|i| {
+        let host = if i.host.is_empty() || i.host == "*" {
+            "localhost"
+        } else {
+            &i.host
+        };
+        format!("http://{host}:{}", i.port)
+    })
+}
+
+/// Starts the loop on the current tokio runtime.
+pub fn start(opts: EngineOptions) -> (EngineHandle, tokio::task::JoinHandle<ExitReason>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (events, _) = broadcast::channel(4096);
+    let (snapshot_tx, snapshot_rx) = watch::channel(Arc::new(Snapshot {
+        state: SupervisorState::Running,
+        processes: Vec::new(),
+        groups: Vec::new(),
+    }));
+    let identifier: Arc<str> = opts.config.supervisord.identifier.as_str().into();
+    let handle = EngineHandle {
+        tx: tx.clone(),
+        snapshot: snapshot_rx,
+        events: events.clone(),
+        main_log: opts.main_log.clone(),
+        identifier,
+        pid: std::process::id() as i32,
+    };
+    let serverurl = auto_serverurl(&opts.config);
+    let mut engine = Engine {
+        parsed: opts.config.clone(),
+        config: opts.config,
+        reparse: opts.reparse,
+        groups: Vec::new(),
+        pids: HashMap::new(),
+        mood: SupervisorState::Running,
+        stopping: false,
+        last_shutdown_report: None,
+        waiters: Vec::new(),
+        log: opts.main_log,
+        events,
+        snapshot_tx,
+        dirty: true,
+        base_env: opts.base_env,
+        serverurl,
+        tx,
+        exit: None,
+    };
+    let task = tokio::spawn(async move { engine.run(rx).await });
+    (handle, task)
+}
+
+impl Engine {
+    fn info(&self, msg: &str) {
+        self.log.log(LogLevel::Info, msg);
+    }
+    fn warn(&self, msg: &str) {
+        self.log.log(LogLevel::Warn, msg);
+    }
+    fn debug(&self, msg: &str) {
+        if self.log.enabled(LogLevel::Debug) {
+            self.log.log(LogLevel::Debug, msg);
+        }
+    }
+
+    async fn run(&mut self, mut rx: mpsc::UnboundedReceiver<Request>) -> ExitReason {
+        let mut sigchld = signal(SignalKind::child()).expect("SIGCHLD handler");
+        let initial: Vec<Arc<GroupConfig>> =
+            self.config.groups.iter().cloned().map(Arc::new).collect();
+        for g in initial {
+            self.add_group(g);
+        }
+        self.emit(Event::SupervisorRunning);
+        loop {
+            self.transition_all();
+            self.reap();
+            if self.mood < SupervisorState::Running {
+                self.ordered_stop();
+                if self.exit.is_some() {
+                    break;
+                }
+            }
+            self.check_waiters();
+            if self.dirty {
+                self.publish();
+            }
+            let deadline = self.next_deadline();
+            tokio::select! {
+                biased;
+                _ = sigchld.recv() => { self.reap(); }
+                msg = rx.recv() => {
+                    match msg {
+                        Some(m) => self.handle(m),
+                        None => { self.mood = SupervisorState::Shutdown; }
+                    }
+                    // Drain what is already queued so a burst costs one transition pass.
+                    while let Ok(m) = rx.try_recv() {
+                        self.handle(m);
+                    }
+                }
+                _ = sleep_until(deadline), if deadline.is_some() => {}
+            }
+        }
+        self.publish();
+        self.exit.unwrap_or(ExitReason::Shutdown)
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let mut best: Option<Instant> = None;
+        let mut consider = |t: Instant| {
+            best = Some(best.map_or(t, |b| b.min(t)));
+        };
+        for g in &self.groups {
+            for p in &g.procs {
+                match p.state {
+                    ProcessState::Starting => {
+                        if let Some(ls) = p.laststart {
+                            consider(
+                                ls + Duration::from_secs(p.cfg.startsecs)
+                                    + Duration::from_millis(1),
+                            );
+                        }
+                    }
+                    ProcessState::Backoff | ProcessState::Stopping => {
+                        if let Some(d) = p.delay {
+                            consider(d + Duration::from_millis(1));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if self.mood < SupervisorState::Running {
+            if let Some(last) = self.last_shutdown_report {
+                consider(last + Duration::from_secs(3) + Duration::from_millis(1));
+            }
+        }
+        best
+    }
+
+    fn publish(&mut self) {
+        self.dirty = false;
+        let mut processes = Vec::new();
+        for g in &self.groups {
+            for p in &g.procs {
+                processes.push(ProcInfo {
+                    group: p.key.group.clone(),
+                    name: p.key.name.clone(),
+                    group_priority: g.cfg.priority,
+                    state: p.state,
+                    pid: p.pid,
+                    start: p.laststart_wall,
+                    stop: p.laststop_wall,
+                    spawnerr: p.spawnerr.clone(),
+                    exitstatus: p.exitstatus,
+                    stdout_logfile: p.log_paths[0].clone(),
+                    stderr_logfile: p.log_paths[1].clone(),
+                    config: p.cfg.clone(),
+                });
+            }
+        }
+        processes.sort_by(|a, b| (&a.group, &a.name).cmp(&(&b.group, &b.name)));
+        let mut groups: Vec<Arc<str>> = self
+            .groups
+            .iter()
+            .map(|g| Arc::from(g.cfg.name.as_str()))
+            .collect();
+        groups.sort();
+        self.snapshot_tx.send_replace(Arc::new(Snapshot {
+            state: self.mood,
+            processes,
+            groups,
+        }));
+    }
+
+    fn emit(&self, event: Event) {
+        let _ = self.events.send(Arc::new(event));
+    }
+
+    fn find(&self, key: &ProcKey) -> Option<(usize, usize)> {
+        let gi = self.groups.iter().position(|g| *g.cfg.name == *key.group)?;
+        let pi = self.groups[gi]
+            .procs
+            .iter()
+            .position(|p| p.key.name == key.name)?;
+        Some((gi, pi))
+    }
+
+    fn rebuild_pids(&mut self) {
+        self.pids.clear();
+        for (gi, g) in self.groups.iter().enumerate() {
+            for (pi, p) in g.procs.iter().enumerate() {
+                if p.pid != 0 {
+                    self.pids.insert(p.pid, (gi, pi));
+                }
+            }
+        }
+    }
+
+    // ---- groups -------------------------------------------------------------------
+
+    fn add_group(&mut self, cfg: Arc<GroupConfig>) {
+        let group_name: Arc<str> = cfg.name.as_str().into();
+        let mut procs = Vec::new();
+        for pc in &cfg.processes {
+            let key = ProcKey {
+                group: group_name.clone(),
+                name: pc.name.as_str().into(),
+            };
+            let mut log_paths = [None, None];
+            for (i, (chan, lc)) in [(Channel::Stdout, &pc.stdout), (Channel::Stderr, &pc.stderr)]
+                .into_iter()
+                .enumerate()
+            {
+                if i == 1 && pc.redirect_stderr {
+                    continue;
+                }
+                log_paths[i] = match &lc.file {
+                    LogFile::Path(p) => Some(p.clone()),
+                    LogFile::Auto => match logs::auto_log_path(
+                        &self.config.supervisord.childlogdir,
+                        &pc.name,
+                        chan,
+                        &self.config.supervisord.identifier,
+                    ) {
+                        Ok(p) => Some(p),
+                        Err(e) => {
+                            self.log.log(
+                                LogLevel::Error,
+                                &format!("could not create AUTO log for {}: {e}", pc.name),
+                            );
+                            None
+                        }
+                    },
+                    LogFile::None | LogFile::Syslog => None,
+                };
+            }
+            procs.push(Proc {
+                key,
+                cfg: Arc::new(pc.clone()),
+                state: ProcessState::Stopped,
+                pid: 0,
+                laststart: None,
+                laststart_wall: 0.0,
+                laststop_wall: 0.0,
+                delay: None,
+                backoff: 0,
+                killing: false,
+                spawnerr: None,
+                exitstatus: None,
+                stdin: None,
+                logs: [None, None],
+                log_paths,
+                events_enabled: [pc.stdout.events_enabled, pc.stderr.events_enabled],
+            });
+        }
+        let pos = self
+            .groups
+            .iter()
+            .position(|g| (g.cfg.priority, &g.cfg.name) > (cfg.priority, &cfg.name))
+            .unwrap_or(self.groups.len());
+        self.groups.insert(pos, Group { cfg, procs });
+        self.rebuild_pids();
+        self.dirty = true;
+        self.emit(Event::GroupAdded(group_name));
+    }
+
+    fn remove_group(&mut self, name: &str) -> Result<(), ActionError> {
+        let gi = self
+            .groups
+            .iter()
+            .position(|g| g.cfg.name == name)
+            .ok_or(ActionError::BadName)?;
+        if self.groups[gi].procs.iter().any(|p| !p.state.is_stopped()) {
+            return Err(ActionError::StillRunning);
+        }
+        let g = self.groups.remove(gi);
+        self.rebuild_pids();
+        self.dirty = true;
+        self.emit(Event::GroupRemoved(g.cfg.name.as_str().into()));
+        Ok(())
+    }
+
+    // ---- requests -----------------------------------------------------------------
+
+    fn refuse_when_stopping<T>(&self, reply: Reply<T>) -> Option<Reply<T>> {
+        if self.mood < SupervisorState::Running {
+            let _ = reply.send(Err(ActionError::ShutdownState));
+            None
+        } else {
+            Some(reply)
+        }
+    }
+
+    fn handle(&mut self, req: Request) {
+        match req {
+            Request::Start { key, wait, reply } => {
+                let Some(reply) = self.refuse_when_stopping(reply) else { return };
+                match self.start_request(&key) {
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                    Ok(()) => {
+                        let (gi, pi) = self.find(&key).expect("just started");
+                        let state = self.groups[gi].procs[pi].state;
+                        if !wait || state == ProcessState::Running {
+                            let _ = reply.send(Ok(()));
+                        } else {
+                            self.waiters.push(Waiter {
+                                key,
+                                start: true,
+                                reply,
+                            });
+                        }
+                    }
+                }
+            }
+            Request::Stop { key, wait, reply } => {
+                let Some(reply) = self.refuse_when_stopping(reply) else { return };
+                let Some((gi, pi)) = self.find(&key) else {
+                    let _ = reply.send(Err(ActionError::BadName));
+                    return;
+                };
+                if !self.groups[gi].procs[pi].state.is_running() {
+                    let _ = reply.send(Err(ActionError::NotRunning));
+                    return;
+                }
+                if let Err(msg) = self.stop_proc(gi, pi) {
+                    let _ = reply.send(Err(ActionError::Failed(msg)));
+                    return;
+                }
+                self.reap();
+                let state = self
+                    .find(&key)
+                    .map(|(g, p)| self.groups[g].procs[p].state)
+                    .unwrap_or(ProcessState::Stopped);
+                if !wait || state.is_stopped() {
+                    let _ = reply.send(Ok(()));
+                } else {
+                    self.waiters.push(Waiter {
+                        key,
+                        start: false,
+                        reply,
+                    });
+                }
+            }
+            Request::Signal { key, signal, reply } => {
+                let Some(reply) = self.refuse_when_stopping(reply) else { return };
+                let _ = reply.send(self.signal_request(&key, signal));
+            }
+            Request::SendStdin { key, data, reply } => {
+                let Some(reply) = self.refuse_when_stopping(reply) else { return };
+                let Some((gi, pi)) = self.find(&key) else {
+                    let _ = reply.send(Err(ActionError::BadName));
+                    return;
+                };
+                let p = &self.groups[gi].procs[pi];
+                if p.pid == 0 || p.killing {
+                    let _ = reply.send(Err(ActionError::NotRunning));
+                    return;
+                }
+                let Some(stdin) = p.stdin.clone() else {
+                    let _ = reply.send(Err(ActionError::NoFile(key.name.to_string())));
+                    return;
+                };
+                let name = key.name.to_string();
+                tokio::spawn(async move {
+                    let mut w = stdin.lock().await;
+                    let r = match w.write_all(&data).await {
+                        Ok(()) => Ok(()),
+                        Err(e) if e.raw_os_error() == Some(libc::EPIPE) => {
+                            Err(ActionError::NoFile(name))
+                        }
+                        Err(e) => Err(ActionError::Failed(e.to_string())),
+                    };
+                    let _ = reply.send(r);
+                });
+            }
+            Request::ClearLogs { key, reply } => {
+                let Some(reply) = self.refuse_when_stopping(reply) else { return };
+                let Some((gi, pi)) = self.find(&key) else {
+                    let _ = reply.send(Err(ActionError::BadName));
+                    return;
+                };
+                let p = &mut self.groups[gi].procs[pi];
+                let mut result = Ok(());
+                for i in 0..2 {
+                    if let Some(log) = &p.logs[i] {
+                        if log.lock().expect("log lock").clear().is_err() {
+                            result = Err(ActionError::Failed(key.name.to_string()));
+                        }
+                    } else if let Some(path) = &p.log_paths[i] {
+                        match std::fs::remove_file(path) {
+                            Ok(()) => {}
+                            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                            Err(_) => result = Err(ActionError::Failed(key.name.to_string())),
+                        }
+                    }
+                }
+                let _ = reply.send(result);
+            }
+            Request::ClearMainLog { reply } => {
+                let Some(reply) = self.refuse_when_stopping(reply) else { return };
+                let r = self
+                    .log
+                    .clear()
+                    .map_err(|e| ActionError::Failed(e.to_string()));
+                let _ = reply.send(r);
+            }
+            Request::ReloadConfig { reply } => {
+                let Some(reply) = self.refuse_when_stopping(reply) else { return };
+                match (self.reparse)() {
+                    Err(msg) => {
+                        let _ = reply.send(Err(ActionError::CantReread(msg)));
+                    }
+                    Ok(cfg) => {
+                        self.parsed = Arc::new(cfg);
+                        let _ = reply.send(Ok(self.diff()));
+                    }
+                }
+            }
+            Request::AddGroup { name, reply } => {
+                let Some(reply) = self.refuse_when_stopping(reply) else { return };
+                if self.groups.iter().any(|g| g.cfg.name == name) {
+                    let _ = reply.send(Err(ActionError::AlreadyAdded));
+                    return;
+                }
+                match self.parsed.groups.iter().find(|g| g.name == name) {
+                    None => {
+                        let _ = reply.send(Err(ActionError::BadName));
+                    }
+                    Some(g) => {
+                        let g = Arc::new(g.clone());
+                        self.add_group(g);
+                        let _ = reply.send(Ok(()));
+                    }
+                }
+            }
+            Request::RemoveGroup { name, reply } => {
+                let Some(reply) = self.refuse_when_stopping(reply) else { return };
+                let _ = reply.send(self.remove_group(&name));
+            }
+            Request::Shutdown { reply } => {
+                if self.mood == SupervisorState::Restarting {
+                    // A shutdown during a restart turns it into a shutdown.
+                    self.mood = SupervisorState::Shutdown;
+                    let _ = reply.send(Ok(()));
+                    return;
+                }
+                let Some(reply) = self.refuse_when_stopping(reply) else { return };
+                self.begin_stop(SupervisorState::Shutdown);
+                let _ = reply.send(Ok(()));
+            }
+            Request::Restart { reply } => {
+                let Some(reply) = self.refuse_when_stopping(reply) else { return };
+                self.begin_stop(SupervisorState::Restarting);
+                let _ = reply.send(Ok(()));
+            }
+            Request::Output {
+                key,
+                pid,
+                stderr,
+                logged,
+                captured,
+            } => {
+                if !logged.is_empty() {
+                    self.emit(Event::ProcessLog {
+                        stderr,
+                        group: key.group.clone(),
+                        process: key.name.clone(),
+                        pid,
+                        data: logged,
+                    });
+                }
+                for data in captured {
+                    self.emit(Event::ProcessCommunication {
+                        stderr,
+                        group: key.group.clone(),
+                        process: key.name.clone(),
+                        pid,
+                        data,
+                    });
+                }
+            }
+            Request::ReopenLogs { reply } => {
+                for g in &self.groups {
+                    for p in &g.procs {
+                        for log in p.logs.iter().flatten() {
+                            let _ = log.lock().expect("log lock").reopen();
+                        }
+                    }
+                }
+                let _ = reply.send(Ok(()));
+            }
+            Request::ConfigInfo { reply } => {
+                let active = self
+                    .groups
+                    .iter()
+                    .map(|g| Arc::from(g.cfg.name.as_str()))
+                    .collect();
+                let _ = reply.send((self.parsed.clone(), active));
+            }
+        }
+    }
+
+    /// Starts a stop of every process (shutdown or restart), logged like supervisord.
+    pub fn begin_stop(&mut self, mood: SupervisorState) {
+        if self.mood < SupervisorState::Running {
+            return;
+        }
+        self.mood = mood;
+        self.dirty = true;
+    }
+
+    /// reloadConfig's diff of the last parse against the running groups.
+    fn diff(&self) -> ConfigDiff {
+        let mut diff = ConfigDiff::default();
+        let global_env_changed = self.parsed.supervisord.environment
+            != self.config.supervisord.environment;
+        for g in &self.parsed.groups {
+            match self.groups.iter().find(|r| r.cfg.name == g.name) {
+                None => diff.added.push(g.name.clone()),
+                Some(running) => {
+                    if !groups_equal(&running.cfg, g) || global_env_changed {
+                        diff.changed.push(g.name.clone())
+                    }
+                }
+            }
+        }
+        for r in &self.groups {
+            if !self.parsed.groups.iter().any(|g| g.name == r.cfg.name) {
+                diff.removed.push(r.cfg.name.clone());
+            }
+        }
+        diff.added.sort();
+        diff.changed.sort();
+        diff.removed.sort();
+        diff
+    }
+
+    fn start_request(&mut self, key: &ProcKey) -> Result<(), ActionError> {
+        let (gi, pi) = self.find(key).ok_or(ActionError::BadName)?;
+        let p = &self.groups[gi].procs[pi];
+        if let Err(e) = spawn::resolve_command(&p.cfg) {
+            return Err(match e {
+                CommandError::NotFound(m) => ActionError::NoFile(m),
+                CommandError::NotExecutable(m) => ActionError::NotExecutable(m),
+            });
+        }
+        if p.state.is_running() {
+            return Err(ActionError::AlreadyStarted);
+        }
+        if p.state == ProcessState::Unknown {
+            return Err(ActionError::Failed(format!(
+                "{}:{} is in an unknown process state",
+                key.group, key.name
+            )));
+        }
+        self.spawn_proc(gi, pi);
+        self.reap();
+        let (gi, pi) = self.find(key).ok_or(ActionError::BadName)?;
+        if self.groups[gi].procs[pi].spawnerr.is_some() {
+            return Err(ActionError::SpawnError);
+        }
+        self.transition_one(gi, pi, Instant::now());
+        Ok(())
+    }
+
+    fn signal_request(&mut self, key: &ProcKey, sig: i32) -> Result<(), ActionError> {
+        let (gi, pi) = self.find(key).ok_or(ActionError::BadName)?;
+        let p = &self.groups[gi].procs[pi];
+        if !p.state.is_signallable() {
+            return Err(ActionError::NotRunning);
+        }
+        if p.pid == 0 {
+            return Err(ActionError::Failed(format!(
+                "attempted to send {} sig {} but it wasn't running",
+                p.key.name,
+                signame(sig)
+            )));
+        }
+        self.debug(&format!(
+            "sending {} (pid {}) sig {}",
+            p.key.name,
+            p.pid,
+            signame(sig)
+        ));
+        // SAFETY: kill(2) with a pid we spawned and have not reaped.
+        let r = unsafe { libc::kill(p.pid, sig) };
+        if r != 0 {
+            let err = std::io::Error::last_os_error();
+            if err.raw_os_error() != Some(libc::ESRCH) {
+                let msg = format!("unknown problem sending sig {} ({}):{err}", p.key.name, p.pid);
+                self.log.log(LogLevel::Critical, &msg);
+                self.set_state(gi, pi, ProcessState::Unknown);
+                return Err(ActionError::Failed(msg));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_waiters(&mut self) {
+        if self.waiters.is_empty() {
+            return;
+        }
+        let waiters = std::mem::take(&mut self.waiters);
+        for w in waiters {
+            let Some((gi, pi)) = self.find(&w.key) else {
+                let _ = w.reply.send(Err(ActionError::BadName));
+                continue;
+            };
+            let p = &self.groups[gi].procs[pi];
+            if w.start {
+                if p.spawnerr.is_some() {
+                    let _ = w.reply.send(Err(ActionError::SpawnError));
+                } else if !matches!(p.state, ProcessState::Starting | ProcessState::Running) {
+                    let _ = w.reply.send(Err(ActionError::AbnormalTermination));
+                } else if p.state == ProcessState::Running {
+                    let _ = w.reply.send(Ok(()));
+                } else {
+                    self.waiters.push(w);
+                }
+            } else if p.state.is_stopped() {
+                let _ = w.reply.send(Ok(()));
+            } else {
+                self.waiters.push(w);
+            }
+        }
+    }
+
+    // ---- the state machine ----------------------------------------------------------
+
+    fn set_state(&mut self, gi: usize, pi: usize, to: ProcessState) {
+        self.set_state_expected(gi, pi, to, false);
+    }
+
+    fn set_state_expected(&mut self, gi: usize, pi: usize, to: ProcessState, expected: bool) {
+        let p = &mut self.groups[gi].procs[pi];
+        let from = p.state;
+        if from == to {
+            return;
+        }
+        p.state = to;
+        self.dirty = true;
+        let event = Event::ProcessState {
+            to,
+            from,
+            group: p.key.group.clone(),
+            process: p.key.name.clone(),
+            pid: p.pid,
+            tries: p.backoff,
+            expected,
+        };
+        self.emit(event);
+    }
+
+    fn transition_all(&mut self) {
+        let now = Instant::now();
+        for gi in 0..self.groups.len() {
+            for pi in 0..self.groups[gi].procs.len() {
+                self.transition_one(gi, pi, now);
+            }
+        }
+    }
+
+    /// supervisord's `Subprocess.transition()`.
+    fn transition_one(&mut self, gi: usize, pi: usize, now: Instant) {
+        let p = &self.groups[gi].procs[pi];
+        let state = p.state;
+        if self.mood > SupervisorState::Restarting {
+            match state {
+                ProcessState::Exited => {
+                    let restart = match p.cfg.autorestart {
+                        AutoRestart::Always => true,
+                        AutoRestart::Unexpected => !p
+                            .cfg
+                            .exitcodes
+                            .contains(&p.exitstatus.unwrap_or(0)),
+                        AutoRestart::Never => false,
+                    };
+                    if restart && !is_cron(&self.groups[gi].cfg) {
+                        self.spawn_proc(gi, pi);
+                    }
+                }
+                ProcessState::Stopped if p.laststart.is_none() => {
+                    if p.cfg.autostart && !is_cron(&self.groups[gi].cfg) {
+                        self.spawn_proc(gi, pi);
+                    }
+                }
+                ProcessState::Backoff => {
+                    if p.backoff <= p.cfg.startretries && p.delay.is_some_and(|d| now > d) {
+                        self.spawn_proc(gi, pi);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let p = &self.groups[gi].procs[pi];
+        match state {
+            ProcessState::Starting => {
+                if let Some(ls) = p.laststart {
+                    if now.saturating_duration_since(ls) > Duration::from_secs(p.cfg.startsecs) {
+                        let name = p.key.name.clone();
+                        let startsecs = p.cfg.startsecs;
+                        let p = &mut self.groups[gi].procs[pi];
+                        p.delay = None;
+                        p.backoff = 0;
+                        self.set_state(gi, pi, ProcessState::Running);
+                        self.info(&format!(
+                            "success: {name} entered RUNNING state, process has stayed up for > than {startsecs} seconds (startsecs)"
+                        ));
+                    }
+                }
+            }
+            ProcessState::Backoff => {
+                if p.backoff > p.cfg.startretries {
+                    let name = p.key.name.clone();
+                    self.give_up(gi, pi);
+                    self.info(&format!(
+                        "gave up: {name} entered FATAL state, too many start retries too quickly"
+                    ));
+                }
+            }
+            ProcessState::Stopping => {
+                if p.delay.is_some_and(|d| now >= d) {
+                    self.warn(&format!(
+                        "killing '{}' ({}) with SIGKILL",
+                        p.key.name, p.pid
+                    ));
+                    let _ = self.kill(gi, pi, libc::SIGKILL);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn give_up(&mut self, gi: usize, pi: usize) {
+        let p = &mut self.groups[gi].procs[pi];
+        p.delay = None;
+        p.backoff = 0;
+        self.set_state(gi, pi, ProcessState::Fatal);
+    }
+
+    fn record_spawnerr(&mut self, gi: usize, pi: usize, msg: String) {
+        self.info(&format!("spawnerr: {msg}"));
+        self.groups[gi].procs[pi].spawnerr = Some(msg);
+    }
+
+    /// Enters BACKOFF after a failed spawn attempt (supervisord increments backoff in
+    /// change_state on every entry into BACKOFF).
+    fn enter_backoff(&mut self, gi: usize, pi: usize) {
+        let p = &mut self.groups[gi].procs[pi];
+        p.backoff += 1;
+        p.delay = Some(Instant::now() + Duration::from_secs(u64::from(p.backoff)));
+        self.set_state(gi, pi, ProcessState::Backoff);
+    }
+
+    fn open_logs(&mut self, gi: usize, pi: usize) -> Result<(), String> {
+        let strip_ansi = self.config.supervisord.strip_ansi;
+        let p = &mut self.groups[gi].procs[pi];
+        for i in 0..2 {
+            if p.logs[i].is_some() || (i == 1 && p.cfg.redirect_stderr) {
+                continue;
+            }
+            let lc = if i == 0 { &p.cfg.stdout } else { &p.cfg.stderr };
+            let opts = ChannelLogOptions {
+                path: p.log_paths[i].clone(),
+                maxbytes: lc.maxbytes,
+                backups: lc.backups,
+                strip_ansi,
+                capture_maxbytes: lc.capture_maxbytes,
+                syslog: lc.syslog || lc.file == LogFile::Syslog,
+                syslog_tag: p.key.name.to_string(),
+                tail_capacity: 64 * 1024,
+            };
+            match ChannelLog::open(opts) {
+                Ok(log) => p.logs[i] = Some(Arc::new(Mutex::new(log))),
+                Err(e) => {
+                    return Err(crate::text::errno_name(e.raw_os_error().unwrap_or(0)));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// supervisord's `Subprocess.spawn()`.
+    fn spawn_proc(&mut self, gi: usize, pi: usize) {
+        let now = Instant::now();
+        {
+            let p = &mut self.groups[gi].procs[pi];
+            if p.pid != 0 {
+                let msg = format!("process '{}' already running", p.key.name);
+                self.warn(&msg);
+                return;
+            }
+            p.killing = false;
+            p.spawnerr = None;
+            p.exitstatus = None;
+            p.laststart = Some(now);
+            p.laststart_wall = wall_now();
+        }
+        self.set_state(gi, pi, ProcessState::Starting);
+        let cfg = self.groups[gi].procs[pi].cfg.clone();
+        let resolved = match spawn::resolve_command(&cfg) {
+            Ok(r) => r,
+            Err(e) => {
+                self.record_spawnerr(gi, pi, e.to_string());
+                self.enter_backoff(gi, pi);
+                return;
+            }
+        };
+        if let Err(errname) = self.open_logs(gi, pi) {
+            let msg = format!(
+                "unknown error making dispatchers for '{}': {errname}",
+                cfg.name
+            );
+            self.record_spawnerr(gi, pi, msg);
+            self.enter_backoff(gi, pi);
+            return;
+        }
+        let group_name = self.groups[gi].cfg.name.clone();
+        let ctx = SpawnContext {
+            group: &group_name,
+            base_env: &self.base_env,
+            global_env: &self.config.supervisord.environment,
+            serverurl: self.serverurl.as_deref(),
+        };
+        match spawn::spawn(&cfg, &resolved, &ctx) {
+            Ok(spawned) => {
+                let pid = spawned.pid;
+                self.info(&format!("spawned: '{}' with pid {pid}", cfg.name));
+                let p = &mut self.groups[gi].procs[pi];
+                p.pid = pid;
+                p.spawnerr = None;
+                p.delay = Some(now + Duration::from_secs(cfg.startsecs));
+                p.stdin = spawned
+                    .stdin
+                    .and_then(|fd| tokio::net::unix::pipe::Sender::from_owned_fd(fd).ok())
+                    .map(|s| Arc::new(tokio::sync::Mutex::new(s)));
+                let key = p.key.clone();
+                let mut outputs = vec![(spawned.stdout, 0usize)];
+                if let Some(e) = spawned.stderr {
+                    outputs.push((e, 1));
+                }
+                let pumps: Vec<_> = outputs
+                    .into_iter()
+                    .map(|(fd, i)| {
+                        let events = p.events_enabled[i]
+                            || (if i == 0 { &cfg.stdout } else { &cfg.stderr }).capture_maxbytes
+                                > 0;
+                        (fd, p.logs[i].clone(), i == 1, events)
+                    })
+                    .collect();
+                for (fd, log, stderr, events) in pumps {
+                    self.start_pump(fd, log, key.clone(), pid, stderr, events);
+                }
+                self.pids.insert(pid, (gi, pi));
+            }
+            Err(SpawnError::Spawnerr(msg)) => {
+                self.record_spawnerr(gi, pi, msg);
+                self.enter_backoff(gi, pi);
+            }
+            Err(SpawnError::ExecFailed { message }) => {
+                // Behave as supervisord's child would: the message lands in the stderr
+                // log (stdout when redirected) and the "child" exits 127 at once.
+                let p = &self.groups[gi].procs[pi];
+                let target = if p.logs[1].is_some() { 1 } else { 0 };
+                if let Some(log) = &p.logs[target] {
+                    let _ = log.lock().expect("log lock").feed(message.as_bytes());
+                }
+                self.finish(gi, pi, 127 << 8);
+            }
+        }
+    }
+
+    fn start_pump(
+        &self,
+        fd: OwnedFd,
+        log: Option<Arc<Mutex<ChannelLog>>>,
+        key: ProcKey,
+        pid: i32,
+        stderr: bool,
+        events: bool,
+    ) {
+        let tx = self.tx.clone();
+        let debug_mirror = self.log.enabled(LogLevel::Debug);
+        let main_log = self.log.clone();
+        let Ok(mut rx) = tokio::net::unix::pipe::Receiver::from_owned_fd(fd) else {
+            return;
+        };
+        tokio::spawn(async move {
+            use tokio::io::AsyncReadExt;
+            let mut buf = vec![0u8; 128 * 1024];
+            loop {
+                let n = match rx.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                let data = &buf[..n];
+                let Some(log) = &log else {
+                    continue;
+                };
+                let feed = log.lock().expect("log lock").feed(data);
+                if let Some(e) = &feed.error {
+                    main_log.log(
+                        LogLevel::Error,
+                        &format!("error writing log of {}: {e}", key.name),
+                    );
+                }
+                if debug_mirror && !feed.logged.is_empty() {
+                    main_log.log(
+                        LogLevel::Debug,
+                        &format!(
+                            "'{}' {} output:\n{}",
+                            key.name,
+                            if stderr { "stderr" } else { "stdout" },
+                            String::from_utf8_lossy(&feed.logged)
+                        ),
+                    );
+                }
+                if events && (!feed.logged.is_empty() || !feed.captured.is_empty()) {
+                    let _ = tx.send(Request::Output {
+                        key: key.clone(),
+                        pid,
+                        stderr,
+                        logged: feed.logged,
+                        captured: feed.captured,
+                    });
+                }
+            }
+        });
+    }
+
+    /// supervisord's `Subprocess.kill()`: Ok, or the error message.
+    fn kill(&mut self, gi: usize, pi: usize, sig: i32) -> Result<(), String> {
+        let now = Instant::now();
+        let p = &self.groups[gi].procs[pi];
+        if p.state == ProcessState::Backoff {
+            self.debug(&format!(
+                "Attempted to kill {}, which is in BACKOFF state.",
+                p.key.name
+            ));
+            self.set_state(gi, pi, ProcessState::Stopped);
+            return Ok(());
+        }
+        if p.pid == 0 {
+            let msg = format!(
+                "attempted to kill {} with sig {} but it wasn't running",
+                p.key.name,
+                signame(sig)
+            );
+            self.debug(&msg);
+            return Err(msg);
+        }
+        let as_group = if p.state == ProcessState::Stopping {
+            p.cfg.killasgroup
+        } else {
+            p.cfg.stopasgroup
+        };
+        self.debug(&format!(
+            "killing {} (pid {}) {}with signal {}",
+            p.key.name,
+            p.pid,
+            if as_group { "process group " } else { "" },
+            signame(sig)
+        ));
+        let pid = p.pid;
+        let stopwaitsecs = p.cfg.stopwaitsecs;
+        {
+            let p = &mut self.groups[gi].procs[pi];
+            p.killing = true;
+            p.delay = Some(now + Duration::from_secs(stopwaitsecs));
+        }
+        self.set_state(gi, pi, ProcessState::Stopping);
+        let target = if as_group { -pid } else { pid };
+        // SAFETY: kill(2) on a child (or its process group) we have not reaped yet.
+        let r = unsafe { libc::kill(target, sig) };
+        if r != 0 {
+            let err = std::io::Error::last_os_error();
+            if err.raw_os_error() == Some(libc::ESRCH) {
+                return Ok(());
+            }
+            let name = self.groups[gi].procs[pi].key.name.clone();
+            let msg = format!("unknown problem killing {name} ({pid}):{err}");
+            self.log.log(LogLevel::Critical, &msg);
+            self.set_state(gi, pi, ProcessState::Unknown);
+            let p = &mut self.groups[gi].procs[pi];
+            p.killing = false;
+            p.delay = None;
+            return Err(msg);
+        }
+        Ok(())
+    }
+
+    fn stop_proc(&mut self, gi: usize, pi: usize) -> Result<(), String> {
+        let sig = self.groups[gi].procs[pi].cfg.stopsignal;
+        self.kill(gi, pi, sig)
+    }
+
+    /// Reaps every exited child without blocking.
+    fn reap(&mut self) {
+        loop {
+            let mut status = 0;
+            // SAFETY: waitpid with WNOHANG on any child.
+            let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+            if pid <= 0 {
+                break;
+            }
+            match self.pids.remove(&pid) {
+                Some((gi, pi)) => self.finish(gi, pi, status),
+                None => {
+                    let (_, msg) = decode_wait_status(status);
+                    self.info(&format!("reaped unknown pid {pid} ({msg})"));
+                }
+            }
+        }
+    }
+
+    /// supervisord's `Subprocess.finish()`.
+    fn finish(&mut self, gi: usize, pi: usize, status: i32) {
+        let (es, msg) = decode_wait_status(status);
+        let now = Instant::now();
+        let p = &mut self.groups[gi].procs[pi];
+        p.laststop_wall = wall_now();
+        let too_quickly = p
+            .laststart
+            .is_some_and(|ls| now.saturating_duration_since(ls) < Duration::from_secs(p.cfg.startsecs));
+        let exit_expected = p.cfg.exitcodes.contains(&es);
+        let name = p.key.name.clone();
+        if p.killing {
+            p.killing = false;
+            p.delay = None;
+            p.exitstatus = Some(es);
+            self.set_state(gi, pi, ProcessState::Stopped);
+            let line = format!("stopped: {name} ({msg})");
+            if exit_expected {
+                self.info(&line);
+            } else {
+                self.warn(&line);
+            }
+        } else if too_quickly && p.state == ProcessState::Starting {
+            p.exitstatus = None;
+            p.spawnerr = Some("Exited too quickly (process log may have details)".into());
+            self.enter_backoff(gi, pi);
+            self.warn(&format!("exited: {name} ({msg}; not expected)"));
+        } else {
+            p.delay = None;
+            p.backoff = 0;
+            p.exitstatus = Some(es);
+            if p.state == ProcessState::Starting {
+                self.set_state(gi, pi, ProcessState::Running);
+            }
+            if exit_expected {
+                self.set_state_expected(gi, pi, ProcessState::Exited, true);
+                self.info(&format!("exited: {name} ({msg}; expected)"));
+            } else {
+                self.groups[gi].procs[pi].spawnerr = Some(format!("Bad exit code {es}"));
+                self.set_state_expected(gi, pi, ProcessState::Exited, false);
+                self.warn(&format!("exited: {name} ({msg}; not expected)"));
+            }
+        }
+        let p = &mut self.groups[gi].procs[pi];
+        p.pid = 0;
+        p.stdin = None;
+        self.dirty = true;
+    }
+
+    // ---- shutdown -------------------------------------------------------------------
+
+    /// supervisord's ordered stop: one group at a time from the highest priority down.
+    fn ordered_stop(&mut self) {
+        if !self.stopping {
+            self.stopping = true;
+            self.emit(Event::SupervisorStopping);
+            // Waiters can never complete now.
+            for w in std::mem::take(&mut self.waiters) {
+                let _ = w.reply.send(Err(ActionError::ShutdownState));
+            }
+        }
+        // Stop the highest-priority group that still has unstopped processes.
+        let target = (0..self.groups.len())
+            .rev()
+            .find(|&gi| self.groups[gi].procs.iter().any(|p| !p.state.is_stopped()));
+        if let Some(gi) = target {
+            let mut order: Vec<usize> = (0..self.groups[gi].procs.len()).collect();
+            order.reverse();
+            for pi in order {
+                match self.groups[gi].procs[pi].state {
+                    ProcessState::Running | ProcessState::Starting => {
+                        let _ = self.stop_proc(gi, pi);
+                    }
+                    ProcessState::Backoff => self.give_up(gi, pi),
+                    _ => {}
+                }
+            }
+        }
+        self.reap();
+        let unstopped: Vec<Arc<str>> = self
+            .groups
+            .iter()
+            .flat_map(|g| g.procs.iter())
+            .filter(|p| !p.state.is_stopped())
+            .map(|p| p.key.name.clone())
+            .collect();
+        if unstopped.is_empty() {
+            self.exit = Some(if self.mood == SupervisorState::Restarting {
+                ExitReason::Restart
+            } else {
+                ExitReason::Shutdown
+            });
+            return;
+        }
+        let now = Instant::now();
+        let due = self
+            .last_shutdown_report
+            .is_none_or(|t| now >= t + Duration::from_secs(3));
+        if due {
+            let names: Vec<&str> = unstopped.iter().map(|n| &**n).collect();
+            self.info(&format!("waiting for {} to die", names.join(", ")));
+            self.last_shutdown_report = Some(now);
+        }
+    }
+}
+
+fn is_cron(g: &GroupConfig) -> bool {
+    matches!(g.kind, steward_config::GroupKind::Cron(_))
+}
+
+/// supervisord's `ProcessGroupConfig.__eq__`: AUTO log names compare equal.
+fn groups_equal(a: &GroupConfig, b: &GroupConfig) -> bool {
+    a == b
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    if let Some(d) = deadline {
+        tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await;
+    }
+}

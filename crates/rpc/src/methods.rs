@@ -1,0 +1,918 @@
+//! The `supervisor.*` and `system.*` method table, mapped onto the engine.
+//!
+//! Data flow: the server hands a request body to [`Rpc::handle_body`]; it is decoded with
+//! [`crate::xml`], dispatched by name to one method here, and the result or fault is encoded
+//! back. Read-only methods answer from the engine's snapshot without touching the loop;
+//! actions send a request to the loop and, for `wait=true`, await its deferred reply (the
+//! XML-RPC response is simply held open, as supervisord's long poll does).
+//!
+//! Argument handling, result structs (key order included), ordering and fault strings are
+//! supervisord 4.3's, from `rpcinterface.py`.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use steward_engine::logs::{read_range, tail_range, ReadError};
+use steward_engine::supervisor::Request;
+use steward_engine::text::{stop_time, timedelta};
+use steward_engine::{ActionError, EngineHandle, ProcInfo, ProcKey, ProcessState};
+use tokio::sync::watch;
+
+use crate::docs;
+use crate::faults::{self, fault};
+use crate::value::{Fault, Value};
+use crate::xml;
+
+/// The API version supervisorctl insists on.
+pub const API_VERSION: &str = "3.0";
+/// What getSupervisorVersion reports: the reference version we are compatible with.
+pub const SUPERVISOR_VERSION: &str = "4.3.0";
+
+/// The method table bound to one engine.
+#[derive(Clone)]
+pub struct Rpc {
+    engine: EngineHandle,
+}
+
+type RpcResult = Result<Value, Fault>;
+
+fn now_epoch() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// supervisord's `capped_int`: XML-RPC ints are 32-bit.
+fn capped_int(v: f64) -> i32 {
+    let v = v as i64;
+    v.clamp(i32::MIN as i64, i32::MAX as i64) as i32
+}
+
+/// supervisord's `split_namespec`: `g:p`, `g:`/`g:*` (process None), or `p` (= group p).
+fn split_namespec(namespec: &str) -> (&str, Option<&str>) {
+    match namespec.split_once(':') {
+        Some((g, p)) if p.is_empty() || p == "*" => (g, None),
+        Some((g, p)) => (g, Some(p)),
+        None => (namespec, Some(namespec)),
+    }
+}
+
+fn make_namespec(group: &str, name: &str) -> String {
+    if group == name {
+        name.to_string()
+    } else {
+        format!("{group}:{name}")
+    }
+}
+
+fn action_fault(e: &ActionError, name: &str) -> Fault {
+    match e {
+        ActionError::BadName => fault(faults::BAD_NAME, Some(name)),
+        ActionError::NoFile(m) => fault(faults::NO_FILE, Some(m)),
+        ActionError::NotExecutable(m) => fault(faults::NOT_EXECUTABLE, Some(m)),
+        ActionError::AlreadyStarted => fault(faults::ALREADY_STARTED, Some(name)),
+        ActionError::NotRunning => fault(faults::NOT_RUNNING, Some(name)),
+        ActionError::SpawnError => fault(faults::SPAWN_ERROR, Some(name)),
+        ActionError::AbnormalTermination => fault(faults::ABNORMAL_TERMINATION, Some(name)),
+        ActionError::Failed(m) => fault(faults::FAILED, Some(m)),
+        ActionError::ShutdownState => fault(faults::SHUTDOWN_STATE, None),
+        ActionError::AlreadyAdded => fault(faults::ALREADY_ADDED, Some(name)),
+        ActionError::StillRunning => fault(faults::STILL_RUNNING, Some(name)),
+        ActionError::CantReread(m) => fault(faults::CANT_REREAD, Some(m)),
+    }
+}
+
+fn incorrect() -> Fault {
+    fault(faults::INCORRECT_PARAMETERS, None)
+}
+
+fn arg_str(params: &[Value], i: usize) -> Result<&str, Fault> {
+    params.get(i).and_then(Value::as_str).ok_or_else(incorrect)
+}
+
+/// Python truthiness of an optional `wait` argument (default true).
+fn arg_wait(params: &[Value], i: usize) -> Result<bool, Fault> {
+    match params.get(i) {
+        None => Ok(true),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(Value::Int(n)) => Ok(*n != 0),
+        Some(Value::String(s)) => Ok(!s.is_empty()),
+        Some(_) => Err(incorrect()),
+    }
+}
+
+/// `int(x)` of an int or a numeric string.
+fn arg_int(params: &[Value], i: usize) -> Result<i64, Fault> {
+    match params.get(i) {
+        Some(Value::Int(n)) => Ok(i64::from(*n)),
+        Some(Value::String(s)) => s.trim().parse().map_err(|_| incorrect()),
+        Some(Value::Bool(b)) => Ok(i64::from(*b)),
+        _ => Err(incorrect()),
+    }
+}
+
+fn arity(params: &[Value], min: usize, max: usize) -> Result<(), Fault> {
+    if params.len() < min || params.len() > max {
+        Err(incorrect())
+    } else {
+        Ok(())
+    }
+}
+
+fn result_struct(group: &str, name: &str, status: i32, description: &str) -> Value {
+    Value::Struct(vec![
+        ("name".into(), Value::String(name.into())),
+        ("group".into(), Value::String(group.into())),
+        ("status".into(), Value::Int(status)),
+        ("description".into(), Value::String(description.into())),
+    ])
+}
+
+fn fault_struct(group: &str, name: &str, f: &Fault) -> Value {
+    // supervisord puts `e.text` (the extra part, or the name alone) in description.
+    let text = match f.string.split_once(": ") {
+        Some((_, extra)) => extra.to_string(),
+        None => f.string.clone(),
+    };
+    result_struct(group, name, f.code, &text)
+}
+
+/// The `description` of getProcessInfo (supervisord's `_interpretProcessInfo`).
+pub fn describe(p: &ProcInfo, now: f64) -> String {
+    match p.state {
+        ProcessState::Running => {
+            let uptime = now.trunc() as i64 - p.start.trunc() as i64;
+            format!("pid {}, uptime {}", p.pid, timedelta(uptime))
+        }
+        ProcessState::Fatal | ProcessState::Backoff => match &p.spawnerr {
+            Some(s) if !s.is_empty() => s.clone(),
+            _ => format!("unknown error (try \"tail {}\")", p.name),
+        },
+        ProcessState::Stopped | ProcessState::Exited => {
+            if p.start != 0.0 {
+                stop_time(p.stop as i64)
+            } else {
+                "Not started".into()
+            }
+        }
+        _ => String::new(),
+    }
+}
+
+fn process_info(p: &ProcInfo, now: f64) -> Value {
+    let path = |o: &Option<std::path::PathBuf>| {
+        o.as_ref()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let stdout = path(&p.stdout_logfile);
+    Value::Struct(vec![
+        ("name".into(), Value::String(p.name.to_string())),
+        ("group".into(), Value::String(p.group.to_string())),
+        ("start".into(), Value::Int(capped_int(p.start))),
+        ("stop".into(), Value::Int(capped_int(p.stop))),
+        ("now".into(), Value::Int(capped_int(now))),
+        ("state".into(), Value::Int(p.state.code())),
+        ("statename".into(), Value::String(p.state.name().into())),
+        (
+            "spawnerr".into(),
+            Value::String(p.spawnerr.clone().unwrap_or_default()),
+        ),
+        ("exitstatus".into(), Value::Int(p.exitstatus.unwrap_or(0))),
+        ("logfile".into(), Value::String(stdout.clone())),
+        ("stdout_logfile".into(), Value::String(stdout)),
+        (
+            "stderr_logfile".into(),
+            Value::String(path(&p.stderr_logfile)),
+        ),
+        ("pid".into(), Value::Int(p.pid)),
+        ("description".into(), Value::String(describe(p, now))),
+    ])
+}
+
+impl Rpc {
+    pub fn new(engine: EngineHandle) -> Rpc {
+        Rpc { engine }
+    }
+
+    pub fn engine(&self) -> &EngineHandle {
+        &self.engine
+    }
+
+    /// Decodes one request body, runs it, encodes the answer. `Err(status)` for bodies
+    /// that are not XML-RPC at all (supervisord answers those with HTTP 400).
+    pub async fn handle_body(&self, body: &[u8]) -> Result<String, u16> {
+        let (method, params) = xml::parse_call(body).map_err(|_| 400u16)?;
+        Ok(match self.call(&method, params).await {
+            Ok(v) => xml::encode_response(&v),
+            Err(f) => xml::encode_fault(&f),
+        })
+    }
+
+    /// Runs one method by name.
+    pub async fn call(&self, method: &str, params: Vec<Value>) -> RpcResult {
+        let parts: Vec<&str> = method.split('.').collect();
+        if parts.len() != 2 || parts[1].starts_with('_') {
+            return Err(fault(faults::UNKNOWN_METHOD, None));
+        }
+        match parts[0] {
+            "system" => self.system(parts[1], params).await,
+            "supervisor" => self.supervisor(parts[1], params).await,
+            _ => Err(fault(faults::UNKNOWN_METHOD, None)),
+        }
+    }
+
+    async fn system(&self, name: &str, params: Vec<Value>) -> RpcResult {
+        match name {
+            "listMethods" => {
+                arity(&params, 0, 0)?;
+                Ok(Value::Array(
+                    docs::method_names()
+                        .iter()
+                        .map(|n| Value::String((*n).into()))
+                        .collect(),
+                ))
+            }
+            "methodHelp" => {
+                arity(&params, 1, 1)?;
+                let n = arg_str(&params, 0)?;
+                docs::method_help(n)
+                    .map(|h| Value::String(h.into()))
+                    .ok_or_else(|| fault(faults::SIGNATURE_UNSUPPORTED, None))
+            }
+            "methodSignature" => {
+                arity(&params, 1, 1)?;
+                let n = arg_str(&params, 0)?;
+                docs::method_signature(n)
+                    .map(|s| Value::Array(s.into_iter().map(|t| Value::String(t.into())).collect()))
+                    .ok_or_else(|| fault(faults::SIGNATURE_UNSUPPORTED, None))
+            }
+            "multicall" => {
+                arity(&params, 1, 1)?;
+                let Some(calls) = params[0].as_array() else {
+                    return Err(incorrect());
+                };
+                let mut out = Vec::with_capacity(calls.len());
+                for call in calls {
+                    let r = match (call.get("methodName"), call.get("params")) {
+                        (Some(Value::String(m)), p) => {
+                            if m == "system.multicall" {
+                                Err(fault(
+                                    faults::INCORRECT_PARAMETERS,
+                                    Some("Recursive system.multicall forbidden"),
+                                ))
+                            } else {
+                                let p = match p {
+                                    Some(Value::Array(a)) => a.clone(),
+                                    None => Vec::new(),
+                                    Some(_) => Vec::new(),
+                                };
+                                Box::pin(self.call(m, p)).await
+                            }
+                        }
+                        _ => Err(fault(
+                            faults::INCORRECT_PARAMETERS,
+                            Some("No methodName"),
+                        )),
+                    };
+                    out.push(match r {
+                        Ok(v) => v,
+                        Err(f) => Value::Struct(vec![
+                            ("faultCode".into(), Value::Int(f.code)),
+                            ("faultString".into(), Value::String(f.string)),
+                        ]),
+                    });
+                }
+                Ok(Value::Array(out))
+            }
+            _ => Err(fault(faults::UNKNOWN_METHOD, None)),
+        }
+    }
+
+    fn check_state(&self) -> Result<(), Fault> {
+        if self.engine.snapshot().state < steward_engine::SupervisorState::Running {
+            Err(fault(faults::SHUTDOWN_STATE, None))
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn supervisor(&self, name: &str, params: Vec<Value>) -> RpcResult {
+        if name != "sendRemoteCommEvent" && docs::method_help(&format!("supervisor.{name}")).is_some() {
+            self.check_state()?;
+        }
+        let p = &params;
+        match name {
+            "getAPIVersion" | "getVersion" => {
+                arity(p, 0, 0)?;
+                Ok(API_VERSION.into())
+            }
+            "getSupervisorVersion" => {
+                arity(p, 0, 0)?;
+                Ok(SUPERVISOR_VERSION.into())
+            }
+            "getIdentification" => {
+                arity(p, 0, 0)?;
+                Ok(Value::String(self.engine.identifier.to_string()))
+            }
+            "getState" => {
+                arity(p, 0, 0)?;
+                let s = self.engine.snapshot().state;
+                Ok(Value::Struct(vec![
+                    ("statecode".into(), Value::Int(s.code())),
+                    ("statename".into(), Value::String(s.name().into())),
+                ]))
+            }
+            "getPID" => {
+                arity(p, 0, 0)?;
+                Ok(Value::Int(self.engine.pid))
+            }
+            "readLog" | "readMainLog" => {
+                arity(p, 2, 2)?;
+                let (offset, length) = (arg_int(p, 0)?, arg_int(p, 1)?);
+                let path = self.engine.main_log.path().map(|p| p.to_path_buf());
+                let Some(path) = path.filter(|p| p.exists()) else {
+                    return Err(fault(faults::NO_FILE, None));
+                };
+                read_log(&path, offset, length)
+            }
+            "clearLog" => {
+                arity(p, 0, 0)?;
+                if self.engine.main_log.path().is_none() {
+                    return Err(fault(faults::NO_FILE, None));
+                }
+                self.engine
+                    .call(|reply| Request::ClearMainLog { reply })
+                    .await
+                    .map_err(|e| action_fault(&e, ""))?;
+                Ok(Value::Bool(true))
+            }
+            "shutdown" => {
+                arity(p, 0, 0)?;
+                self.engine
+                    .call(|reply| Request::Shutdown { reply })
+                    .await
+                    .map_err(|e| action_fault(&e, ""))?;
+                Ok(Value::Bool(true))
+            }
+            "restart" => {
+                arity(p, 0, 0)?;
+                self.engine
+                    .call(|reply| Request::Restart { reply })
+                    .await
+                    .map_err(|e| action_fault(&e, ""))?;
+                Ok(Value::Bool(true))
+            }
+            "reloadConfig" => {
+                arity(p, 0, 0)?;
+                let diff = self
+                    .engine
+                    .call(|reply| Request::ReloadConfig { reply })
+                    .await
+                    .map_err(|e| action_fault(&e, ""))?;
+                let list = |v: Vec<String>| Value::Array(v.into_iter().map(Value::String).collect());
+                Ok(Value::Array(vec![Value::Array(vec![
+                    list(diff.added),
+                    list(diff.changed),
+                    list(diff.removed),
+                ])]))
+            }
+            "addProcessGroup" => {
+                arity(p, 1, 1)?;
+                let n = arg_str(p, 0)?.to_string();
+                self.engine
+                    .call(|reply| Request::AddGroup {
+                        name: n.clone(),
+                        reply,
+                    })
+                    .await
+                    .map_err(|e| action_fault(&e, &n))?;
+                Ok(Value::Bool(true))
+            }
+            "removeProcessGroup" => {
+                arity(p, 1, 1)?;
+                let n = arg_str(p, 0)?.to_string();
+                self.engine
+                    .call(|reply| Request::RemoveGroup {
+                        name: n.clone(),
+                        reply,
+                    })
+                    .await
+                    .map_err(|e| action_fault(&e, &n))?;
+                Ok(Value::Bool(true))
+            }
+            "startProcess" => {
+                arity(p, 1, 2)?;
+                let n = arg_str(p, 0)?;
+                let wait = arg_wait(p, 1)?;
+                self.start_process(n, wait).await
+            }
+            "startProcessGroup" => {
+                arity(p, 1, 2)?;
+                let n = arg_str(p, 0)?;
+                let wait = arg_wait(p, 1)?;
+                self.start_group(Some(n), wait).await
+            }
+            "startAllProcesses" => {
+                arity(p, 0, 1)?;
+                let wait = arg_wait(p, 0)?;
+                self.start_group(None, wait).await
+            }
+            "stopProcess" => {
+                arity(p, 1, 2)?;
+                let n = arg_str(p, 0)?;
+                let wait = arg_wait(p, 1)?;
+                self.stop_process(n, wait).await
+            }
+            "stopProcessGroup" => {
+                arity(p, 1, 2)?;
+                let n = arg_str(p, 0)?;
+                let wait = arg_wait(p, 1)?;
+                self.stop_group(Some(n), wait).await
+            }
+            "stopAllProcesses" => {
+                arity(p, 0, 1)?;
+                let wait = arg_wait(p, 0)?;
+                self.stop_group(None, wait).await
+            }
+            "signalProcess" => {
+                arity(p, 2, 2)?;
+                let n = arg_str(p, 0)?;
+                self.signal_process(n, &p[1]).await
+            }
+            "signalProcessGroup" => {
+                arity(p, 2, 2)?;
+                let n = arg_str(p, 0)?;
+                self.signal_group(Some(n), &p[1]).await
+            }
+            "signalAllProcesses" => {
+                arity(p, 1, 1)?;
+                self.signal_group(None, &p[0]).await
+            }
+            "getAllConfigInfo" => {
+                arity(p, 0, 0)?;
+                self.all_config_info().await
+            }
+            "getProcessInfo" => {
+                arity(p, 1, 1)?;
+                let n = arg_str(p, 0)?;
+                let snap = self.engine.snapshot();
+                let info = self.lookup(&snap, n)?.ok_or_else(|| fault(faults::BAD_NAME, Some(n)))?;
+                Ok(process_info(info, now_epoch()))
+            }
+            "getAllProcessInfo" => {
+                arity(p, 0, 0)?;
+                let snap = self.engine.snapshot();
+                let now = now_epoch();
+                Ok(Value::Array(
+                    snap.processes.iter().map(|p| process_info(p, now)).collect(),
+                ))
+            }
+            "readProcessStdoutLog" | "readProcessLog" | "readProcessStderrLog" => {
+                arity(p, 3, 3)?;
+                let n = arg_str(p, 0)?;
+                let (offset, length) = (arg_int(p, 1)?, arg_int(p, 2)?);
+                let snap = self.engine.snapshot();
+                let info = self.lookup(&snap, n)?.ok_or_else(|| fault(faults::BAD_NAME, Some(n)))?;
+                let path = if name == "readProcessStderrLog" {
+                    &info.stderr_logfile
+                } else {
+                    &info.stdout_logfile
+                };
+                match path.as_ref().filter(|p| p.exists()) {
+                    None => Err(fault(
+                        faults::NO_FILE,
+                        Some(
+                            &path
+                                .as_ref()
+                                .map(|p| p.to_string_lossy().into_owned())
+                                .unwrap_or_else(|| "None".into()),
+                        ),
+                    )),
+                    Some(path) => read_log(path, offset, length),
+                }
+            }
+            "tailProcessStdoutLog" | "tailProcessLog" | "tailProcessStderrLog" => {
+                arity(p, 3, 3)?;
+                let n = arg_str(p, 0)?;
+                let (offset, length) = (arg_int(p, 1)?, arg_int(p, 2)?);
+                let snap = self.engine.snapshot();
+                let info = self.lookup(&snap, n)?.ok_or_else(|| fault(faults::BAD_NAME, Some(n)))?;
+                let path = if name == "tailProcessStderrLog" {
+                    &info.stderr_logfile
+                } else {
+                    &info.stdout_logfile
+                };
+                let (data, off, overflow) = match path.as_ref().filter(|p| p.exists()) {
+                    None => (String::new(), 0, false),
+                    Some(path) => tail_range(path, offset, length),
+                };
+                Ok(Value::Array(vec![
+                    Value::String(data),
+                    Value::Int(off.clamp(i32::MIN as i64, i32::MAX as i64) as i32),
+                    Value::Bool(overflow),
+                ]))
+            }
+            "clearProcessLogs" | "clearProcessLog" => {
+                arity(p, 1, 1)?;
+                let n = arg_str(p, 0)?;
+                let snap = self.engine.snapshot();
+                let key = self.key_of(&snap, n)?;
+                self.engine
+                    .call(|reply| Request::ClearLogs { key, reply })
+                    .await
+                    .map_err(|e| match e {
+                        ActionError::Failed(_) => fault(faults::FAILED, Some(n)),
+                        e => action_fault(&e, n),
+                    })?;
+                Ok(Value::Bool(true))
+            }
+            "clearAllProcessLogs" => {
+                arity(p, 0, 0)?;
+                let snap = self.engine.snapshot();
+                let mut results = Vec::new();
+                for info in priority_order(&snap.processes) {
+                    let key = ProcKey {
+                        group: info.group.clone(),
+                        name: info.name.clone(),
+                    };
+                    let ns = make_namespec(&info.group, &info.name);
+                    match self
+                        .engine
+                        .call(|reply| Request::ClearLogs { key, reply })
+                        .await
+                    {
+                        Ok(()) => results.push(result_struct(&info.group, &info.name, faults::SUCCESS, "OK")),
+                        Err(_) => results.push(fault_struct(
+                            &info.group,
+                            &info.name,
+                            &fault(faults::FAILED, Some(&ns)),
+                        )),
+                    }
+                }
+                Ok(Value::Array(results))
+            }
+            "sendProcessStdin" => {
+                arity(p, 2, 2)?;
+                let n = arg_str(p, 0)?;
+                let data = match &p[1] {
+                    Value::String(s) => s.as_bytes().to_vec(),
+                    Value::Base64(b) => b.clone(),
+                    _ => return Err(fault(faults::INCORRECT_PARAMETERS, None)),
+                };
+                let snap = self.engine.snapshot();
+                let key = self.key_of(&snap, n)?;
+                self.engine
+                    .call(|reply| Request::SendStdin { key, data, reply })
+                    .await
+                    .map_err(|e| action_fault(&e, n))?;
+                Ok(Value::Bool(true))
+            }
+            "sendRemoteCommEvent" => {
+                arity(p, 2, 2)?;
+                let kind = arg_str(p, 0)?.to_string();
+                let data = arg_str(p, 1)?.to_string();
+                self.engine
+                    .publish(steward_engine::events::Event::RemoteCommunication { kind, data });
+                Ok(Value::Bool(true))
+            }
+            _ => Err(fault(faults::UNKNOWN_METHOD, None)),
+        }
+    }
+
+    /// `_getGroupAndProcess`: Ok(None) when the namespec names a whole group.
+    fn lookup<'a>(
+        &self,
+        snap: &'a steward_engine::Snapshot,
+        namespec: &str,
+    ) -> Result<Option<&'a ProcInfo>, Fault> {
+        let (group, process) = split_namespec(namespec);
+        if !snap.has_group(group) {
+            return Err(fault(faults::BAD_NAME, Some(namespec)));
+        }
+        match process {
+            None => Ok(None),
+            Some(p) => snap
+                .find(group, p)
+                .map(Some)
+                .ok_or_else(|| fault(faults::BAD_NAME, Some(namespec))),
+        }
+    }
+
+    fn key_of(&self, snap: &steward_engine::Snapshot, namespec: &str) -> Result<ProcKey, Fault> {
+        let info = self
+            .lookup(snap, namespec)?
+            .ok_or_else(|| fault(faults::BAD_NAME, Some(namespec)))?;
+        Ok(ProcKey {
+            group: info.group.clone(),
+            name: info.name.clone(),
+        })
+    }
+
+    async fn start_process(&self, namespec: &str, wait: bool) -> RpcResult {
+        let snap = self.engine.snapshot();
+        match self.lookup(&snap, namespec)? {
+            None => {
+                let (g, _) = split_namespec(namespec);
+                self.start_group(Some(g), wait).await
+            }
+            Some(info) => {
+                let key = ProcKey {
+                    group: info.group.clone(),
+                    name: info.name.clone(),
+                };
+                self.engine
+                    .call(|reply| Request::Start { key, wait, reply })
+                    .await
+                    .map_err(|e| action_fault(&e, namespec))?;
+                Ok(Value::Bool(true))
+            }
+        }
+    }
+
+    async fn stop_process(&self, namespec: &str, wait: bool) -> RpcResult {
+        let snap = self.engine.snapshot();
+        match self.lookup(&snap, namespec)? {
+            None => {
+                let (g, _) = split_namespec(namespec);
+                self.stop_group(Some(g), wait).await
+            }
+            Some(info) => {
+                let key = ProcKey {
+                    group: info.group.clone(),
+                    name: info.name.clone(),
+                };
+                self.engine
+                    .call(|reply| Request::Stop { key, wait, reply })
+                    .await
+                    .map_err(|e| action_fault(&e, namespec))?;
+                Ok(Value::Bool(true))
+            }
+        }
+    }
+
+    /// The members of a group (or of everything) in priority order, or BAD_NAME.
+    fn members(
+        &self,
+        snap: &steward_engine::Snapshot,
+        group: Option<&str>,
+    ) -> Result<Vec<ProcInfo>, Fault> {
+        if let Some(g) = group {
+            if !snap.has_group(g) {
+                return Err(fault(faults::BAD_NAME, Some(g)));
+            }
+        }
+        let selected: Vec<ProcInfo> = snap
+            .processes
+            .iter()
+            .filter(|p| group.is_none_or(|g| *p.group == *g))
+            .cloned()
+            .collect();
+        Ok(priority_order(&selected).into_iter().cloned().collect())
+    }
+
+    /// supervisord's `make_allfunc` for start/stop: immediate results in order, then the
+    /// deferred ones as they complete.
+    async fn run_all(
+        &self,
+        members: Vec<ProcInfo>,
+        start: bool,
+        wait: bool,
+    ) -> RpcResult {
+        let mut immediate = Vec::new();
+        let mut pending = tokio::task::JoinSet::new();
+        for info in members {
+            let selected = if start {
+                !info.state.is_running()
+            } else {
+                info.state.is_running()
+            };
+            if !selected {
+                continue;
+            }
+            let key = ProcKey {
+                group: info.group.clone(),
+                name: info.name.clone(),
+            };
+            let reply = if start {
+                self.engine.send(|reply| Request::Start { key, wait, reply })
+            } else {
+                self.engine.send(|reply| Request::Stop { key, wait, reply })
+            };
+            pending.spawn(async move { (info, reply.wait().await) });
+        }
+        let mut deferred = Vec::new();
+        while let Some(Ok((info, r))) = pending.join_next().await {
+            let ns = make_namespec(&info.group, &info.name);
+            let v = match r {
+                Ok(()) => result_struct(&info.group, &info.name, faults::SUCCESS, "OK"),
+                Err(e) => fault_struct(&info.group, &info.name, &action_fault(&e, &ns)),
+            };
+            if matches!(v.get("status"), Some(Value::Int(c)) if *c != faults::SUCCESS) {
+                immediate.push(v);
+            } else {
+                deferred.push(v);
+            }
+        }
+        immediate.extend(deferred);
+        Ok(Value::Array(immediate))
+    }
+
+    async fn start_group(&self, group: Option<&str>, wait: bool) -> RpcResult {
+        let snap = self.engine.snapshot();
+        let members = self.members(&snap, group)?;
+        self.run_all(members, true, wait).await
+    }
+
+    async fn stop_group(&self, group: Option<&str>, wait: bool) -> RpcResult {
+        let snap = self.engine.snapshot();
+        let members = self.members(&snap, group)?;
+        self.run_all(members, false, wait).await
+    }
+
+    async fn signal_process(&self, namespec: &str, signal: &Value) -> RpcResult {
+        let snap = self.engine.snapshot();
+        match self.lookup(&snap, namespec)? {
+            None => {
+                let (g, _) = split_namespec(namespec);
+                self.signal_group(Some(g), signal).await
+            }
+            Some(info) => {
+                let sig = parse_signal_value(signal)?;
+                let key = ProcKey {
+                    group: info.group.clone(),
+                    name: info.name.clone(),
+                };
+                self.engine
+                    .call(|reply| Request::Signal {
+                        key,
+                        signal: sig,
+                        reply,
+                    })
+                    .await
+                    .map_err(|e| action_fault(&e, namespec))?;
+                Ok(Value::Bool(true))
+            }
+        }
+    }
+
+    async fn signal_group(&self, group: Option<&str>, signal: &Value) -> RpcResult {
+        let snap = self.engine.snapshot();
+        let members = self.members(&snap, group)?;
+        let mut results = Vec::new();
+        for info in members {
+            if !info.state.is_signallable() {
+                continue;
+            }
+            let ns = make_namespec(&info.group, &info.name);
+            let r = match parse_signal_value(signal) {
+                Err(f) => Err(f),
+                Ok(sig) => {
+                    let key = ProcKey {
+                        group: info.group.clone(),
+                        name: info.name.clone(),
+                    };
+                    self.engine
+                        .call(|reply| Request::Signal {
+                            key,
+                            signal: sig,
+                            reply,
+                        })
+                        .await
+                        .map_err(|e| action_fault(&e, &ns))
+                }
+            };
+            results.push(match r {
+                Ok(()) => result_struct(&info.group, &info.name, faults::SUCCESS, "OK"),
+                Err(f) => fault_struct(&info.group, &info.name, &f),
+            });
+        }
+        Ok(Value::Array(results))
+    }
+
+    async fn all_config_info(&self) -> RpcResult {
+        let Some((config, active)) = self.engine.config_info().await else {
+            return Err(fault(faults::SHUTDOWN_STATE, None));
+        };
+        let mut rows: Vec<(String, Value)> = Vec::new();
+        let opt_path = |p: &steward_config::LogFile| match p {
+            steward_config::LogFile::Auto => Value::String("auto".into()),
+            steward_config::LogFile::None | steward_config::LogFile::Syslog => {
+                Value::String("none".into())
+            }
+            steward_config::LogFile::Path(p) => Value::String(p.to_string_lossy().into_owned()),
+        };
+        let int = |v: u64| Value::Int(v.min(i32::MAX as u64) as i32);
+        for g in &config.groups {
+            let inuse = active.iter().any(|a| **a == *g.name);
+            for pc in &g.processes {
+                let d = vec![
+                    ("autostart".to_string(), Value::Bool(pc.autostart)),
+                    (
+                        "directory".into(),
+                        pc.directory
+                            .as_ref()
+                            .map(|d| Value::String(d.to_string_lossy().into_owned()))
+                            .unwrap_or_else(|| Value::String("none".into())),
+                    ),
+                    (
+                        "uid".into(),
+                        pc.uid
+                            .map(|u| Value::Int(u as i32))
+                            .unwrap_or_else(|| Value::String("none".into())),
+                    ),
+                    ("command".into(), Value::String(pc.command.clone())),
+                    (
+                        "exitcodes".into(),
+                        Value::Array(pc.exitcodes.iter().map(|c| Value::Int(*c)).collect()),
+                    ),
+                    ("group".into(), Value::String(g.name.clone())),
+                    ("group_prio".into(), Value::Int(g.priority)),
+                    ("inuse".into(), Value::Bool(inuse)),
+                    ("killasgroup".into(), Value::Bool(pc.killasgroup)),
+                    ("name".into(), Value::String(pc.name.clone())),
+                    ("process_prio".into(), Value::Int(pc.priority)),
+                    ("redirect_stderr".into(), Value::Bool(pc.redirect_stderr)),
+                    ("startretries".into(), Value::Int(pc.startretries as i32)),
+                    ("startsecs".into(), int(pc.startsecs)),
+                    ("stdout_capture_maxbytes".into(), int(pc.stdout.capture_maxbytes)),
+                    ("stdout_events_enabled".into(), Value::Bool(pc.stdout.events_enabled)),
+                    ("stdout_logfile".into(), opt_path(&pc.stdout.file)),
+                    ("stdout_logfile_backups".into(), Value::Int(pc.stdout.backups as i32)),
+                    ("stdout_logfile_maxbytes".into(), int(pc.stdout.maxbytes)),
+                    ("stdout_syslog".into(), Value::Bool(pc.stdout.syslog)),
+                    ("stopsignal".into(), Value::Int(pc.stopsignal)),
+                    ("stopwaitsecs".into(), int(pc.stopwaitsecs)),
+                    ("stderr_capture_maxbytes".into(), int(pc.stderr.capture_maxbytes)),
+                    ("stderr_events_enabled".into(), Value::Bool(pc.stderr.events_enabled)),
+                    ("stderr_logfile".into(), opt_path(&pc.stderr.file)),
+                    ("stderr_logfile_backups".into(), Value::Int(pc.stderr.backups as i32)),
+                    ("stderr_logfile_maxbytes".into(), int(pc.stderr.maxbytes)),
+                    ("stderr_syslog".into(), Value::Bool(pc.stderr.syslog)),
+                    (
+                        "serverurl".into(),
+                        pc.serverurl
+                            .clone()
+                            .map(Value::String)
+                            .unwrap_or_else(|| Value::String("auto".into())),
+                    ),
+                ];
+                rows.push((pc.name.clone(), Value::Struct(d)));
+            }
+        }
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(Value::Array(rows.into_iter().map(|(_, v)| v).collect()))
+    }
+}
+
+/// Processes ordered as supervisord's `_getAllProcesses(lexical=False)`: groups by
+/// priority, then processes by priority.
+fn priority_order(processes: &[ProcInfo]) -> Vec<&ProcInfo> {
+    let mut v: Vec<&ProcInfo> = processes.iter().collect();
+    v.sort_by(|a, b| {
+        (a.group_priority, &a.group, a.config.priority, &a.name).cmp(&(
+            b.group_priority,
+            &b.group,
+            b.config.priority,
+            &b.name,
+        ))
+    });
+    v
+}
+
+fn parse_signal_value(v: &Value) -> Result<i32, Fault> {
+    let text = match v {
+        Value::String(s) => s.clone(),
+        Value::Int(n) => n.to_string(),
+        _ => return Err(fault(faults::BAD_SIGNAL, None)),
+    };
+    steward_config::parse_signal(&text).map_err(|_| fault(faults::BAD_SIGNAL, Some(&text)))
+}
+
+fn read_log(path: &std::path::Path, offset: i64, length: i64) -> RpcResult {
+    match read_range(path, offset, length) {
+        Ok(s) => Ok(Value::String(s)),
+        Err(ReadError::BadArguments) => Err(fault(faults::BAD_ARGUMENTS, None)),
+        Err(ReadError::NoFile) => Err(fault(
+            faults::NO_FILE,
+            Some(&path.to_string_lossy()),
+        )),
+        Err(ReadError::Failed(_)) => Err(fault(faults::FAILED, None)),
+    }
+}
+
+/// Waits until the engine's snapshot satisfies `cond` (used by tests and the web layer).
+pub async fn wait_for(
+    mut rx: watch::Receiver<Arc<steward_engine::Snapshot>>,
+    cond: impl Fn(&steward_engine::Snapshot) -> bool,
+) {
+    loop {
+        if cond(&rx.borrow()) {
+            return;
+        }
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
