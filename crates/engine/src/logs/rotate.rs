@@ -1,0 +1,192 @@
+//! The log file writer shared by child logs and the activity log.
+//!
+//! Owns one open file descriptor for a log path plus supervisord's
+//! `RotatingFileHandler` rules: the file is opened in append mode; after each
+//! write, when the size reaches `maxbytes` (> 0), `.N-1→.N … .1→.2`,
+//! `base→.1` are renamed and a fresh base file is opened, leaving exactly
+//! `backups` old files; with `backups = 0` the base file is truncated instead.
+//!
+//! Data flow: callers hand complete chunks to [`RotatingFile::write`], which
+//! issues one `write(2)` per chunk (plus retries for short writes), adds the
+//! bytes to a locally tracked size and rotates *after* the chunk is written,
+//! so nothing is dropped by rotation (a file may exceed `maxbytes` by one
+//! chunk, as in supervisord).
+//!
+//! Differences from supervisord, all deliberate:
+//! * Non-seekable targets (FIFOs, character devices such as `/dev/stdout` or
+//!   `/dev/null`, sockets), detected with `fstat`, are never rotated and never
+//!   unlinked by [`RotatingFile::clear`], whatever `maxbytes` says
+//!   (supervisord dies with `Illegal seek`, issue #1224).
+//! * The size is tracked locally instead of calling `tell()`; before rotating
+//!   it is confirmed with `fstat`, so an external `copytruncate` does not cause
+//!   a spurious rotation.
+//! * If the fresh base file can't be opened, the old descriptor is kept (the
+//!   data then lands in `.1`) and the rotation is retried after the next write.
+//! * A failed write is reported to the caller and the bytes are dropped; the
+//!   next write proceeds normally.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::FileTypeExt;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug)]
+pub(crate) struct RotatingFile {
+    path: PathBuf,
+    file: Option<File>,
+    seekable: bool,
+    maxbytes: u64,
+    backups: u32,
+    size: u64,
+}
+
+fn open_append(path: &Path) -> io::Result<(File, bool, u64)> {
+    let file = OpenOptions::new().append(true).create(true).open(path)?;
+    let meta = file.metadata()?;
+    let ft = meta.file_type();
+    let seekable = !(ft.is_fifo() || ft.is_char_device() || ft.is_socket());
+    let size = if seekable { meta.len() } else { 0 };
+    Ok((file, seekable, size))
+}
+
+fn rename_ignoring_missing(from: &Path, to: &Path) -> io::Result<()> {
+    match std::fs::rename(from, to) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        r => r,
+    }
+}
+
+pub(crate) fn numbered(path: &Path, n: u32) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(format!(".{n}"));
+    PathBuf::from(s)
+}
+
+impl RotatingFile {
+    pub(crate) fn open(path: &Path, maxbytes: u64, backups: u32) -> io::Result<Self> {
+        let (file, seekable, size) = open_append(path)?;
+        Ok(RotatingFile {
+            path: path.to_path_buf(),
+            file: Some(file),
+            seekable,
+            maxbytes,
+            backups,
+            size,
+        })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Bytes in the current base file (0 for non-seekable targets).
+    pub(crate) fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub(crate) fn seekable(&self) -> bool {
+        self.seekable
+    }
+
+    fn rotates(&self) -> bool {
+        self.seekable && self.maxbytes > 0
+    }
+
+    /// Writes the whole chunk, then rotates if needed. The first error (from
+    /// the write or from the rotation) is returned; the chunk is never
+    /// re-sent.
+    pub(crate) fn write(&mut self, data: &[u8]) -> io::Result<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        if self.file.is_none() {
+            self.reopen()?;
+        }
+        let file = self.file.as_mut().expect("reopened above");
+        let mut rest = data;
+        let mut result = Ok(());
+        while !rest.is_empty() {
+            match file.write(rest) {
+                Ok(0) => {
+                    result = Err(io::Error::from(io::ErrorKind::WriteZero));
+                    break;
+                }
+                Ok(n) => {
+                    if self.seekable {
+                        self.size += n as u64;
+                    }
+                    rest = &rest[n..];
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        let rotated = self.maybe_rotate();
+        result.and(rotated)
+    }
+
+    fn maybe_rotate(&mut self) -> io::Result<()> {
+        if !self.rotates() || self.size < self.maxbytes {
+            return Ok(());
+        }
+        // Confirm with the real size (another writer or copytruncate).
+        if let Some(f) = &self.file {
+            if let Ok(meta) = f.metadata() {
+                self.size = meta.len();
+            }
+        }
+        if self.size < self.maxbytes {
+            return Ok(());
+        }
+        self.rotate()
+    }
+
+    fn rotate(&mut self) -> io::Result<()> {
+        if self.backups == 0 {
+            let (file, seekable, _) = open_append(&self.path)?;
+            file.set_len(0)?;
+            self.file = Some(file);
+            self.seekable = seekable;
+            self.size = 0;
+            return Ok(());
+        }
+        for i in (1..self.backups).rev() {
+            let src = numbered(&self.path, i);
+            if src.exists() {
+                rename_ignoring_missing(&src, &numbered(&self.path, i + 1))?;
+            }
+        }
+        rename_ignoring_missing(&self.path, &numbered(&self.path, 1))?;
+        let (file, seekable, size) = open_append(&self.path)?;
+        self.file = Some(file);
+        self.seekable = seekable;
+        self.size = size;
+        Ok(())
+    }
+
+    /// Reopens the base path (SIGUSR2 / logrotate `create`). On failure the
+    /// old descriptor stays in use.
+    pub(crate) fn reopen(&mut self) -> io::Result<()> {
+        let (file, seekable, size) = open_append(&self.path)?;
+        self.file = Some(file);
+        self.seekable = seekable;
+        self.size = size;
+        Ok(())
+    }
+
+    /// Unlinks the base file (backups are kept) and reopens it. A
+    /// non-seekable target such as `/dev/stdout` is only reopened, never
+    /// unlinked.
+    pub(crate) fn clear(&mut self) -> io::Result<()> {
+        if self.seekable {
+            match std::fs::remove_file(&self.path) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        self.reopen()
+    }
+}
