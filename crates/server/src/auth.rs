@@ -83,9 +83,16 @@ mod tests {
         assert!(!a.check(None));
         assert!(!a.check(Some(b"Digest abc")));
         // sha1("thepassword")
-        let a = Auth::new(Some("u"), Some("{SHA}82ab876d1387bfafe46cc1c8a2ef074eae50cb1d")).unwrap();
+        let a = Auth::new(
+            Some("u"),
+            Some("{SHA}82ab876d1387bfafe46cc1c8a2ef074eae50cb1d"),
+        )
+        .unwrap();
         assert!(a.check(Some(&header("u", "thepassword"))));
-        assert!(!a.check(Some(&header("u", "{SHA}82ab876d1387bfafe46cc1c8a2ef074eae50cb1d"))));
+        assert!(!a.check(Some(&header(
+            "u",
+            "{SHA}82ab876d1387bfafe46cc1c8a2ef074eae50cb1d"
+        ))));
         assert!(Auth::new(None, Some("x")).is_none());
     }
 }

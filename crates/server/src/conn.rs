@@ -88,7 +88,11 @@ impl PeerProbe {
     pub(crate) fn peer_closed(&self) -> bool {
         #[cfg(any(target_os = "linux", target_os = "android"))]
         {
-            let mut pfd = libc::pollfd { fd: self.0, events: libc::POLLRDHUP, revents: 0 };
+            let mut pfd = libc::pollfd {
+                fd: self.0,
+                events: libc::POLLRDHUP,
+                revents: 0,
+            };
             // SAFETY: one valid pollfd, zero timeout.
             let n = unsafe { libc::poll(&mut pfd, 1, 0) };
             n > 0
@@ -280,16 +284,26 @@ impl BoundServers {
         let options = self.options.clone();
         let (unix, tcp) = self.take_parts();
         let (stop, stop_rx) = watch::channel(false);
-        let mut servers =
-            Servers { tasks: Vec::new(), stop, unix: Vec::new(), tcp_addrs: Vec::new() };
+        let mut servers = Servers {
+            tasks: Vec::new(),
+            stop,
+            unix: Vec::new(),
+            tcp_addrs: Vec::new(),
+        };
         let ctx = |auth: Option<Auth>| {
-            Arc::new(Ctx { backend: backend.clone(), auth, options: options.clone() })
+            Arc::new(Ctx {
+                backend: backend.clone(),
+                auth,
+                options: options.clone(),
+            })
         };
         // From here on `servers` owns the paths (unlinked on drop, also on error below).
         servers.unix = unix.iter().map(|u| (u.path.clone(), u.id)).collect();
         for u in unix {
             let target = u.path.display().to_string();
-            u.listener.set_nonblocking(true).map_err(|e| ServerError::socket(&target, e))?;
+            u.listener
+                .set_nonblocking(true)
+                .map_err(|e| ServerError::socket(&target, e))?;
             let l = tokio::net::UnixListener::from_std(u.listener)
                 .map_err(|e| ServerError::socket(&target, e))?;
             servers.tasks.push(tokio::spawn(accept_loop(
@@ -299,10 +313,15 @@ impl BoundServers {
             )));
         }
         for t in tcp {
-            let addr = t.listener.local_addr().map_err(|e| ServerError::socket("tcp", e))?;
+            let addr = t
+                .listener
+                .local_addr()
+                .map_err(|e| ServerError::socket("tcp", e))?;
             servers.tcp_addrs.push(addr);
             let target = addr.to_string();
-            t.listener.set_nonblocking(true).map_err(|e| ServerError::socket(&target, e))?;
+            t.listener
+                .set_nonblocking(true)
+                .map_err(|e| ServerError::socket(&target, e))?;
             let l = tokio::net::TcpListener::from_std(t.listener)
                 .map_err(|e| ServerError::socket(&target, e))?;
             servers.tasks.push(tokio::spawn(accept_loop(

@@ -41,9 +41,14 @@ pub enum ServerError {
 impl ServerError {
     pub(crate) fn socket(target: impl Into<String>, source: io::Error) -> ServerError {
         if source.raw_os_error() == Some(libc::EADDRINUSE) {
-            return ServerError::AddrInUse { target: target.into() };
+            return ServerError::AddrInUse {
+                target: target.into(),
+            };
         }
-        ServerError::Socket { target: target.into(), source }
+        ServerError::Socket {
+            target: target.into(),
+            source,
+        }
     }
 }
 

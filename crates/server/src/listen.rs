@@ -66,8 +66,12 @@ impl BoundServers {
         inet: &[InetHttpServer],
         options: ServerOptions,
     ) -> Result<BoundServers, ServerError> {
-        let mut bound =
-            BoundServers { unix: Vec::new(), tcp: Vec::new(), options, notices: Vec::new() };
+        let mut bound = BoundServers {
+            unix: Vec::new(),
+            tcp: Vec::new(),
+            options,
+            notices: Vec::new(),
+        };
         for cfg in unix {
             let (listener, id) =
                 bind_unix(cfg, bound.options.stale_probe_timeout, &mut bound.notices)?;
@@ -75,7 +79,12 @@ impl BoundServers {
             if auth.is_none() {
                 bound.notices.push(no_auth_notice(&cfg.section));
             }
-            bound.unix.push(BoundUnix { listener, path: cfg.file.clone(), id, auth });
+            bound.unix.push(BoundUnix {
+                listener,
+                path: cfg.file.clone(),
+                id,
+                auth,
+            });
         }
         for cfg in inet {
             let listener = bind_tcp(cfg)?;
@@ -95,11 +104,17 @@ impl BoundServers {
 
     /// Actual addresses of the TCP listeners, in configuration order.
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
-        self.tcp.iter().filter_map(|t| t.listener.local_addr().ok()).collect()
+        self.tcp
+            .iter()
+            .filter_map(|t| t.listener.local_addr().ok())
+            .collect()
     }
 
     pub(crate) fn take_parts(&mut self) -> (Vec<BoundUnix>, Vec<BoundTcp>) {
-        (std::mem::take(&mut self.unix), std::mem::take(&mut self.tcp))
+        (
+            std::mem::take(&mut self.unix),
+            std::mem::take(&mut self.tcp),
+        )
     }
 }
 
@@ -165,11 +180,13 @@ fn bind_unix(
                         return Err(e);
                     }
                 }
-                let meta = fs::symlink_metadata(path).map_err(|e| ServerError::socket(&target, e))?;
+                let meta =
+                    fs::symlink_metadata(path).map_err(|e| ServerError::socket(&target, e))?;
                 return Ok((listener, (meta.dev(), meta.ino())));
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                let meta = fs::symlink_metadata(path).map_err(|e| ServerError::socket(&target, e))?;
+                let meta =
+                    fs::symlink_metadata(path).map_err(|e| ServerError::socket(&target, e))?;
                 if !meta.file_type().is_socket() {
                     return Err(ServerError::Other(format!(
                         "Cannot open an HTTP server: {target} exists and is not a socket"
@@ -207,15 +224,24 @@ fn socket_is_live(path: &Path, timeout: Duration) -> bool {
     }
     let mut b = [0u8; 1];
     match s.read(&mut b) {
+        // Even an immediate EOF means something accepted the connection (Python's recv
+        // returns b'' without raising).
+        Ok(0) | Ok(1) => true,
         Ok(_) => true,
-        Err(e) => matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut),
+        Err(e) => matches!(
+            e.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+        ),
     }
 }
 
 /// `chown = user[:group]`: names or numeric ids; without a group, the user's primary group.
 fn chown(path: &Path, spec: &str) -> Result<(), ServerError> {
     use nix::unistd::{Group, User};
-    let err = |message: String| ServerError::Chown { path: path.to_path_buf(), message };
+    let err = |message: String| ServerError::Chown {
+        path: path.to_path_buf(),
+        message,
+    };
     let (user, group) = match spec.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (spec, None),
@@ -224,7 +250,10 @@ fn chown(path: &Path, spec: &str) -> Result<(), ServerError> {
         Ok(Some(u)) => (u.uid.as_raw(), Some(u.gid.as_raw())),
         _ => match user.parse::<u32>() {
             Ok(n) => {
-                let gid = User::from_uid(n.into()).ok().flatten().map(|u| u.gid.as_raw());
+                let gid = User::from_uid(n.into())
+                    .ok()
+                    .flatten()
+                    .map(|u| u.gid.as_raw());
                 (n, gid)
             }
             Err(_) => return Err(err(format!("Invalid user name {user}"))),
@@ -233,7 +262,9 @@ fn chown(path: &Path, spec: &str) -> Result<(), ServerError> {
     let gid = match group {
         Some(g) => match Group::from_name(g) {
             Ok(Some(gr)) => gr.gid.as_raw(),
-            _ => g.parse::<u32>().map_err(|_| err(format!("Invalid group name {g}")))?,
+            _ => g
+                .parse::<u32>()
+                .map_err(|_| err(format!("Invalid group name {g}")))?,
         },
         None => primary_gid.ok_or_else(|| err(format!("No such user {user}")))?,
     };
@@ -262,20 +293,27 @@ pub(crate) fn resolve(host: &str, port: u16) -> Result<SocketAddr, ServerError> 
     if host.is_empty() || host == "*" {
         return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port));
     }
-    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
     if let Ok(ip) = bare.parse::<IpAddr>() {
         return Ok(SocketAddr::new(ip, port));
     }
     let addrs: Vec<SocketAddr> = (bare, port)
         .to_socket_addrs()
-        .map_err(|_| ServerError::Resolve { host: host.to_string() })?
+        .map_err(|_| ServerError::Resolve {
+            host: host.to_string(),
+        })?
         .collect();
     addrs
         .iter()
         .find(|a| a.is_ipv4())
         .or(addrs.first())
         .copied()
-        .ok_or_else(|| ServerError::Resolve { host: host.to_string() })
+        .ok_or_else(|| ServerError::Resolve {
+            host: host.to_string(),
+        })
 }
 
 fn bind_tcp(cfg: &InetHttpServer) -> Result<std::net::TcpListener, ServerError> {
@@ -289,8 +327,10 @@ fn bind_tcp(cfg: &InetHttpServer) -> Result<std::net::TcpListener, ServerError> 
         SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
     }
     .map_err(|e| ServerError::socket(&target, e))?;
-    sock.set_reuseaddr(true).map_err(|e| ServerError::socket(&target, e))?;
-    sock.bind(addr).map_err(|e| ServerError::socket(&target, e))?;
+    sock.set_reuseaddr(true)
+        .map_err(|e| ServerError::socket(&target, e))?;
+    sock.bind(addr)
+        .map_err(|e| ServerError::socket(&target, e))?;
     let fd = sock.into_raw_fd();
     // SAFETY: `fd` is the socket we just created and own; ownership moves to the listener.
     let listener = unsafe { std::net::TcpListener::from_raw_fd(fd) };

@@ -63,13 +63,19 @@ impl Body for RespBody {
 type Resp = Response<RespBody>;
 
 fn full(body: impl Into<Bytes>) -> BoxBody<Bytes, io::Error> {
-    Full::new(body.into()).map_err(|never: Infallible| match never {}).boxed()
+    Full::new(body.into())
+        .map_err(|never: Infallible| match never {})
+        .boxed()
 }
 
 fn respond(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Resp {
-    let mut r = Response::new(RespBody { inner: full(body), _guard: None });
+    let mut r = Response::new(RespBody {
+        inner: full(body),
+        _guard: None,
+    });
     *r.status_mut() = status;
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     r
 }
 
@@ -86,7 +92,8 @@ fn error(status: StatusCode) -> Resp {
 
 fn error_close(status: StatusCode) -> Resp {
     let mut r = error(status);
-    r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
     r
 }
 
@@ -103,7 +110,11 @@ pub(crate) async fn handle(
 
 async fn route(req: Request<Incoming>, ctx: &Ctx, probe: PeerProbe) -> Resp {
     if let Some(auth) = &ctx.auth {
-        if !auth.check(req.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes())) {
+        if !auth.check(
+            req.headers()
+                .get(header::AUTHORIZATION)
+                .map(|v| v.as_bytes()),
+        ) {
             let mut r = error_close(StatusCode::UNAUTHORIZED);
             r.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -148,7 +159,9 @@ async fn route(req: Request<Incoming>, ctx: &Ctx, probe: PeerProbe) -> Resp {
 /// does it (the whole path, when it contains `%`).
 fn parse_logtail(path: &str) -> Option<(String, bool)> {
     let decoded = if path.contains('%') {
-        percent_encoding::percent_decode_str(path).decode_utf8_lossy().into_owned()
+        percent_encoding::percent_decode_str(path)
+            .decode_utf8_lossy()
+            .into_owned()
     } else {
         path.to_string()
     };
@@ -171,9 +184,15 @@ fn tail_response(file: &std::path::Path, ctx: &Ctx, probe: PeerProbe) -> Resp {
     else {
         return error(StatusCode::NOT_FOUND);
     };
-    let mut r = Response::new(RespBody { inner: body.boxed(), _guard: None });
+    let mut r = Response::new(RespBody {
+        inner: body.boxed(),
+        _guard: None,
+    });
     let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain;charset=utf-8"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain;charset=utf-8"),
+    );
     if let Ok(v) = HeaderValue::from_str(&http_date(mtime)) {
         h.insert(header::LAST_MODIFIED, v);
     }
@@ -221,9 +240,18 @@ mod tests {
     #[test]
     fn logtail_paths() {
         assert_eq!(parse_logtail("/logtail/foo"), Some(("foo".into(), false)));
-        assert_eq!(parse_logtail("/logtail/g:foo/stderr"), Some(("g:foo".into(), true)));
-        assert_eq!(parse_logtail("/logtail/g%3Afoo/stdout"), Some(("g:foo".into(), false)));
-        assert_eq!(parse_logtail("//logtail/foo%2Fstderr"), Some(("foo".into(), true)));
+        assert_eq!(
+            parse_logtail("/logtail/g:foo/stderr"),
+            Some(("g:foo".into(), true))
+        );
+        assert_eq!(
+            parse_logtail("/logtail/g%3Afoo/stdout"),
+            Some(("g:foo".into(), false))
+        );
+        assert_eq!(
+            parse_logtail("//logtail/foo%2Fstderr"),
+            Some(("foo".into(), true))
+        );
         assert_eq!(parse_logtail("/logtail/foo/other"), None);
         assert_eq!(parse_logtail("/logtail"), None);
         assert_eq!(parse_logtail("/logtail/"), None);

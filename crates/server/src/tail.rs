@@ -49,7 +49,10 @@ impl TailBody {
         let file = File::open(path)?;
         let meta = file.metadata()?;
         if meta.is_dir() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "is a directory"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "is a directory",
+            ));
         }
         let mut interval = tokio::time::interval(poll);
         interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
