@@ -150,8 +150,9 @@ fn rotation_keeps_every_line_and_exactly_backups_files() {
 
 #[test]
 fn dev_stdout_target_with_maxbytes_keeps_streaming() {
-    // The daemon's stdout is a pipe here (as under docker): the known "Illegal seek" failure
-    // of older supervisords (issues #1224, #753) must not happen; 4.3.0 streams too.
+    // Steward only (a documented improvement). The daemon's stdout is a pipe here (as under
+    // docker): supervisord 4.3 sometimes fails with "Illegal seek" and closes the channel
+    // (issues #1224, #753), depending on timing; Steward streams without rotating.
     let conf = Conf::new(
         "
 [program:streamer]
@@ -162,6 +163,10 @@ startsecs=0
 ",
     );
     let d = Daemon::start(conf);
+    if d.target == Target::Supervisord {
+        eprintln!("reference run: Steward-only assertions skipped");
+        return;
+    }
     let all_there = wait_until(secs(10.0), || (1..=6).all(|i| d.stdout().contains(&format!("streamed-line-{i}\n"))));
     assert!(all_there, "daemon stdout: {}", d.stdout());
     assert!(!d.stdout().contains("Illegal seek"));
