@@ -86,9 +86,7 @@ pub fn run(args: &CronNextArgs) -> i32 {
 pub fn resolve_tz(name: Option<&str>) -> Result<TimeZone, String> {
     match name {
         None => Ok(TimeZone::system()),
-        Some(n) => {
-            TimeZone::get(n).map_err(|e| format!("unknown time zone `{n}`: {e}"))
-        }
+        Some(n) => TimeZone::get(n).map_err(|e| format!("unknown time zone `{n}`: {e}")),
     }
 }
 
@@ -127,7 +125,9 @@ pub fn next_times(
         None => Timestamp::now(),
     };
     if count == 0 || count > MAX_COUNT {
-        return Err(format!("--count must be between 1 and {MAX_COUNT}, got {count}"));
+        return Err(format!(
+            "--count must be between 1 and {MAX_COUNT}, got {count}"
+        ));
     }
     if schedule.is_reboot() {
         return Err("@reboot has no fire times: it runs once when the daemon starts".into());

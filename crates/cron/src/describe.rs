@@ -265,8 +265,16 @@ pub(crate) fn describe(spec: &CronSpec) -> String {
     let dom_unrestricted = spec.dom_star && all(spec.dom, 1, 31);
     let dow_unrestricted = spec.dow_star && all(spec.dow, 0, 6);
     // "on January 1" for a single day in a single month.
-    let dom = if dom_unrestricted { None } else { dom_part(spec) };
-    let dow = if dow_unrestricted { None } else { dow_part(spec) };
+    let dom = if dom_unrestricted {
+        None
+    } else {
+        dom_part(spec)
+    };
+    let dow = if dow_unrestricted {
+        None
+    } else {
+        dow_part(spec)
+    };
     let mut out = time;
     let mut months_done = false;
     match (dom, dow) {

@@ -378,7 +378,9 @@ fn next_fixed(spec: &CronSpec, after: Timestamp, tz: &TimeZone) -> Option<Timest
     // first civil match after civil(after) whose instant is > after is the
     // answer. The loop only repeats inside a fold's second pass and when
     // several gap times collapse onto one instant.
-    let mut start = whole_seconds(tz.to_datetime(after)).checked_add(jiff::SignedDuration::from_secs(1)).ok()?;
+    let mut start = whole_seconds(tz.to_datetime(after))
+        .checked_add(jiff::SignedDuration::from_secs(1))
+        .ok()?;
     for _ in 0..100_000 {
         let c = spec.next_civil(start)?;
         let ts = fixed_instant(tz, c)?;

@@ -158,7 +158,10 @@ fn parse_item(field: Field, item: &str, p: &mut Parsed) -> Result<(), CronError>
         }
         if let Some(n) = upper.strip_suffix('W') {
             if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(ferr(field, format!("`{item}`: W needs a day number, e.g. 15W")));
+                return Err(ferr(
+                    field,
+                    format!("`{item}`: W needs a day number, e.g. 15W"),
+                ));
             }
             let d = value(field, n)?;
             p.nearest_weekday |= 1u64 << d;
@@ -273,7 +276,7 @@ fn parse_field(field: Field, text: &str) -> Result<Parsed, CronError> {
 /// The five classic fields and optional seconds / year, as text.
 pub(crate) fn parse_fields(expr: &str, fields: &[&str]) -> Result<CronSpec, CronError> {
     let (sec, rest, year) = match fields.len() {
-        5 => ("0", &fields[..], "*"),
+        5 => ("0", fields, "*"),
         6 => (fields[0], &fields[1..], "*"),
         7 => (fields[0], &fields[1..6], fields[6]),
         n => {
