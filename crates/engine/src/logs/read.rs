@@ -12,11 +12,17 @@
 //! the file) makes it fail with HTTP 500. Here every invalid sequence, in
 //! particular a character cut by the range, is replaced by U+FFFD.
 //!
+//! Only regular files are read: the file is opened with `O_NONBLOCK` (so a
+//! FIFO can't hang the caller) and anything else (a log configured as
+//! `/dev/stdout`, a FIFO) is `FAILED` / `("", offset, false)`; supervisord
+//! would block reading the terminal or fail with `Illegal seek`.
+//!
 //! `tail_range` computes with 128-bit integers, so client values near the
 //! i64 limits behave like Python's unbounded ints.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// Why a [`read_range`] failed; maps to the XML-RPC faults of the same name.
@@ -56,6 +62,19 @@ fn lossy(data: Vec<u8>) -> String {
     out
 }
 
+/// Opens `path` for reading without blocking on FIFOs; only regular files.
+fn open_regular(path: &Path) -> io::Result<File> {
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    if f.metadata()?.is_file() {
+        Ok(f)
+    } else {
+        Err(io::Error::other("not a regular file"))
+    }
+}
+
 fn read_at(f: &mut File, pos: u64, len: Option<u64>) -> io::Result<Vec<u8>> {
     f.seek(SeekFrom::Start(pos))?;
     let mut data = Vec::new();
@@ -82,7 +101,7 @@ fn read_at(f: &mut File, pos: u64, len: Option<u64>) -> io::Result<Vec<u8>> {
 /// A missing file is [`ReadError::NoFile`] (checked first, as the RPC layer
 /// does), other I/O errors [`ReadError::Failed`].
 pub fn read_range(path: &Path, offset: i64, length: i64) -> Result<String, ReadError> {
-    let mut f = match File::open(path) {
+    let mut f = match open_regular(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(ReadError::NoFile),
         Err(e) => return Err(ReadError::Failed(e.to_string())),
@@ -113,7 +132,7 @@ pub fn read_range(path: &Path, offset: i64, length: i64) -> Result<String, ReadE
 /// (at most `length`). The returned offset is the file size. When the file
 /// can't be opened or read the result is `("", offset, false)`.
 pub fn tail_range(path: &Path, offset: i64, length: i64) -> (String, i64, bool) {
-    let Ok(mut f) = File::open(path) else {
+    let Ok(mut f) = open_regular(path) else {
         return (String::new(), offset, false);
     };
     let Ok(sz) = f.seek(SeekFrom::End(0)) else {

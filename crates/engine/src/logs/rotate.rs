@@ -17,6 +17,9 @@
 //!   `/dev/null`, sockets), detected with `fstat`, are never rotated and never
 //!   unlinked by [`RotatingFile::clear`], whatever `maxbytes` says
 //!   (supervisord dies with `Illegal seek`, issue #1224).
+//! * Paths under `/dev/` and `/proc/` (e.g. `/dev/stdout` redirected to a
+//!   regular file, or `/proc/self/fd/N`) are treated like non-seekable
+//!   targets: renaming or unlinking them would damage the system.
 //! * The size is tracked locally instead of calling `tell()`; before rotating
 //!   it is confirmed with `fstat`, so an external `copytruncate` does not cause
 //!   a spurious rotation.
@@ -40,11 +43,17 @@ pub(crate) struct RotatingFile {
     size: u64,
 }
 
+/// Paths that must never be renamed or unlinked whatever they point to.
+fn is_special_path(path: &Path) -> bool {
+    path.starts_with("/dev") || path.starts_with("/proc")
+}
+
 fn open_append(path: &Path) -> io::Result<(File, bool, u64)> {
     let file = OpenOptions::new().append(true).create(true).open(path)?;
     let meta = file.metadata()?;
     let ft = meta.file_type();
-    let seekable = !(ft.is_fifo() || ft.is_char_device() || ft.is_socket());
+    let seekable =
+        !(ft.is_fifo() || ft.is_char_device() || ft.is_socket() || is_special_path(path));
     let size = if seekable { meta.len() } else { 0 };
     Ok((file, seekable, size))
 }

@@ -192,6 +192,23 @@ fn non_seekable_pipe_is_appended_and_never_rotated() {
 }
 
 #[test]
+fn regular_file_behind_proc_path_is_never_renamed() {
+    use std::os::fd::AsRawFd;
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real.log");
+    let f = fs::File::create(&real).unwrap();
+    let path = PathBuf::from(format!("/proc/self/fd/{}", f.as_raw_fd()));
+    let mut log = ChannelLog::open(opts(Some(path), 4, 2)).unwrap();
+    assert!(!log.seekable());
+    for _ in 0..5 {
+        assert!(log.feed(b"12345").error.is_none());
+    }
+    log.clear().unwrap();
+    assert_eq!(fs::read(&real).unwrap().len(), 25);
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
 fn char_device_is_never_rotated() {
     let mut log = ChannelLog::open(opts(Some("/dev/null".into()), 1, 2)).unwrap();
     assert!(!log.seekable());
@@ -221,6 +238,30 @@ fn write_errors_surface_and_do_not_stop_the_channel() {
         assert_eq!(f.logged, format!("chunk {i}\n").as_bytes());
     }
     assert_eq!(log.tail(), b"chunk 0\nchunk 1\nchunk 2\n");
+}
+
+#[test]
+fn failed_rotation_loses_nothing_and_is_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("x.log");
+    let blocker = numbered(&base, 1);
+    fs::create_dir(&blocker).unwrap();
+    fs::write(blocker.join("f"), b"").unwrap();
+    let mut log = ChannelLog::open(opts(Some(base.clone()), 5, 1)).unwrap();
+    let f = log.feed(b"abcdef");
+    assert!(
+        f.error.is_some(),
+        "rename onto a non-empty directory must fail"
+    );
+    assert_eq!(f.logged, b"abcdef");
+    let f = log.feed(b"gh");
+    assert!(f.error.is_some());
+    assert_eq!(fs::read(&base).unwrap(), b"abcdefgh");
+    fs::remove_dir_all(&blocker).unwrap();
+    let f = log.feed(b"ij");
+    assert!(f.error.is_none(), "{:?}", f.error);
+    assert_eq!(fs::read(&blocker).unwrap(), b"abcdefghij");
+    assert_eq!(fs::read(&base).unwrap(), b"");
 }
 
 #[test]
@@ -436,6 +477,16 @@ fn read_range_table() {
     assert_eq!(read_range(&missing, -1, 5), Err(ReadError::NoFile));
     let dir = p.parent().unwrap();
     assert!(matches!(read_range(dir, 0, 0), Err(ReadError::Failed(_))));
+    // Not regular files: never block, never read a terminal.
+    let (_r, w) = pipe();
+    use std::os::fd::AsRawFd;
+    let fifo = PathBuf::from(format!("/proc/self/fd/{}", w.as_raw_fd()));
+    assert!(matches!(read_range(&fifo, 0, 0), Err(ReadError::Failed(_))));
+    assert_eq!(tail_range(&fifo, 7, 10), (String::new(), 7, false));
+    assert!(matches!(
+        read_range(Path::new("/dev/null"), 0, 0),
+        Err(ReadError::Failed(_))
+    ));
 }
 
 #[test]
