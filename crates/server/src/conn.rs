@@ -3,8 +3,8 @@
 //! Each listener gets an accept loop task that owns a `JoinSet` of its connections, so one
 //! client never stalls another and shutdown can drop them all. A connection is served by
 //! hyper's HTTP/1.1 server (keep-alive on) over [`TimedIo`], an I/O adapter that enforces:
-//! - the header read timeout: once a non-blank byte of a new request arrives, the service
-//!   must be reached within `header_read_timeout` (hyper's own timer is off because it would
+//! - the header read timeout: from the connection's start, and later once a non-blank byte
+//!   of a new request arrives, the service must be reached within `header_read_timeout` (hyper's own timer is off because it would
 //!   also kill idle keep-alive connections);
 //! - the idle timeout for keep-alive connections with no request in progress.
 //!
@@ -51,7 +51,8 @@ impl Track {
         Arc::new(Track {
             state: Mutex::new(TrackState {
                 active: 0,
-                head_started: None,
+                // A fresh connection must deliver its first request's headers in time too.
+                head_started: Some(Instant::now()),
                 last_activity: Instant::now(),
             }),
         })
