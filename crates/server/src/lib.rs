@@ -7,15 +7,15 @@
 //!
 //! Data flow:
 //! 1. [`bind`] (synchronous, no async runtime needed, so the daemon can call it before it
-//!    daemonizes and fail early) creates every listening socket ([`listen`] module): UNIX
+//!    daemonizes and fail early) creates every listening socket (`listen` module): UNIX
 //!    sockets via `<file>.<pid>` + hard link with stale-socket detection, TCP sockets with
 //!    `SO_REUSEADDR` and a backlog of 1024. The result is a [`BoundServers`].
 //! 2. [`BoundServers::serve`] (inside a Tokio runtime) spawns one accept loop per listener;
-//!    each accepted connection runs on its own task ([`conn`] module), wrapped in an I/O
+//!    each accepted connection runs on its own task (`conn` module), wrapped in an I/O
 //!    adapter that enforces the header-read and idle timeouts.
-//! 3. Each request goes through [`service`]: authentication first, then routing to
-//!    `Backend::rpc` (`/RPC2`), the log followers of [`tail`] (`/logtail`, `/mainlogtail`),
-//!    the status page of [`page`] or `/ok.html`.
+//! 3. Each request goes through `service`: authentication first, then routing to
+//!    `Backend::rpc` (`/RPC2`), the log followers of `tail` (`/logtail`, `/mainlogtail`),
+//!    the status page of `page` or `/ok.html`.
 //! 4. [`Servers::shutdown`] stops accepting, drops live connections and unlinks the UNIX
 //!    sockets this process created.
 //!
