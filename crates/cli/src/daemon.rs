@@ -114,7 +114,9 @@ pub fn parse_args(prog: &str, args: &[String]) -> Result<DaemonArgs, i32> {
                     i += 1;
                     match args.get(i) {
                         Some(v) => Some(v.clone()),
-                        None => return Err(usage_error(&format!("option {flag} requires argument"))),
+                        None => {
+                            return Err(usage_error(&format!("option {flag} requires argument")))
+                        }
                     }
                 }
             }
@@ -177,7 +179,8 @@ pub fn find_config(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
 }
 
 fn load(path: &Path, args: &DaemonArgs) -> Result<Config, String> {
-    let mut cfg = steward_config::load(path, &LoadOptions::from_system()).map_err(|e| e.to_string())?;
+    let mut cfg =
+        steward_config::load(path, &LoadOptions::from_system()).map_err(|e| e.to_string())?;
     apply_overrides(&mut cfg, args)?;
     Ok(cfg)
 }
@@ -213,7 +216,9 @@ fn apply_overrides(cfg: &mut Config, a: &DaemonArgs) -> Result<(), String> {
         s.logfile_maxbytes = steward_config::parse_byte_size(v)?;
     }
     if let Some(v) = &a.logfile_backups {
-        s.logfile_backups = v.parse().map_err(|_| format!("invalid logfile_backups {v:?}"))?;
+        s.logfile_backups = v
+            .parse()
+            .map_err(|_| format!("invalid logfile_backups {v:?}"))?;
     }
     if let Some(v) = &a.loglevel {
         s.loglevel = parse_level(v).ok_or_else(|| format!("invalid log level {v:?}"))?;
@@ -335,19 +340,26 @@ fn daemonize(cfg: &Config) -> anyhow::Result<()> {
         std::env::set_current_dir(dir)
             .with_context(|| format!("can't chdir into {}", dir.display()))?;
     }
-    let devnull = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null")?;
+    let devnull = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")?;
     use std::os::fd::AsRawFd;
     for fd in 0..3 {
         nix::unistd::dup2(devnull.as_raw_fd(), fd)?;
     }
-    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(cfg.supervisord.umask));
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(
+        cfg.supervisord.umask,
+    ));
     Ok(())
 }
 
 fn drop_privileges(user: &str) -> Result<(), String> {
     use nix::unistd::{setgid, setgroups, setuid, User};
     let record = match user.parse::<u32>() {
-        Ok(uid) => User::from_uid(nix::unistd::Uid::from_raw(uid)).ok().flatten(),
+        Ok(uid) => User::from_uid(nix::unistd::Uid::from_raw(uid))
+            .ok()
+            .flatten(),
         Err(_) => User::from_name(user).ok().flatten(),
     }
     .ok_or_else(|| format!("Can't find username {user:?}"))?;
@@ -404,10 +416,18 @@ fn run_inner(args: DaemonArgs) -> anyhow::Result<i32> {
     if let Some(user) = cfg.supervisord.user.clone() {
         drop_privileges(&user).map_err(|e| anyhow!("{e}"))?;
     }
-    set_rlimit(nix::sys::resource::Resource::RLIMIT_NOFILE, cfg.supervisord.minfds, "file descriptors")
-        .map_err(|e| anyhow!("{e}"))?;
-    set_rlimit(nix::sys::resource::Resource::RLIMIT_NPROC, cfg.supervisord.minprocs, "available processes")
-        .map_err(|e| anyhow!("{e}"))?;
+    set_rlimit(
+        nix::sys::resource::Resource::RLIMIT_NOFILE,
+        cfg.supervisord.minfds,
+        "file descriptors",
+    )
+    .map_err(|e| anyhow!("{e}"))?;
+    set_rlimit(
+        nix::sys::resource::Resource::RLIMIT_NPROC,
+        cfg.supervisord.minprocs,
+        "available processes",
+    )
+    .map_err(|e| anyhow!("{e}"))?;
     let base_env: Vec<(String, String)> = std::env::vars().collect();
     let mut bound = Some(
         steward_server::bind(
@@ -475,8 +495,15 @@ fn run_inner(args: DaemonArgs) -> anyhow::Result<i32> {
         if first {
             write_pidfile(&cfg, &log);
         }
-        first = false;
-        let reason = runtime.block_on(run_cycle(&path, &args, cfg.clone(), log.clone(), bound_now, base_env.clone()))?;
+        let reason = runtime.block_on(run_cycle(
+            &path,
+            &args,
+            cfg.clone(),
+            log.clone(),
+            bound_now,
+            base_env.clone(),
+            first,
+        ))?;
         match reason {
             (ExitReason::Shutdown, _) => {
                 let _ = std::fs::remove_file(&cfg.supervisord.pidfile);
@@ -485,6 +512,7 @@ fn run_inner(args: DaemonArgs) -> anyhow::Result<i32> {
             }
             (ExitReason::Restart, next) => {
                 cfg = next;
+                first = false;
             }
         }
     }
@@ -494,9 +522,13 @@ fn write_pidfile(cfg: &Config, log: &MainLog) {
     let pid = std::process::id();
     let path = &cfg.supervisord.pidfile;
     let tmp = path.with_extension(format!("tmp{pid}"));
-    let result = std::fs::write(&tmp, format!("{pid}\n")).and_then(|()| std::fs::rename(&tmp, path));
+    let result =
+        std::fs::write(&tmp, format!("{pid}\n")).and_then(|()| std::fs::rename(&tmp, path));
     match result {
-        Ok(()) => log.log(LogLevel::Info, &format!("supervisord started with pid {pid}")),
+        Ok(()) => log.log(
+            LogLevel::Info,
+            &format!("supervisord started with pid {pid}"),
+        ),
         Err(e) => log.log(
             LogLevel::Critical,
             &format!("could not write pidfile {}: {e}", path.display()),
@@ -513,6 +545,7 @@ async fn run_cycle(
     log: Arc<MainLog>,
     bound: steward_server::BoundServers,
     base_env: Vec<(String, String)>,
+    first_start: bool,
 ) -> anyhow::Result<(ExitReason, Config)> {
     use tokio::signal::unix::{signal, SignalKind};
     let cfg = Arc::new(cfg);
@@ -523,6 +556,7 @@ async fn run_cycle(
         reparse: Box::new(move || load(&reparse_path, &reparse_args)),
         main_log: log.clone(),
         base_env,
+        first_start,
     });
     let rpc = Rpc::new(engine.clone());
     let servers = bound
@@ -590,7 +624,10 @@ async fn run_cycle(
 }
 
 async fn request_stop(engine: &EngineHandle, log: &MainLog, sig: &str, shutting_down: &mut bool) {
-    log.log(LogLevel::Warn, &format!("received {sig} indicating exit request"));
+    log.log(
+        LogLevel::Warn,
+        &format!("received {sig} indicating exit request"),
+    );
     *shutting_down = true;
     let _ = engine.call(|reply| Request::Shutdown { reply }).await;
 }

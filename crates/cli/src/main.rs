@@ -14,7 +14,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "steward", version, about = "Process supervisor and cron, compatible with supervisord")]
+#[command(
+    name = "steward",
+    version,
+    about = "Process supervisor and cron, compatible with supervisord"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -28,6 +32,7 @@ enum Command {
         args: Vec<String>,
     },
     /// Control a running daemon (every supervisorctl command and flag).
+    #[command(disable_help_flag = true)]
     Ctl {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,

@@ -9,15 +9,18 @@
 //! - [`state`] — the numeric process/daemon states of the XML-RPC contract.
 //! - [`text`] — Python-compatible formatting for messages clients parse.
 
+pub mod cron;
 pub mod events;
+pub mod history;
 pub mod logs;
 pub mod spawn;
 pub mod state;
 pub mod supervisor;
 pub mod text;
+pub mod walltimer;
 
 pub use state::{ListenerState, ProcessState, SupervisorState};
 pub use supervisor::{
-    auto_serverurl, start, ActionError, ConfigDiff, EngineHandle, EngineOptions, ExitReason,
+    auto_serverurl, start, ActionError, CronJobInfo, RunSummary, ConfigDiff, EngineHandle, EngineOptions, ExitReason,
     PendingReply, ProcInfo, ProcKey, Request, Snapshot,
 };

@@ -26,11 +26,18 @@ use tokio::io::AsyncWriteExt;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
+mod cron_jobs;
+mod listeners;
+pub use cron_jobs::{CronJobInfo, RunSummary};
+
+use crate::cron::RunTrigger;
 use crate::events::Event;
+use crate::history::{LazyHistory, OutputTap, RunRecord};
 use crate::logs::{self, Channel, ChannelLog, ChannelLogOptions, MainLog};
 use crate::spawn::{self, CommandError, SpawnContext, SpawnError};
 use crate::state::{ProcessState, SupervisorState};
 use crate::text::{decode_wait_status, signame};
+use crate::walltimer::{WallTimer, WallWake};
 
 /// Why an action on a process was refused; each maps to one supervisord fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -184,8 +191,31 @@ pub enum Request {
         logged: Vec<u8>,
         captured: Vec<Vec<u8>>,
     },
+    /// An event from outside the loop.
+    Publish(Event),
+    /// Protocol output of an event listener's stdout.
+    ListenerOutput {
+        key: ProcKey,
+        pid: i32,
+        data: Vec<u8>,
+    },
     /// SIGUSR2: reopen every child log.
     ReopenLogs {
+        reply: Reply<()>,
+    },
+    /// `steward.cronList`.
+    CronList {
+        reply: oneshot::Sender<Vec<CronJobInfo>>,
+    },
+    /// `steward.cronHistory`.
+    CronHistory {
+        name: String,
+        limit: usize,
+        reply: Reply<Vec<RunRecord>>,
+    },
+    /// `steward.cronRun`: a manual run through the job's overlap policy.
+    CronRun {
+        name: String,
         reply: Reply<()>,
     },
     /// The last parsed config (getAllConfigInfo).
@@ -215,9 +245,10 @@ impl EngineHandle {
     pub fn subscribe_events(&self) -> broadcast::Receiver<Arc<Event>> {
         self.events.subscribe()
     }
-    /// Publishes an event from outside the loop (sendRemoteCommEvent).
+    /// Publishes an event from outside the loop (sendRemoteCommEvent); the loop emits it
+    /// so listener pools see it too.
     pub fn publish(&self, event: Event) {
-        let _ = self.events.send(Arc::new(event));
+        let _ = self.tx.send(Request::Publish(event));
     }
 
     /// Sends a request and returns the receiver of its reply, so callers can queue several
@@ -230,6 +261,11 @@ impl EngineHandle {
 
     pub async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Result<T, ActionError> {
         self.send(make).wait().await
+    }
+
+    /// Sends a request whose reply channel the caller manages.
+    pub fn request(&self, req: Request) -> bool {
+        self.tx.send(req).is_ok()
     }
 
     pub async fn config_info(&self) -> Option<(Arc<Config>, Vec<Arc<str>>)> {
@@ -256,6 +292,8 @@ pub struct EngineOptions {
     pub main_log: Arc<MainLog>,
     /// The daemon's environment at start, given to every child.
     pub base_env: Vec<(String, String)>,
+    /// True for the daemon's first engine (not a restart): `@reboot` jobs run then.
+    pub first_start: bool,
 }
 
 struct Proc {
@@ -275,6 +313,20 @@ struct Proc {
     logs: [Option<Arc<Mutex<ChannelLog>>>; 2],
     log_paths: [Option<PathBuf>; 2],
     events_enabled: [bool; 2],
+    listener: Option<listeners::ListenerProto>,
+}
+
+/// What a log pump needs to know about its channel.
+struct Pump {
+    log: Option<Arc<Mutex<ChannelLog>>>,
+    key: ProcKey,
+    pid: i32,
+    stderr: bool,
+    /// Forward data to the loop for PROCESS_LOG / PROCESS_COMMUNICATION events.
+    events: bool,
+    tap: Option<Arc<Mutex<OutputTap>>>,
+    /// An event listener's stdout: the loop parses the protocol.
+    protocol: bool,
 }
 
 struct Group {
@@ -307,6 +359,16 @@ struct Engine {
     serverurl: Option<String>,
     tx: mpsc::UnboundedSender<Request>,
     exit: Option<ExitReason>,
+    jobs: HashMap<Arc<str>, cron_jobs::CronJob>,
+    history: Option<LazyHistory>,
+    pending_run: Option<(RunTrigger, Option<jiff::Timestamp>)>,
+    extra_runs: HashMap<i32, (Arc<str>, cron_jobs::CronRun)>,
+    first_start: bool,
+    pools: Vec<listeners::Pool>,
+    pools_dirty: bool,
+    event_serial: u64,
+    /// TICK_n periods some pool subscribes to, with the last `when` emitted.
+    ticks: Vec<(u32, i64)>,
 }
 
 fn wall_now() -> f64 {
@@ -350,6 +412,20 @@ pub fn start(opts: EngineOptions) -> (EngineHandle, tokio::task::JoinHandle<Exit
         pid: std::process::id() as i32,
     };
     let serverurl = auto_serverurl(&opts.config);
+    let has_cron = opts
+        .config
+        .groups
+        .iter()
+        .any(|g| matches!(g.kind, steward_config::GroupKind::Cron(_)));
+    let history = has_cron.then(|| {
+        let dir = opts
+            .config
+            .steward
+            .state_dir
+            .clone()
+            .unwrap_or_else(crate::history::History::default_state_dir);
+        LazyHistory::new(&dir)
+    });
     let mut engine = Engine {
         parsed: opts.config.clone(),
         config: opts.config,
@@ -368,6 +444,15 @@ pub fn start(opts: EngineOptions) -> (EngineHandle, tokio::task::JoinHandle<Exit
         serverurl,
         tx,
         exit: None,
+        jobs: HashMap::new(),
+        history,
+        pending_run: None,
+        extra_runs: HashMap::new(),
+        first_start: opts.first_start,
+        pools: Vec::new(),
+        pools_dirty: false,
+        event_serial: 0,
+        ticks: Vec::new(),
     };
     let task = tokio::spawn(async move { engine.run(rx).await });
     (handle, task)
@@ -388,6 +473,8 @@ impl Engine {
 
     async fn run(&mut self, mut rx: mpsc::UnboundedReceiver<Request>) -> ExitReason {
         let mut sigchld = signal(SignalKind::child()).expect("SIGCHLD handler");
+        let mut wall = WallTimer::new().ok();
+        let mut wall_armed_for: Option<jiff::Timestamp> = None;
         let initial: Vec<Arc<GroupConfig>> =
             self.config.groups.iter().cloned().map(Arc::new).collect();
         for g in initial {
@@ -404,13 +491,35 @@ impl Engine {
                 }
             }
             self.check_waiters();
+            self.pools_dispatch();
             if self.dirty {
                 self.publish();
             }
-            let deadline = self.next_deadline();
+            let tick_deadline = self.emit_ticks();
+            let cron_deadline = if self.jobs.is_empty() {
+                None
+            } else {
+                self.cron_timeouts(Instant::now())
+            };
+            let deadline = [self.next_deadline(), cron_deadline, tick_deadline]
+                .into_iter()
+                .flatten()
+                .min();
+            let due = self.cron_next_due();
+            if let Some(w) = wall.as_mut() {
+                if due != wall_armed_for || (due.is_some() && !w.is_armed()) {
+                    let _ = w.arm(due.map(|t| t.as_nanosecond()));
+                    wall_armed_for = due;
+                }
+            }
+            let wall_active = due.is_some() && wall.is_some();
             tokio::select! {
                 biased;
                 _ = sigchld.recv() => { self.reap(); }
+                wake = wait_wall(&mut wall), if wall_active => {
+                    wall_armed_for = None;
+                    self.cron_wake(wake == WallWake::ClockChanged);
+                }
                 msg = rx.recv() => {
                     match msg {
                         Some(m) => self.handle(m),
@@ -496,8 +605,56 @@ impl Engine {
         }));
     }
 
-    fn emit(&self, event: Event) {
-        let _ = self.events.send(Arc::new(event));
+    fn emit(&mut self, event: Event) {
+        let event = Arc::new(event);
+        self.pools_accept(&event);
+        let _ = self.events.send(event);
+    }
+
+    /// Recomputes which TICK periods anyone listens to.
+    fn refresh_ticks(&mut self) {
+        let mut ticks = Vec::new();
+        for period in [5u32, 60, 3600] {
+            let name = format!("TICK_{period}");
+            let wanted = self.groups.iter().any(|g| match &g.cfg.kind {
+                steward_config::GroupKind::EventListener { events, .. } => {
+                    events.iter().any(|s| crate::events::is_subtype(&name, s))
+                }
+                _ => false,
+            });
+            if wanted {
+                let now = wall_now() as i64;
+                let last = self
+                    .ticks
+                    .iter()
+                    .find(|(p, _)| *p == period)
+                    .map(|(_, w)| *w)
+                    .unwrap_or(now - now % i64::from(period));
+                ticks.push((period, last));
+            }
+        }
+        self.ticks = ticks;
+    }
+
+    /// Emits TICK events whose boundary has passed; returns the next boundary.
+    fn emit_ticks(&mut self) -> Option<Instant> {
+        if self.ticks.is_empty() {
+            return None;
+        }
+        let now = wall_now();
+        let mut next: Option<f64> = None;
+        for i in 0..self.ticks.len() {
+            let (period, last) = self.ticks[i];
+            let p = i64::from(period);
+            let when = now as i64 - (now as i64).rem_euclid(p);
+            if when > last {
+                self.ticks[i].1 = when;
+                self.emit(Event::Tick { period, when });
+            }
+            let boundary = (when + p) as f64;
+            next = Some(next.map_or(boundary, |n: f64| n.min(boundary)));
+        }
+        next.map(|b| Instant::now() + Duration::from_secs_f64((b - now).max(0.0) + 0.001))
     }
 
     fn find(&self, key: &ProcKey) -> Option<(usize, usize)> {
@@ -575,6 +732,8 @@ impl Engine {
                 logs: [None, None],
                 log_paths,
                 events_enabled: [pc.stdout.events_enabled, pc.stderr.events_enabled],
+                listener: matches!(cfg.kind, steward_config::GroupKind::EventListener { .. })
+                    .then(listeners::ListenerProto::new),
             });
         }
         let pos = self
@@ -582,10 +741,16 @@ impl Engine {
             .iter()
             .position(|g| (g.cfg.priority, &g.cfg.name) > (cfg.priority, &cfg.name))
             .unwrap_or(self.groups.len());
+        let cron = is_cron(&cfg).then(|| cfg.clone());
+        self.pool_add(&cfg);
         self.groups.insert(pos, Group { cfg, procs });
         self.rebuild_pids();
         self.dirty = true;
+        self.refresh_ticks();
         self.emit(Event::GroupAdded(group_name));
+        if let Some(cfg) = cron {
+            self.cron_add(&cfg);
+        }
     }
 
     fn remove_group(&mut self, name: &str) -> Result<(), ActionError> {
@@ -598,8 +763,11 @@ impl Engine {
             return Err(ActionError::StillRunning);
         }
         let g = self.groups.remove(gi);
+        self.jobs.remove(g.cfg.name.as_str());
+        self.pool_remove(&g.cfg.name);
         self.rebuild_pids();
         self.dirty = true;
+        self.refresh_ticks();
         self.emit(Event::GroupRemoved(g.cfg.name.as_str().into()));
         Ok(())
     }
@@ -618,7 +786,9 @@ impl Engine {
     fn handle(&mut self, req: Request) {
         match req {
             Request::Start { key, wait, reply } => {
-                let Some(reply) = self.refuse_when_stopping(reply) else { return };
+                let Some(reply) = self.refuse_when_stopping(reply) else {
+                    return;
+                };
                 match self.start_request(&key) {
                     Err(e) => {
                         let _ = reply.send(Err(e));
@@ -639,7 +809,9 @@ impl Engine {
                 }
             }
             Request::Stop { key, wait, reply } => {
-                let Some(reply) = self.refuse_when_stopping(reply) else { return };
+                let Some(reply) = self.refuse_when_stopping(reply) else {
+                    return;
+                };
                 let Some((gi, pi)) = self.find(&key) else {
                     let _ = reply.send(Err(ActionError::BadName));
                     return;
@@ -668,11 +840,15 @@ impl Engine {
                 }
             }
             Request::Signal { key, signal, reply } => {
-                let Some(reply) = self.refuse_when_stopping(reply) else { return };
+                let Some(reply) = self.refuse_when_stopping(reply) else {
+                    return;
+                };
                 let _ = reply.send(self.signal_request(&key, signal));
             }
             Request::SendStdin { key, data, reply } => {
-                let Some(reply) = self.refuse_when_stopping(reply) else { return };
+                let Some(reply) = self.refuse_when_stopping(reply) else {
+                    return;
+                };
                 let Some((gi, pi)) = self.find(&key) else {
                     let _ = reply.send(Err(ActionError::BadName));
                     return;
@@ -700,7 +876,9 @@ impl Engine {
                 });
             }
             Request::ClearLogs { key, reply } => {
-                let Some(reply) = self.refuse_when_stopping(reply) else { return };
+                let Some(reply) = self.refuse_when_stopping(reply) else {
+                    return;
+                };
                 let Some((gi, pi)) = self.find(&key) else {
                     let _ = reply.send(Err(ActionError::BadName));
                     return;
@@ -723,7 +901,9 @@ impl Engine {
                 let _ = reply.send(result);
             }
             Request::ClearMainLog { reply } => {
-                let Some(reply) = self.refuse_when_stopping(reply) else { return };
+                let Some(reply) = self.refuse_when_stopping(reply) else {
+                    return;
+                };
                 let r = self
                     .log
                     .clear()
@@ -731,7 +911,9 @@ impl Engine {
                 let _ = reply.send(r);
             }
             Request::ReloadConfig { reply } => {
-                let Some(reply) = self.refuse_when_stopping(reply) else { return };
+                let Some(reply) = self.refuse_when_stopping(reply) else {
+                    return;
+                };
                 match (self.reparse)() {
                     Err(msg) => {
                         let _ = reply.send(Err(ActionError::CantReread(msg)));
@@ -743,7 +925,9 @@ impl Engine {
                 }
             }
             Request::AddGroup { name, reply } => {
-                let Some(reply) = self.refuse_when_stopping(reply) else { return };
+                let Some(reply) = self.refuse_when_stopping(reply) else {
+                    return;
+                };
                 if self.groups.iter().any(|g| g.cfg.name == name) {
                     let _ = reply.send(Err(ActionError::AlreadyAdded));
                     return;
@@ -760,7 +944,9 @@ impl Engine {
                 }
             }
             Request::RemoveGroup { name, reply } => {
-                let Some(reply) = self.refuse_when_stopping(reply) else { return };
+                let Some(reply) = self.refuse_when_stopping(reply) else {
+                    return;
+                };
                 let _ = reply.send(self.remove_group(&name));
             }
             Request::Shutdown { reply } => {
@@ -770,12 +956,16 @@ impl Engine {
                     let _ = reply.send(Ok(()));
                     return;
                 }
-                let Some(reply) = self.refuse_when_stopping(reply) else { return };
+                let Some(reply) = self.refuse_when_stopping(reply) else {
+                    return;
+                };
                 self.begin_stop(SupervisorState::Shutdown);
                 let _ = reply.send(Ok(()));
             }
             Request::Restart { reply } => {
-                let Some(reply) = self.refuse_when_stopping(reply) else { return };
+                let Some(reply) = self.refuse_when_stopping(reply) else {
+                    return;
+                };
                 self.begin_stop(SupervisorState::Restarting);
                 let _ = reply.send(Ok(()));
             }
@@ -815,6 +1005,43 @@ impl Engine {
                 }
                 let _ = reply.send(Ok(()));
             }
+            Request::Publish(event) => self.emit(event),
+            Request::ListenerOutput { key, pid, data } => {
+                self.listener_output(&key, pid, &data);
+            }
+            Request::CronList { reply } => {
+                let _ = reply.send(self.cron_infos());
+            }
+            Request::CronHistory { name, limit, reply } => {
+                if !self.jobs.contains_key(name.as_str()) {
+                    let _ = reply.send(Err(ActionError::BadName));
+                    return;
+                }
+                let r = match &mut self.history {
+                    Some(h) => h
+                        .recent(&name, limit)
+                        .map_err(|e| ActionError::Failed(e.to_string())),
+                    None => Ok(Vec::new()),
+                };
+                let _ = reply.send(r);
+            }
+            Request::CronRun { name, reply } => {
+                let Some(reply) = self.refuse_when_stopping(reply) else {
+                    return;
+                };
+                let name: Arc<str> = name.as_str().into();
+                let Some(job) = self.jobs.get(&name) else {
+                    let _ = reply.send(Err(ActionError::BadName));
+                    return;
+                };
+                let busy = job.current.is_some();
+                if busy && job.spec.config.overlap == steward_config::Overlap::Skip {
+                    let _ = reply.send(Err(ActionError::AlreadyStarted));
+                    return;
+                }
+                self.cron_enqueue_manual(&name);
+                let _ = reply.send(Ok(()));
+            }
             Request::ConfigInfo { reply } => {
                 let active = self
                     .groups
@@ -838,8 +1065,8 @@ impl Engine {
     /// reloadConfig's diff of the last parse against the running groups.
     fn diff(&self) -> ConfigDiff {
         let mut diff = ConfigDiff::default();
-        let global_env_changed = self.parsed.supervisord.environment
-            != self.config.supervisord.environment;
+        let global_env_changed =
+            self.parsed.supervisord.environment != self.config.supervisord.environment;
         for g in &self.parsed.groups {
             match self.groups.iter().find(|r| r.cfg.name == g.name) {
                 None => diff.added.push(g.name.clone()),
@@ -913,7 +1140,10 @@ impl Engine {
         if r != 0 {
             let err = std::io::Error::last_os_error();
             if err.raw_os_error() != Some(libc::ESRCH) {
-                let msg = format!("unknown problem sending sig {} ({}):{err}", p.key.name, p.pid);
+                let msg = format!(
+                    "unknown problem sending sig {} ({}):{err}",
+                    p.key.name, p.pid
+                );
                 self.log.log(LogLevel::Critical, &msg);
                 self.set_state(gi, pi, ProcessState::Unknown);
                 return Err(ActionError::Failed(msg));
@@ -965,6 +1195,9 @@ impl Engine {
         }
         p.state = to;
         self.dirty = true;
+        if to == ProcessState::Running && p.listener.is_some() {
+            self.pools_dirty = true;
+        }
         let event = Event::ProcessState {
             to,
             from,
@@ -995,10 +1228,9 @@ impl Engine {
                 ProcessState::Exited => {
                     let restart = match p.cfg.autorestart {
                         AutoRestart::Always => true,
-                        AutoRestart::Unexpected => !p
-                            .cfg
-                            .exitcodes
-                            .contains(&p.exitstatus.unwrap_or(0)),
+                        AutoRestart::Unexpected => {
+                            !p.cfg.exitcodes.contains(&p.exitstatus.unwrap_or(0))
+                        }
                         AutoRestart::Never => false,
                     };
                     if restart && !is_cron(&self.groups[gi].cfg) {
@@ -1128,6 +1360,7 @@ impl Engine {
             Ok(r) => r,
             Err(e) => {
                 self.record_spawnerr(gi, pi, e.to_string());
+                self.cron_spawn_failed(gi, e.to_string());
                 self.enter_backoff(gi, pi);
                 return;
             }
@@ -1137,7 +1370,8 @@ impl Engine {
                 "unknown error making dispatchers for '{}': {errname}",
                 cfg.name
             );
-            self.record_spawnerr(gi, pi, msg);
+            self.record_spawnerr(gi, pi, msg.clone());
+            self.cron_spawn_failed(gi, msg);
             self.enter_backoff(gi, pi);
             return;
         }
@@ -1152,9 +1386,19 @@ impl Engine {
             Ok(spawned) => {
                 let pid = spawned.pid;
                 self.info(&format!("spawned: '{}' with pid {pid}", cfg.name));
+                let tap = if is_cron(&self.groups[gi].cfg) {
+                    let name: Arc<str> = group_name.as_str().into();
+                    self.cron_run_begins(&name)
+                } else {
+                    None
+                };
                 let p = &mut self.groups[gi].procs[pi];
                 p.pid = pid;
                 p.spawnerr = None;
+                if p.listener.is_some() {
+                    p.listener = Some(listeners::ListenerProto::new());
+                }
+                let protocol = p.listener.is_some();
                 p.delay = Some(now + Duration::from_secs(cfg.startsecs));
                 p.stdin = spawned
                     .stdin
@@ -1175,12 +1419,22 @@ impl Engine {
                     })
                     .collect();
                 for (fd, log, stderr, events) in pumps {
-                    self.start_pump(fd, log, key.clone(), pid, stderr, events);
+                    let pump = Pump {
+                        log,
+                        key: key.clone(),
+                        pid,
+                        stderr,
+                        events,
+                        tap: tap.clone(),
+                        protocol: protocol && !stderr,
+                    };
+                    self.start_pump(fd, pump);
                 }
                 self.pids.insert(pid, (gi, pi));
             }
             Err(SpawnError::Spawnerr(msg)) => {
-                self.record_spawnerr(gi, pi, msg);
+                self.record_spawnerr(gi, pi, msg.clone());
+                self.cron_spawn_failed(gi, msg);
                 self.enter_backoff(gi, pi);
             }
             Err(SpawnError::ExecFailed { message }) => {
@@ -1196,15 +1450,16 @@ impl Engine {
         }
     }
 
-    fn start_pump(
-        &self,
-        fd: OwnedFd,
-        log: Option<Arc<Mutex<ChannelLog>>>,
-        key: ProcKey,
-        pid: i32,
-        stderr: bool,
-        events: bool,
-    ) {
+    fn start_pump(&self, fd: OwnedFd, pump: Pump) {
+        let Pump {
+            log,
+            key,
+            pid,
+            stderr,
+            events,
+            tap,
+            protocol,
+        } = pump;
         let tx = self.tx.clone();
         let debug_mirror = self.log.enabled(LogLevel::Debug);
         let main_log = self.log.clone();
@@ -1220,6 +1475,20 @@ impl Engine {
                     Ok(n) => n,
                 };
                 let data = &buf[..n];
+                if let Some(tap) = &tap {
+                    tap.lock().expect("tap lock").push(data);
+                }
+                if protocol {
+                    let _ = tx.send(Request::ListenerOutput {
+                        key: key.clone(),
+                        pid,
+                        data: data.to_vec(),
+                    });
+                    if let Some(log) = &log {
+                        let _ = log.lock().expect("log lock").feed(data);
+                    }
+                    continue;
+                }
                 let Some(log) = &log else {
                     continue;
                 };
@@ -1332,6 +1601,9 @@ impl Engine {
             match self.pids.remove(&pid) {
                 Some((gi, pi)) => self.finish(gi, pi, status),
                 None => {
+                    if self.cron_extra_exited(pid, status) {
+                        continue;
+                    }
                     let (_, msg) = decode_wait_status(status);
                     self.info(&format!("reaped unknown pid {pid} ({msg})"));
                 }
@@ -1345,9 +1617,9 @@ impl Engine {
         let now = Instant::now();
         let p = &mut self.groups[gi].procs[pi];
         p.laststop_wall = wall_now();
-        let too_quickly = p
-            .laststart
-            .is_some_and(|ls| now.saturating_duration_since(ls) < Duration::from_secs(p.cfg.startsecs));
+        let too_quickly = p.laststart.is_some_and(|ls| {
+            now.saturating_duration_since(ls) < Duration::from_secs(p.cfg.startsecs)
+        });
         let exit_expected = p.cfg.exitcodes.contains(&es);
         let name = p.key.name.clone();
         if p.killing {
@@ -1386,6 +1658,22 @@ impl Engine {
         p.pid = 0;
         p.stdin = None;
         self.dirty = true;
+        self.listener_exited(gi, pi);
+        if is_cron(&self.groups[gi].cfg) {
+            let name: Arc<str> = self.groups[gi].cfg.name.as_str().into();
+            self.cron_run_ends(&name, Some(es), None);
+        }
+    }
+
+    /// A cron job's spawn failed before a child existed: record the run as failed.
+    fn cron_spawn_failed(&mut self, gi: usize, error: String) {
+        if !is_cron(&self.groups[gi].cfg) {
+            return;
+        }
+        let name: Arc<str> = self.groups[gi].cfg.name.as_str().into();
+        if self.cron_run_begins(&name).is_some() {
+            self.cron_run_ends(&name, None, Some(error));
+        }
     }
 
     // ---- shutdown -------------------------------------------------------------------
@@ -1452,6 +1740,13 @@ fn is_cron(g: &GroupConfig) -> bool {
 /// supervisord's `ProcessGroupConfig.__eq__`: AUTO log names compare equal.
 fn groups_equal(a: &GroupConfig, b: &GroupConfig) -> bool {
     a == b
+}
+
+async fn wait_wall(wall: &mut Option<WallTimer>) -> WallWake {
+    match wall {
+        Some(w) => w.wait().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

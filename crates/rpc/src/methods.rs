@@ -219,6 +219,7 @@ impl Rpc {
         match parts[0] {
             "system" => self.system(parts[1], params).await,
             "supervisor" => self.supervisor(parts[1], params).await,
+            "steward" => self.steward(parts[1], params).await,
             _ => Err(fault(faults::UNKNOWN_METHOD, None)),
         }
     }
@@ -271,10 +272,7 @@ impl Rpc {
                                 Box::pin(self.call(m, p)).await
                             }
                         }
-                        _ => Err(fault(
-                            faults::INCORRECT_PARAMETERS,
-                            Some("No methodName"),
-                        )),
+                        _ => Err(fault(faults::INCORRECT_PARAMETERS, Some("No methodName"))),
                     };
                     out.push(match r {
                         Ok(v) => v,
@@ -290,6 +288,131 @@ impl Rpc {
         }
     }
 
+    /// Steward's own namespace (cron jobs). Not listed by system.listMethods, so clients
+    /// that compare the method list with supervisord's see no difference.
+    async fn steward(&self, name: &str, params: Vec<Value>) -> RpcResult {
+        let p = &params;
+        let rfc = |t: Option<jiff::Timestamp>| {
+            Value::String(
+                t.map(|t| {
+                    t.to_zoned(jiff::tz::TimeZone::system())
+                        .strftime("%Y-%m-%dT%H:%M:%S%:z")
+                        .to_string()
+                })
+                .unwrap_or_default(),
+            )
+        };
+        match name {
+            "cronList" => {
+                arity(p, 0, 0)?;
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                let _ = self.engine.request(Request::CronList { reply: tx });
+                let jobs = rx.await.map_err(|_| fault(faults::SHUTDOWN_STATE, None))?;
+                Ok(Value::Array(
+                    jobs.into_iter()
+                        .map(|j| {
+                            let last_status = if j.running {
+                                "running".to_string()
+                            } else {
+                                j.last
+                                    .as_ref()
+                                    .map(|l| l.status.clone())
+                                    .unwrap_or_else(|| "never".into())
+                            };
+                            Value::Struct(vec![
+                                ("name".into(), Value::String(j.name)),
+                                ("schedule".into(), Value::String(j.schedule)),
+                                ("description".into(), Value::String(j.description)),
+                                ("timezone".into(), Value::String(j.timezone)),
+                                ("next".into(), rfc(j.next)),
+                                ("last_status".into(), Value::String(last_status)),
+                                ("last_start".into(), rfc(j.last.as_ref().map(|l| l.started))),
+                                (
+                                    "last_duration".into(),
+                                    Value::Double(
+                                        j.last.as_ref().map(|l| l.duration).unwrap_or(-1.0),
+                                    ),
+                                ),
+                                ("enabled".into(), Value::Bool(j.enabled)),
+                            ])
+                        })
+                        .collect(),
+                ))
+            }
+            "cronHistory" => {
+                arity(p, 1, 2)?;
+                let job = arg_str(p, 0)?.to_string();
+                let limit = if p.len() > 1 {
+                    arg_int(p, 1)?.max(0) as usize
+                } else {
+                    20
+                };
+                let records = self
+                    .engine
+                    .call(|reply| Request::CronHistory {
+                        name: job.clone(),
+                        limit,
+                        reply,
+                    })
+                    .await
+                    .map_err(|e| action_fault(&e, &job))?;
+                Ok(Value::Array(
+                    records
+                        .into_iter()
+                        .map(|r| {
+                            let trigger = match r.trigger {
+                                steward_engine::history::Trigger::Schedule => "schedule",
+                                steward_engine::history::Trigger::Manual => "manual",
+                                steward_engine::history::Trigger::Catchup => "catchup",
+                            };
+                            Value::Struct(vec![
+                                ("id".into(), Value::Int(r.id.min(i32::MAX as u64) as i32)),
+                                ("scheduled".into(), rfc(r.scheduled)),
+                                ("started".into(), rfc(Some(r.started))),
+                                ("ended".into(), rfc(r.ended)),
+                                (
+                                    "duration".into(),
+                                    Value::Double(
+                                        r.duration().map(|d| d.as_secs_f64()).unwrap_or(-1.0),
+                                    ),
+                                ),
+                                ("exitstatus".into(), Value::Int(r.exit_status.unwrap_or(0))),
+                                ("trigger".into(), Value::String(trigger.into())),
+                                ("timed_out".into(), Value::Bool(r.timed_out)),
+                                ("error".into(), Value::String(r.error.unwrap_or_default())),
+                                (
+                                    "output_head".into(),
+                                    Value::String(
+                                        String::from_utf8_lossy(&r.output_head).into_owned(),
+                                    ),
+                                ),
+                                (
+                                    "output_tail".into(),
+                                    Value::String(
+                                        String::from_utf8_lossy(&r.output_tail).into_owned(),
+                                    ),
+                                ),
+                            ])
+                        })
+                        .collect(),
+                ))
+            }
+            "cronRun" => {
+                arity(p, 1, 1)?;
+                let job = arg_str(p, 0)?.to_string();
+                self.engine
+                    .call(|reply| Request::CronRun {
+                        name: job.clone(),
+                        reply,
+                    })
+                    .await
+                    .map_err(|e| action_fault(&e, &job))?;
+                Ok(Value::Bool(true))
+            }
+            _ => Err(fault(faults::UNKNOWN_METHOD, None)),
+        }
+    }
+
     fn check_state(&self) -> Result<(), Fault> {
         if self.engine.snapshot().state < steward_engine::SupervisorState::Running {
             Err(fault(faults::SHUTDOWN_STATE, None))
@@ -299,7 +422,9 @@ impl Rpc {
     }
 
     async fn supervisor(&self, name: &str, params: Vec<Value>) -> RpcResult {
-        if name != "sendRemoteCommEvent" && docs::method_help(&format!("supervisor.{name}")).is_some() {
+        if name != "sendRemoteCommEvent"
+            && docs::method_help(&format!("supervisor.{name}")).is_some()
+        {
             self.check_state()?;
         }
         let p = &params;
@@ -371,7 +496,8 @@ impl Rpc {
                     .call(|reply| Request::ReloadConfig { reply })
                     .await
                     .map_err(|e| action_fault(&e, ""))?;
-                let list = |v: Vec<String>| Value::Array(v.into_iter().map(Value::String).collect());
+                let list =
+                    |v: Vec<String>| Value::Array(v.into_iter().map(Value::String).collect());
                 Ok(Value::Array(vec![Value::Array(vec![
                     list(diff.added),
                     list(diff.changed),
@@ -458,7 +584,9 @@ impl Rpc {
                 arity(p, 1, 1)?;
                 let n = arg_str(p, 0)?;
                 let snap = self.engine.snapshot();
-                let info = self.lookup(&snap, n)?.ok_or_else(|| fault(faults::BAD_NAME, Some(n)))?;
+                let info = self
+                    .lookup(&snap, n)?
+                    .ok_or_else(|| fault(faults::BAD_NAME, Some(n)))?;
                 Ok(process_info(info, now_epoch()))
             }
             "getAllProcessInfo" => {
@@ -466,7 +594,10 @@ impl Rpc {
                 let snap = self.engine.snapshot();
                 let now = now_epoch();
                 Ok(Value::Array(
-                    snap.processes.iter().map(|p| process_info(p, now)).collect(),
+                    snap.processes
+                        .iter()
+                        .map(|p| process_info(p, now))
+                        .collect(),
                 ))
             }
             "readProcessStdoutLog" | "readProcessLog" | "readProcessStderrLog" => {
@@ -474,7 +605,9 @@ impl Rpc {
                 let n = arg_str(p, 0)?;
                 let (offset, length) = (arg_int(p, 1)?, arg_int(p, 2)?);
                 let snap = self.engine.snapshot();
-                let info = self.lookup(&snap, n)?.ok_or_else(|| fault(faults::BAD_NAME, Some(n)))?;
+                let info = self
+                    .lookup(&snap, n)?
+                    .ok_or_else(|| fault(faults::BAD_NAME, Some(n)))?;
                 let path = if name == "readProcessStderrLog" {
                     &info.stderr_logfile
                 } else {
@@ -498,7 +631,9 @@ impl Rpc {
                 let n = arg_str(p, 0)?;
                 let (offset, length) = (arg_int(p, 1)?, arg_int(p, 2)?);
                 let snap = self.engine.snapshot();
-                let info = self.lookup(&snap, n)?.ok_or_else(|| fault(faults::BAD_NAME, Some(n)))?;
+                let info = self
+                    .lookup(&snap, n)?
+                    .ok_or_else(|| fault(faults::BAD_NAME, Some(n)))?;
                 let path = if name == "tailProcessStderrLog" {
                     &info.stderr_logfile
                 } else {
@@ -543,7 +678,12 @@ impl Rpc {
                         .call(|reply| Request::ClearLogs { key, reply })
                         .await
                     {
-                        Ok(()) => results.push(result_struct(&info.group, &info.name, faults::SUCCESS, "OK")),
+                        Ok(()) => results.push(result_struct(
+                            &info.group,
+                            &info.name,
+                            faults::SUCCESS,
+                            "OK",
+                        )),
                         Err(_) => results.push(fault_struct(
                             &info.group,
                             &info.name,
@@ -674,12 +814,7 @@ impl Rpc {
 
     /// supervisord's `make_allfunc` for start/stop: immediate results in order, then the
     /// deferred ones as they complete.
-    async fn run_all(
-        &self,
-        members: Vec<ProcInfo>,
-        start: bool,
-        wait: bool,
-    ) -> RpcResult {
+    async fn run_all(&self, members: Vec<ProcInfo>, start: bool, wait: bool) -> RpcResult {
         let mut immediate = Vec::new();
         let mut pending = tokio::task::JoinSet::new();
         for info in members {
@@ -696,7 +831,8 @@ impl Rpc {
                 name: info.name.clone(),
             };
             let reply = if start {
-                self.engine.send(|reply| Request::Start { key, wait, reply })
+                self.engine
+                    .send(|reply| Request::Start { key, wait, reply })
             } else {
                 self.engine.send(|reply| Request::Stop { key, wait, reply })
             };
@@ -836,18 +972,36 @@ impl Rpc {
                     ("redirect_stderr".into(), Value::Bool(pc.redirect_stderr)),
                     ("startretries".into(), Value::Int(pc.startretries as i32)),
                     ("startsecs".into(), int(pc.startsecs)),
-                    ("stdout_capture_maxbytes".into(), int(pc.stdout.capture_maxbytes)),
-                    ("stdout_events_enabled".into(), Value::Bool(pc.stdout.events_enabled)),
+                    (
+                        "stdout_capture_maxbytes".into(),
+                        int(pc.stdout.capture_maxbytes),
+                    ),
+                    (
+                        "stdout_events_enabled".into(),
+                        Value::Bool(pc.stdout.events_enabled),
+                    ),
                     ("stdout_logfile".into(), opt_path(&pc.stdout.file)),
-                    ("stdout_logfile_backups".into(), Value::Int(pc.stdout.backups as i32)),
+                    (
+                        "stdout_logfile_backups".into(),
+                        Value::Int(pc.stdout.backups as i32),
+                    ),
                     ("stdout_logfile_maxbytes".into(), int(pc.stdout.maxbytes)),
                     ("stdout_syslog".into(), Value::Bool(pc.stdout.syslog)),
                     ("stopsignal".into(), Value::Int(pc.stopsignal)),
                     ("stopwaitsecs".into(), int(pc.stopwaitsecs)),
-                    ("stderr_capture_maxbytes".into(), int(pc.stderr.capture_maxbytes)),
-                    ("stderr_events_enabled".into(), Value::Bool(pc.stderr.events_enabled)),
+                    (
+                        "stderr_capture_maxbytes".into(),
+                        int(pc.stderr.capture_maxbytes),
+                    ),
+                    (
+                        "stderr_events_enabled".into(),
+                        Value::Bool(pc.stderr.events_enabled),
+                    ),
                     ("stderr_logfile".into(), opt_path(&pc.stderr.file)),
-                    ("stderr_logfile_backups".into(), Value::Int(pc.stderr.backups as i32)),
+                    (
+                        "stderr_logfile_backups".into(),
+                        Value::Int(pc.stderr.backups as i32),
+                    ),
                     ("stderr_logfile_maxbytes".into(), int(pc.stderr.maxbytes)),
                     ("stderr_syslog".into(), Value::Bool(pc.stderr.syslog)),
                     (
@@ -894,10 +1048,7 @@ fn read_log(path: &std::path::Path, offset: i64, length: i64) -> RpcResult {
     match read_range(path, offset, length) {
         Ok(s) => Ok(Value::String(s)),
         Err(ReadError::BadArguments) => Err(fault(faults::BAD_ARGUMENTS, None)),
-        Err(ReadError::NoFile) => Err(fault(
-            faults::NO_FILE,
-            Some(&path.to_string_lossy()),
-        )),
+        Err(ReadError::NoFile) => Err(fault(faults::NO_FILE, Some(&path.to_string_lossy()))),
         Err(ReadError::Failed(_)) => Err(fault(faults::FAILED, None)),
     }
 }

@@ -1,0 +1,605 @@
+//! `[cron:x]` jobs inside the supervisor loop: firing on schedule with the overlap policy,
+//! catch-up after downtime, timeouts, and the run records kept in memory and in the run
+//! history. A job is an ordinary process record of the loop (so status, start, logs and
+//! events work as for programs); this module only decides when to spawn it and records
+//! what each run did. `overlap = allow` runs beyond the first are extra children tracked
+//! here by pid; they write to the same log files.
+
+use std::collections::VecDeque;
+
+use jiff::Timestamp;
+use rand::Rng;
+
+use super::*;
+use crate::cron::{plan, JobSpec, RunTrigger, ON_TIME_GRACE};
+use crate::history::{OutputTap, RunEnd, Trigger};
+
+/// The public picture of a job, for `steward cron list`.
+#[derive(Debug, Clone)]
+pub struct CronJobInfo {
+    pub name: String,
+    pub schedule: String,
+    pub description: String,
+    pub timezone: String,
+    pub next: Option<Timestamp>,
+    pub enabled: bool,
+    pub running: bool,
+    pub last: Option<RunSummary>,
+}
+
+/// The outcome of a finished run.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    pub started: Timestamp,
+    pub duration: f64,
+    /// `ok`, `exit N`, `killed`, `timed out`, `spawn error: …`.
+    pub status: String,
+}
+
+pub(super) struct CronRun {
+    id: Option<u64>,
+    trigger: RunTrigger,
+    scheduled: Option<Timestamp>,
+    started: Timestamp,
+    tap: Arc<Mutex<OutputTap>>,
+    timed_out: bool,
+    timeout_at: Option<Instant>,
+    /// For extra (`overlap = allow`) runs: when to send SIGKILL after the stop signal.
+    kill_at: Option<Instant>,
+}
+
+pub(super) struct CronJob {
+    pub(super) spec: JobSpec,
+    /// The latest fire time handled.
+    handled_until: Timestamp,
+    next: Option<Timestamp>,
+    /// `next` plus jitter: when the timer should wake for it.
+    due_at: Option<Timestamp>,
+    queued: VecDeque<(RunTrigger, Option<Timestamp>)>,
+    pub(super) current: Option<CronRun>,
+    last: Option<RunSummary>,
+}
+
+fn to_trigger(t: RunTrigger) -> Trigger {
+    match t {
+        RunTrigger::Schedule => Trigger::Schedule,
+        RunTrigger::Manual => Trigger::Manual,
+        RunTrigger::Catchup => Trigger::Catchup,
+    }
+}
+
+fn jittered(next: Option<Timestamp>, jitter: u64) -> Option<Timestamp> {
+    let next = next?;
+    if jitter == 0 {
+        return Some(next);
+    }
+    let extra = rand::thread_rng().gen_range(0..=jitter * 1000);
+    next.checked_add(jiff::SignedDuration::from_millis(extra as i64))
+        .ok()
+        .or(Some(next))
+}
+
+impl Engine {
+    fn grace(spec: &JobSpec) -> Duration {
+        ON_TIME_GRACE + Duration::from_secs(spec.config.jitter)
+    }
+
+    /// Registers a cron group's job and plans its first runs (catch-up after downtime,
+    /// `@reboot`).
+    pub(super) fn cron_add(&mut self, group: &GroupConfig) {
+        let steward_config::GroupKind::Cron(cc) = &group.kind else {
+            return;
+        };
+        let spec = match JobSpec::new(cc) {
+            Ok(s) => s,
+            Err(e) => {
+                self.log.log(
+                    LogLevel::Error,
+                    &format!("cron: job {} has an invalid schedule: {e}", group.name),
+                );
+                return;
+            }
+        };
+        let name: Arc<str> = group.name.as_str().into();
+        let now = Timestamp::now();
+        if let Some(h) = &mut self.history {
+            h.set_keep(&group.name, cc.history);
+        }
+        let last = self
+            .history
+            .as_mut()
+            .and_then(|h| h.last_scheduled(&group.name).ok().flatten());
+        let mut job = CronJob {
+            handled_until: last.unwrap_or(now),
+            next: None,
+            due_at: None,
+            queued: VecDeque::new(),
+            current: None,
+            last: None,
+            spec,
+        };
+        job.last = self.cron_last_summary(&group.name);
+        if cc.enabled {
+            if job.spec.schedule.is_reboot() {
+                if self.first_start {
+                    job.queued.push_back((RunTrigger::Schedule, Some(now)));
+                }
+            } else {
+                let p = plan(
+                    &job.spec.schedule,
+                    &job.spec.tz,
+                    job.handled_until,
+                    now,
+                    cc.catchup,
+                    Self::grace(&job.spec),
+                );
+                if p.skipped > 0 {
+                    self.info(&format!(
+                        "cron: {} missed {} run(s) while the daemon was down (catchup={})",
+                        group.name, p.skipped, cc.catchup
+                    ));
+                }
+                for t in p.catchup {
+                    job.queued.push_back((RunTrigger::Catchup, Some(t)));
+                }
+                if let Some(t) = p.on_time {
+                    job.queued.push_back((RunTrigger::Schedule, Some(t)));
+                }
+                job.handled_until = p.handled_until;
+                job.next = p.next;
+                job.due_at = jittered(p.next, cc.jitter);
+            }
+        }
+        self.jobs.insert(name.clone(), job);
+        self.cron_drain(&name);
+    }
+
+    fn cron_last_summary(&mut self, name: &str) -> Option<RunSummary> {
+        let rec = self.history.as_mut()?.last(name).ok().flatten()?;
+        Some(RunSummary {
+            started: rec.started,
+            duration: rec.duration().map(|d| d.as_secs_f64()).unwrap_or(-1.0),
+            status: summary_status(rec.exit_status, rec.timed_out, rec.error.as_deref()),
+        })
+    }
+
+    /// The earliest wall time any job is due.
+    pub(super) fn cron_next_due(&self) -> Option<Timestamp> {
+        self.jobs
+            .values()
+            .filter(|j| j.spec.config.enabled)
+            .filter_map(|j| j.due_at)
+            .min()
+    }
+
+    /// A wall-clock wake-up: fire what is due; after a clock change, re-plan every job.
+    pub(super) fn cron_wake(&mut self, clock_changed: bool) {
+        if self.mood < SupervisorState::Running {
+            return;
+        }
+        let now = Timestamp::now();
+        if clock_changed {
+            self.info("cron: the system clock changed; re-planning scheduled jobs");
+        }
+        let names: Vec<Arc<str>> = self.jobs.keys().cloned().collect();
+        for name in names {
+            let Some(job) = self.jobs.get_mut(&name) else {
+                continue;
+            };
+            if !job.spec.config.enabled || job.spec.schedule.is_reboot() {
+                continue;
+            }
+            if !clock_changed && job.due_at.is_none_or(|d| d > now) {
+                continue;
+            }
+            let p = plan(
+                &job.spec.schedule,
+                &job.spec.tz,
+                job.handled_until,
+                now,
+                job.spec.config.catchup,
+                Self::grace(&job.spec),
+            );
+            job.handled_until = p.handled_until;
+            job.next = p.next;
+            job.due_at = jittered(p.next, job.spec.config.jitter);
+            let handled = job.handled_until;
+            let skipped = p.skipped;
+            let catchup = job.spec.config.catchup;
+            if let Some(h) = &mut self.history {
+                if let Err(e) = h.set_last_scheduled(&name, handled) {
+                    self.log.log(
+                        LogLevel::Warn,
+                        &format!("cron: run history unavailable: {e}"),
+                    );
+                }
+            }
+            if skipped > 0 {
+                self.info(&format!(
+                    "cron: {name} missed {skipped} run(s) (catchup={catchup})"
+                ));
+            }
+            for t in p.catchup {
+                self.cron_enqueue(&name, RunTrigger::Catchup, Some(t), true);
+            }
+            if let Some(t) = p.on_time {
+                self.cron_enqueue(&name, RunTrigger::Schedule, Some(t), false);
+            }
+        }
+        self.dirty = true;
+    }
+
+    /// A run is due: apply the overlap policy (catch-up runs always queue).
+    fn cron_enqueue(
+        &mut self,
+        name: &Arc<str>,
+        trigger: RunTrigger,
+        scheduled: Option<Timestamp>,
+        always_queue: bool,
+    ) {
+        let Some((gi, pi)) = self.find(&ProcKey {
+            group: name.clone(),
+            name: name.clone(),
+        }) else {
+            return;
+        };
+        let busy = !self.groups[gi].procs[pi].state.is_stopped()
+            || self.jobs.get(name).is_some_and(|j| !j.queued.is_empty());
+        let overlap = self.jobs[name].spec.config.overlap;
+        if busy && !always_queue {
+            match overlap {
+                steward_config::Overlap::Skip => {
+                    self.info(&format!(
+                        "cron: {name} is still running; skipping the run scheduled at {} (overlap=skip)",
+                        scheduled.map(|t| t.to_string()).unwrap_or_default()
+                    ));
+                    return;
+                }
+                steward_config::Overlap::Allow => {
+                    self.cron_spawn_extra(name, gi, pi, trigger, scheduled);
+                    return;
+                }
+                steward_config::Overlap::Queue => {}
+            }
+        }
+        if let Some(job) = self.jobs.get_mut(name) {
+            job.queued.push_back((trigger, scheduled));
+        }
+        self.cron_drain(name);
+    }
+
+    /// `steward cron run`: a manual run through the overlap policy.
+    pub(super) fn cron_enqueue_manual(&mut self, name: &Arc<str>) {
+        self.cron_enqueue(name, RunTrigger::Manual, None, false);
+    }
+
+    /// Starts the next queued run when the job's process is idle.
+    pub(super) fn cron_drain(&mut self, name: &Arc<str>) {
+        if self.mood < SupervisorState::Running {
+            return;
+        }
+        let key = ProcKey {
+            group: name.clone(),
+            name: name.clone(),
+        };
+        let Some((gi, pi)) = self.find(&key) else {
+            return;
+        };
+        if !self.groups[gi].procs[pi].state.is_stopped() {
+            return;
+        }
+        let Some(next) = self.jobs.get_mut(name).and_then(|j| j.queued.pop_front()) else {
+            return;
+        };
+        self.pending_run = Some(next);
+        self.spawn_proc(gi, pi);
+    }
+
+    /// Opens a run record (history row, output tap, timeout).
+    fn cron_new_run(
+        &mut self,
+        name: &Arc<str>,
+        trigger: RunTrigger,
+        scheduled: Option<Timestamp>,
+    ) -> Option<CronRun> {
+        let job = self.jobs.get(name)?;
+        let started = Timestamp::now();
+        let timeout_at = job
+            .spec
+            .config
+            .timeout
+            .map(|t| Instant::now() + Duration::from_secs(t));
+        let id = match &mut self.history {
+            Some(h) => match h.begin(name, scheduled, started, to_trigger(trigger)) {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    self.log.log(
+                        LogLevel::Warn,
+                        &format!("cron: run history unavailable: {e}"),
+                    );
+                    None
+                }
+            },
+            None => None,
+        };
+        self.info(&format!(
+            "cron: starting {name} ({}{})",
+            trigger.as_str(),
+            scheduled
+                .map(|t| format!(", scheduled {t}"))
+                .unwrap_or_default()
+        ));
+        Some(CronRun {
+            id,
+            trigger,
+            scheduled,
+            started,
+            tap: Arc::new(Mutex::new(OutputTap::new())),
+            timed_out: false,
+            timeout_at,
+            kill_at: None,
+        })
+    }
+
+    /// Called by spawn_proc for a cron job's process: opens the run record of the run
+    /// being spawned. Returns the output tap the log pumps should feed.
+    pub(super) fn cron_run_begins(&mut self, name: &Arc<str>) -> Option<Arc<Mutex<OutputTap>>> {
+        let (trigger, scheduled) = self
+            .pending_run
+            .take()
+            .unwrap_or((RunTrigger::Manual, None));
+        let run = self.cron_new_run(name, trigger, scheduled)?;
+        let tap = run.tap.clone();
+        self.jobs.get_mut(name)?.current = Some(run);
+        Some(tap)
+    }
+
+    /// Closes the current run record of a job (process exit or spawn failure).
+    pub(super) fn cron_run_ends(
+        &mut self,
+        name: &Arc<str>,
+        exit_status: Option<i32>,
+        error: Option<String>,
+    ) {
+        let Some(job) = self.jobs.get_mut(name) else {
+            return;
+        };
+        let Some(run) = job.current.take() else {
+            return;
+        };
+        let summary = self.cron_record(name, run, exit_status, error);
+        if let Some(job) = self.jobs.get_mut(name) {
+            job.last = Some(summary);
+        }
+        self.cron_drain(name);
+    }
+
+    fn cron_record(
+        &mut self,
+        name: &str,
+        run: CronRun,
+        exit_status: Option<i32>,
+        error: Option<String>,
+    ) -> RunSummary {
+        let ended = Timestamp::now();
+        let duration = ended.duration_since(run.started).as_secs_f64().max(0.0);
+        let status = summary_status(exit_status, run.timed_out, error.as_deref());
+        self.info(&format!(
+            "cron: {name} finished ({}) in {:.3}s: {status}",
+            run.trigger.as_str(),
+            duration
+        ));
+        if let (Some(id), Some(h)) = (run.id, &mut self.history) {
+            let mut end = RunEnd::new(ended, exit_status, &run.tap.lock().expect("tap lock"));
+            end.timed_out = run.timed_out;
+            end.error = error;
+            if let Err(e) = h.finish(id, end) {
+                self.log.log(
+                    LogLevel::Warn,
+                    &format!("cron: run history unavailable: {e}"),
+                );
+            }
+        }
+        let _ = run.scheduled;
+        RunSummary {
+            started: run.started,
+            duration,
+            status,
+        }
+    }
+
+    /// `overlap = allow`: an extra child for a run while the job's process is busy.
+    fn cron_spawn_extra(
+        &mut self,
+        name: &Arc<str>,
+        gi: usize,
+        pi: usize,
+        trigger: RunTrigger,
+        scheduled: Option<Timestamp>,
+    ) {
+        let cfg = self.groups[gi].procs[pi].cfg.clone();
+        let resolved = match spawn::resolve_command(&cfg) {
+            Ok(r) => r,
+            Err(e) => {
+                self.warn(&format!("cron: {name}: {e}"));
+                return;
+            }
+        };
+        let group_name = name.to_string();
+        let ctx = SpawnContext {
+            group: &group_name,
+            base_env: &self.base_env,
+            global_env: &self.config.supervisord.environment,
+            serverurl: self.serverurl.as_deref(),
+        };
+        match spawn::spawn(&cfg, &resolved, &ctx) {
+            Ok(spawned) => {
+                let pid = spawned.pid;
+                self.info(&format!(
+                    "spawned: '{}' with pid {pid} (overlapping run)",
+                    cfg.name
+                ));
+                let Some(run) = self.cron_new_run(name, trigger, scheduled) else {
+                    return;
+                };
+                let tap = Some(run.tap.clone());
+                self.extra_runs.insert(pid, (name.clone(), run));
+                let p = &self.groups[gi].procs[pi];
+                let key = p.key.clone();
+                let logs = p.logs.clone();
+                if let Some(stdin) = spawned.stdin {
+                    drop(stdin);
+                }
+                self.start_pump(
+                    spawned.stdout,
+                    Pump {
+                        log: logs[0].clone(),
+                        key: key.clone(),
+                        pid,
+                        stderr: false,
+                        events: false,
+                        tap: tap.clone(),
+                        protocol: false,
+                    },
+                );
+                if let Some(e) = spawned.stderr {
+                    self.start_pump(
+                        e,
+                        Pump {
+                            log: logs[1].clone(),
+                            key,
+                            pid,
+                            stderr: true,
+                            events: false,
+                            tap,
+                            protocol: false,
+                        },
+                    );
+                }
+            }
+            Err(e) => self.warn(&format!("cron: {name}: {e}")),
+        }
+    }
+
+    /// Reaps an extra run; false when `pid` is not one.
+    pub(super) fn cron_extra_exited(&mut self, pid: i32, status: i32) -> bool {
+        let Some((name, run)) = self.extra_runs.remove(&pid) else {
+            return false;
+        };
+        let (es, _) = decode_wait_status(status);
+        let summary = self.cron_record(&name, run, Some(es), None);
+        if let Some(job) = self.jobs.get_mut(&name) {
+            job.last = Some(summary);
+        }
+        true
+    }
+
+    /// Timeouts of running jobs; returns the earliest pending deadline.
+    pub(super) fn cron_timeouts(&mut self, now: Instant) -> Option<Instant> {
+        let mut earliest: Option<Instant> = None;
+        let mut consider = |t: Instant| earliest = Some(earliest.map_or(t, |e: Instant| e.min(t)));
+        let names: Vec<Arc<str>> = self.jobs.keys().cloned().collect();
+        for name in &names {
+            let expired = match self.jobs.get(name).and_then(|j| j.current.as_ref()) {
+                Some(run) if !run.timed_out => match run.timeout_at {
+                    Some(t) if now >= t => true,
+                    Some(t) => {
+                        consider(t);
+                        false
+                    }
+                    None => false,
+                },
+                _ => false,
+            };
+            if expired {
+                let secs = self.jobs[name].spec.config.timeout.unwrap_or(0);
+                if let Some(run) = self.jobs.get_mut(name).and_then(|j| j.current.as_mut()) {
+                    run.timed_out = true;
+                }
+                self.warn(&format!(
+                    "cron: {name} timed out after {secs}s; stopping it"
+                ));
+                let key = ProcKey {
+                    group: name.clone(),
+                    name: name.clone(),
+                };
+                if let Some((gi, pi)) = self.find(&key) {
+                    let _ = self.stop_proc(gi, pi);
+                }
+            }
+        }
+        let pids: Vec<i32> = self.extra_runs.keys().copied().collect();
+        for pid in pids {
+            let (name, stopsignal, stopwaitsecs) = {
+                let (name, _) = &self.extra_runs[&pid];
+                let key = ProcKey {
+                    group: name.clone(),
+                    name: name.clone(),
+                };
+                let Some((gi, pi)) = self.find(&key) else {
+                    continue;
+                };
+                let cfg = &self.groups[gi].procs[pi].cfg;
+                (name.clone(), cfg.stopsignal, cfg.stopwaitsecs)
+            };
+            let run = &mut self.extra_runs.get_mut(&pid).expect("present").1;
+            if let Some(k) = run.kill_at {
+                if now >= k {
+                    // SAFETY: kill(2) on an unreaped child.
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                    run.kill_at = None;
+                } else {
+                    consider(k);
+                }
+            } else if let Some(t) = run.timeout_at.filter(|_| !run.timed_out) {
+                if now >= t {
+                    run.timed_out = true;
+                    run.kill_at = Some(now + Duration::from_secs(stopwaitsecs));
+                    consider(now + Duration::from_secs(stopwaitsecs));
+                    // SAFETY: kill(2) on an unreaped child.
+                    unsafe { libc::kill(pid, stopsignal) };
+                    self.warn(&format!(
+                        "cron: overlapping run of {name} (pid {pid}) timed out"
+                    ));
+                } else {
+                    consider(t);
+                }
+            }
+        }
+        earliest
+    }
+
+    pub(super) fn cron_infos(&self) -> Vec<CronJobInfo> {
+        let mut out: Vec<CronJobInfo> = self
+            .jobs
+            .iter()
+            .map(|(name, j)| CronJobInfo {
+                name: name.to_string(),
+                schedule: j.spec.config.schedule.clone(),
+                description: j.spec.schedule.describe(),
+                timezone: j.spec.tz_name(),
+                next: if j.spec.config.enabled { j.next } else { None },
+                enabled: j.spec.config.enabled,
+                running: j.current.is_some(),
+                last: j.last.clone(),
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+}
+
+fn summary_status(exit_status: Option<i32>, timed_out: bool, error: Option<&str>) -> String {
+    if timed_out {
+        return "timed out".into();
+    }
+    if let Some(e) = error {
+        return format!("spawn error: {e}");
+    }
+    match exit_status {
+        Some(0) => "ok".into(),
+        Some(-1) => "killed".into(),
+        Some(n) => format!("exit {n}"),
+        None => "unknown".into(),
+    }
+}
