@@ -52,7 +52,9 @@ impl Target {
                 80
             } else {
                 port.parse::<u16>().map_err(|_| {
-                    ClientError::BadUrl(format!("Port could not be cast to integer value as {port:?}"))
+                    ClientError::BadUrl(format!(
+                        "Port could not be cast to integer value as {port:?}"
+                    ))
                 })?
             };
             return Ok(Target::Tcp {

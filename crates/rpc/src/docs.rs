@@ -210,7 +210,49 @@ static METHODS: &[(&str, &str, &[&str])] = &[
     ),
 ];
 
-static NAMES: [&str; 41] = ["supervisor.addProcessGroup", "supervisor.clearAllProcessLogs", "supervisor.clearLog", "supervisor.clearProcessLog", "supervisor.clearProcessLogs", "supervisor.getAPIVersion", "supervisor.getAllConfigInfo", "supervisor.getAllProcessInfo", "supervisor.getIdentification", "supervisor.getPID", "supervisor.getProcessInfo", "supervisor.getState", "supervisor.getSupervisorVersion", "supervisor.getVersion", "supervisor.readLog", "supervisor.readMainLog", "supervisor.readProcessLog", "supervisor.readProcessStderrLog", "supervisor.readProcessStdoutLog", "supervisor.reloadConfig", "supervisor.removeProcessGroup", "supervisor.restart", "supervisor.sendProcessStdin", "supervisor.sendRemoteCommEvent", "supervisor.shutdown", "supervisor.signalAllProcesses", "supervisor.signalProcess", "supervisor.signalProcessGroup", "supervisor.startAllProcesses", "supervisor.startProcess", "supervisor.startProcessGroup", "supervisor.stopAllProcesses", "supervisor.stopProcess", "supervisor.stopProcessGroup", "supervisor.tailProcessLog", "supervisor.tailProcessStderrLog", "supervisor.tailProcessStdoutLog", "system.listMethods", "system.methodHelp", "system.methodSignature", "system.multicall"];
+static NAMES: [&str; 41] = [
+    "supervisor.addProcessGroup",
+    "supervisor.clearAllProcessLogs",
+    "supervisor.clearLog",
+    "supervisor.clearProcessLog",
+    "supervisor.clearProcessLogs",
+    "supervisor.getAPIVersion",
+    "supervisor.getAllConfigInfo",
+    "supervisor.getAllProcessInfo",
+    "supervisor.getIdentification",
+    "supervisor.getPID",
+    "supervisor.getProcessInfo",
+    "supervisor.getState",
+    "supervisor.getSupervisorVersion",
+    "supervisor.getVersion",
+    "supervisor.readLog",
+    "supervisor.readMainLog",
+    "supervisor.readProcessLog",
+    "supervisor.readProcessStderrLog",
+    "supervisor.readProcessStdoutLog",
+    "supervisor.reloadConfig",
+    "supervisor.removeProcessGroup",
+    "supervisor.restart",
+    "supervisor.sendProcessStdin",
+    "supervisor.sendRemoteCommEvent",
+    "supervisor.shutdown",
+    "supervisor.signalAllProcesses",
+    "supervisor.signalProcess",
+    "supervisor.signalProcessGroup",
+    "supervisor.startAllProcesses",
+    "supervisor.startProcess",
+    "supervisor.startProcessGroup",
+    "supervisor.stopAllProcesses",
+    "supervisor.stopProcess",
+    "supervisor.stopProcessGroup",
+    "supervisor.tailProcessLog",
+    "supervisor.tailProcessStderrLog",
+    "supervisor.tailProcessStdoutLog",
+    "system.listMethods",
+    "system.methodHelp",
+    "system.methodSignature",
+    "system.multicall",
+];
 
 /// The method names, sorted, as `system.listMethods` returns them.
 pub fn method_names() -> &'static [&'static str] {
@@ -238,13 +280,21 @@ mod tests {
         for (a, m) in method_names().iter().zip(METHODS.iter()) {
             assert_eq!(*a, m.0);
         }
-        assert_eq!(method_signature("supervisor.getProcessInfo").unwrap(), vec!["struct", "string"]);
+        assert_eq!(
+            method_signature("supervisor.getProcessInfo").unwrap(),
+            vec!["struct", "string"]
+        );
         assert_eq!(
             method_signature("supervisor.startProcess").unwrap(),
             vec!["boolean", "string", "boolean"]
         );
-        assert_eq!(method_signature("system.multicall").unwrap(), vec!["array", "array"]);
-        assert!(method_help("supervisor.getState").unwrap().contains("@return struct"));
+        assert_eq!(
+            method_signature("system.multicall").unwrap(),
+            vec!["array", "array"]
+        );
+        assert!(method_help("supervisor.getState")
+            .unwrap()
+            .contains("@return struct"));
         assert!(method_help("nope.x").is_none());
     }
 }

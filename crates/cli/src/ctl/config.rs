@@ -31,7 +31,9 @@ pub fn normalize_path(p: &str) -> String {
     let abs: PathBuf = if path.is_absolute() {
         path.to_path_buf()
     } else {
-        std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")).join(path)
+        std::env::current_dir()
+            .unwrap_or_else(|_| PathBuf::from("/"))
+            .join(path)
     };
     let mut out: Vec<String> = Vec::new();
     for c in abs.components() {
@@ -59,7 +61,10 @@ fn parse_ini(text: &str) -> Result<BTreeMap<String, BTreeMap<String, String>>, S
         }
         if raw.starts_with([' ', '\t']) && last_key.is_some() {
             if let (Some(sec), Some(k)) = (&current, &last_key) {
-                let v = sections.get_mut(sec).and_then(|s| s.get_mut(k)).expect("key exists");
+                let v = sections
+                    .get_mut(sec)
+                    .and_then(|s| s.get_mut(k))
+                    .expect("key exists");
                 v.push('\n');
                 v.push_str(line.trim());
             }
@@ -88,7 +93,10 @@ fn parse_ini(text: &str) -> Result<BTreeMap<String, BTreeMap<String, String>>, S
             None => (t, ""),
         };
         let k = k.to_lowercase();
-        sections.get_mut(sec).expect("section").insert(k.clone(), v.to_string());
+        sections
+            .get_mut(sec)
+            .expect("section")
+            .insert(k.clone(), v.to_string());
         last_key = Some(k);
     }
     Ok(sections)
@@ -116,12 +124,16 @@ fn expand(value: &str, vars: &BTreeMap<String, String>, what: &str) -> Result<St
             rest = a;
         } else if let Some(a) = after.strip_prefix('(') {
             let Some(close) = a.find(')') else {
-                return Err(format!("Format string '{value}' for '{what}' is badly formatted"));
+                return Err(format!(
+                    "Format string '{value}' for '{what}' is badly formatted"
+                ));
             };
             let name = &a[..close];
             let tail = &a[close + 1..];
             let Some(t) = tail.strip_prefix('s') else {
-                return Err(format!("Format string '{value}' for '{what}' is badly formatted"));
+                return Err(format!(
+                    "Format string '{value}' for '{what}' is badly formatted"
+                ));
             };
             match vars.get(name) {
                 Some(v) => out.push_str(v),
@@ -134,7 +146,9 @@ fn expand(value: &str, vars: &BTreeMap<String, String>, what: &str) -> Result<St
             }
             rest = t;
         } else {
-            return Err(format!("Format string '{value}' for '{what}' is badly formatted"));
+            return Err(format!(
+                "Format string '{value}' for '{what}' is badly formatted"
+            ));
         }
     }
     out.push_str(rest);
@@ -147,7 +161,10 @@ fn expand(value: &str, vars: &BTreeMap<String, String>, what: &str) -> Result<St
 pub fn read_ctl_section(path: &str) -> Result<CtlSection, String> {
     let here = {
         let n = normalize_path(path);
-        Path::new(&n).parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default()
+        Path::new(&n)
+            .parent()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default()
     };
     if !Path::new(path).exists() {
         return Err(format!("could not find config file {path}"));
@@ -166,8 +183,9 @@ pub fn read_ctl_section(path: &str) -> Result<CtlSection, String> {
     let Some(sec) = sections.get("supervisorctl") else {
         return Err(".ini file does not include supervisorctl section".into());
     };
-    let mut vars: BTreeMap<String, String> =
-        std::env::vars().map(|(k, v)| (format!("ENV_{k}"), v)).collect();
+    let mut vars: BTreeMap<String, String> = std::env::vars()
+        .map(|(k, v)| (format!("ENV_{k}"), v))
+        .collect();
     let get = |key: &str, vars: &BTreeMap<String, String>| -> Result<Option<String>, String> {
         match sec.get(key) {
             Some(v) => expand(v, vars, &format!("supervisorctl.{key}")).map(Some),

@@ -117,10 +117,7 @@ impl CmdError {
                         _ => "OSError",
                     };
                     let msg = match e.raw_os_error() {
-                        Some(n) => format!(
-                            "[Errno {n}] {}",
-                            nix::errno::Errno::from_raw(n).desc()
-                        ),
+                        Some(n) => format!("[Errno {n}] {}", nix::errno::Errno::from_raw(n).desc()),
                         None => e.to_string(),
                     };
                     (class.into(), msg, PY_SOCKET, 836)
@@ -279,9 +276,7 @@ impl Controller {
     fn client(&mut self) -> Result<&mut Client, CmdError> {
         let o = &self.options;
         let stale = match &self.client {
-            Some((url, u, p, _)) => {
-                *url != o.serverurl || *u != o.username || *p != o.password
-            }
+            Some((url, u, p, _)) => *url != o.serverurl || *u != o.username || *p != o.password,
             None => true,
         };
         if stale {
@@ -907,16 +902,17 @@ impl Controller {
                     }
                     Err(e) => return Err(e),
                 },
-                Some(p) => match self.call("supervisor.signalProcess", &[name.into(), sig.into()])
-                {
-                    Ok(_) => self.output(&format!("{}: signalled", make_namespec(&group, &p))),
-                    Err(CmdError::Client(ClientError::Fault(f))) => {
-                        let line = signalresult(&group, &p, f.code, &f.string, "signalled")?;
-                        self.output(&line);
-                        self.set_exitstatus_from_fault(f.code, None);
+                Some(p) => {
+                    match self.call("supervisor.signalProcess", &[name.into(), sig.into()]) {
+                        Ok(_) => self.output(&format!("{}: signalled", make_namespec(&group, &p))),
+                        Err(CmdError::Client(ClientError::Fault(f))) => {
+                            let line = signalresult(&group, &p, f.code, &f.string, "signalled")?;
+                            self.output(&line);
+                            self.set_exitstatus_from_fault(f.code, None);
+                        }
+                        Err(e) => return Err(e),
                     }
-                    Err(e) => return Err(e),
-                },
+                }
             }
         }
         Ok(false)

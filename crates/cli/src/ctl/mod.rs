@@ -52,7 +52,9 @@ enum Parsed {
 }
 
 fn progname() -> String {
-    std::env::args().next().unwrap_or_else(|| "supervisorctl".into())
+    std::env::args()
+        .next()
+        .unwrap_or_else(|| "supervisorctl".into())
 }
 
 fn usage_error(msg: &str) -> Parsed {

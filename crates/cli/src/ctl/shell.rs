@@ -66,7 +66,11 @@ fn vocab() -> Vec<&'static str> {
 
 /// supervisorctl's `complete`: candidates (with a trailing space) for `text`, the word
 /// under the cursor, given the whole `line`.
-pub fn candidates(line: &str, text: &str, infos: &dyn Fn() -> Vec<(String, String)>) -> Vec<String> {
+pub fn candidates(
+    line: &str,
+    text: &str,
+    infos: &dyn Fn() -> Vec<(String, String)>,
+) -> Vec<String> {
     let actions = |t: &str| -> Vec<String> {
         vocab()
             .into_iter()
@@ -250,7 +254,10 @@ mod tests {
             candidates("start ", "", &infos),
             vec!["cat ", "g:a ", "g:* ", "g:b "]
         );
-        assert_eq!(candidates("start g:", "g:", &infos), vec!["g:a ", "g:* ", "g:b "]);
+        assert_eq!(
+            candidates("start g:", "g:", &infos),
+            vec!["g:a ", "g:* ", "g:b "]
+        );
         assert_eq!(candidates("add ", "", &infos), vec!["cat ", "g "]);
         assert_eq!(candidates("help st", "st", &infos).len(), 4);
     }
