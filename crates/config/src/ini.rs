@@ -225,7 +225,10 @@ fn comment_start(line: &str) -> Option<usize> {
         let mut next = Vec::new();
         for (p, last) in &state {
             let from = last.map(|i| i + 1).unwrap_or(0);
-            let Some(rel) = bytes.get(from..).and_then(|b| b.iter().position(|c| c == p)) else {
+            let Some(rel) = bytes
+                .get(from..)
+                .and_then(|b| b.iter().position(|c| c == p))
+            else {
                 continue;
             };
             let idx = from + rel;

@@ -113,7 +113,8 @@ fn format(s: &str, exp: &Expansions) -> Result<String, Fail> {
             key = Some(chars[kstart..i - 1].iter().collect());
         }
         // Flags.
-        let (mut left, mut zero, mut plus, mut space, mut alt) = (false, false, false, false, false);
+        let (mut left, mut zero, mut plus, mut space, mut alt) =
+            (false, false, false, false, false);
         while i < chars.len() {
             match chars[i] {
                 '-' => left = true,
@@ -148,7 +149,9 @@ fn format(s: &str, exp: &Expansions) -> Result<String, Fail> {
             }
             let mut p: usize = 0;
             while i < chars.len() && chars[i].is_ascii_digit() {
-                p = p.saturating_mul(10).saturating_add(chars[i] as usize - '0' as usize);
+                p = p
+                    .saturating_mul(10)
+                    .saturating_add(chars[i] as usize - '0' as usize);
                 i += 1;
             }
             if p > 100_000 {
@@ -243,7 +246,9 @@ fn format(s: &str, exp: &Expansions) -> Result<String, Fail> {
             _ => unreachable!("all conversions handled"),
         };
         let numeric = !matches!(conv, 's' | 'r' | 'a' | 'c');
-        let body = if numeric && matches!(v, Val::Int(_)) && matches!(conv, 'd' | 'i' | 'u' | 'o' | 'x' | 'X')
+        let body = if numeric
+            && matches!(v, Val::Int(_))
+            && matches!(conv, 'd' | 'i' | 'u' | 'o' | 'x' | 'X')
         {
             let n = if let Val::Int(n) = v { *n } else { 0 };
             if n >= 0 && plus {
@@ -328,7 +333,9 @@ fn py_exp(x: f64, p: usize, upper: bool) -> String {
 }
 
 fn split_sign(body: &str) -> (&str, &str) {
-    for p in ["-0x", "-0X", "-0o", "+0x", "+0X", "+0o", "0x", "0X", "0o", "-", "+", " "] {
+    for p in [
+        "-0x", "-0X", "-0o", "+0x", "+0X", "+0o", "0x", "0X", "0o", "-", "+", " ",
+    ] {
         if let Some(r) = body.strip_prefix(p) {
             return (&body[..p.len()], r);
         }
@@ -351,7 +358,10 @@ mod tests {
     #[test]
     fn basics() {
         let e = exp();
-        assert_eq!(expand("%(program_name)s_%(process_num)02d", &e, "x").unwrap(), "foo_03");
+        assert_eq!(
+            expand("%(program_name)s_%(process_num)02d", &e, "x").unwrap(),
+            "foo_03"
+        );
         assert_eq!(expand("100%%", &e, "x").unwrap(), "100%");
         assert_eq!(expand("%(process_num)s", &e, "x").unwrap(), "3");
         assert_eq!(expand("[%(process_num)-4d]", &e, "x").unwrap(), "[3   ]");

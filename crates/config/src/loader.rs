@@ -32,19 +32,31 @@ fn file_error(file: &Path, line: usize, reason: String) -> Diagnostic {
 }
 
 /// Reads a file as UTF-8 text with clean errors.
+#[allow(clippy::result_large_err)] // one per file read; not a hot path
 fn read_text(path: &Path) -> Result<String, Diagnostic> {
     let meta = std::fs::metadata(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            file_error(path, 0, format!("could not find config file {}", path.display()))
+            file_error(
+                path,
+                0,
+                format!("could not find config file {}", path.display()),
+            )
         } else {
-            file_error(path, 0, format!("could not read config file {}: {e}", path.display()))
+            file_error(
+                path,
+                0,
+                format!("could not read config file {}: {e}", path.display()),
+            )
         }
     })?;
     if meta.is_dir() {
         return Err(file_error(
             path,
             0,
-            format!("could not read config file {}: Is a directory", path.display()),
+            format!(
+                "could not read config file {}: Is a directory",
+                path.display()
+            ),
         ));
     }
     if meta.len() > MAX_FILE_BYTES {
@@ -62,13 +74,21 @@ fn read_text(path: &Path) -> Result<String, Diagnostic> {
     {
         use std::io::Read;
         let f = std::fs::File::open(path).map_err(|e| {
-            file_error(path, 0, format!("could not read config file {}: {e}", path.display()))
+            file_error(
+                path,
+                0,
+                format!("could not read config file {}: {e}", path.display()),
+            )
         })?;
         // Guard against files that grow (or lie about their size, like /dev/zero).
         f.take(MAX_FILE_BYTES + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| {
-                file_error(path, 0, format!("could not read config file {}: {e}", path.display()))
+                file_error(
+                    path,
+                    0,
+                    format!("could not read config file {}: {e}", path.display()),
+                )
             })?;
     }
     if bytes.len() as u64 > MAX_FILE_BYTES {
@@ -137,7 +157,10 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Config, ConfigErrors> {
                     .map(|(k, v)| (format!("ENV_{k}"), Val::Str(v.clone())))
                     .collect();
                 exp.insert("here".into(), Val::Str(here_of(&entry.file)));
-                exp.insert("host_node_name".into(), Val::Str(opts.host_node_name.clone()));
+                exp.insert(
+                    "host_node_name".into(),
+                    Val::Str(opts.host_node_name.clone()),
+                );
                 match expand(&entry.value, &exp, "include.files") {
                     Err(m) => errors.push(Diagnostic {
                         location: Ctx::location(&inc, "files", Some(&entry)),
@@ -192,8 +215,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Config, ConfigErrors> {
                                         lex_into(&mut ini, &t, &m, &mut errors);
                                         files.push(m.clone());
                                         if let Some(s) = ini.section("include") {
-                                            if let Some(e) =
-                                                s.entries.iter().find(|e| *e.file == m)
+                                            if let Some(e) = s.entries.iter().find(|e| *e.file == m)
                                             {
                                                 warnings.push(Diagnostic {
                                                     location: Ctx::location(s, &e.key, Some(e)),
@@ -260,7 +282,10 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Config, ConfigErrors> {
             }
         } else if name == "supervisord" || name == "include" || name.starts_with("ctlplugin:") {
         } else if let Some((t, _)) = name.split_once(':') {
-            if !matches!(t, "program" | "group" | "eventlistener" | "fcgi-program" | "cron") {
+            if !matches!(
+                t,
+                "program" | "group" | "eventlistener" | "fcgi-program" | "cron"
+            ) {
                 ctx.warn(sec, "", None, "unknown section type (ignored)".into());
             }
         } else {

@@ -28,7 +28,9 @@ pub fn parse_int(value: &str) -> Result<i64, String> {
         return Err(err());
     }
     let clean: String = digits.chars().filter(|&c| c != '_').collect();
-    let n: i64 = clean.parse().map_err(|_| format!("integer {} is too large", py_repr(value)))?;
+    let n: i64 = clean
+        .parse()
+        .map_err(|_| format!("integer {} is too large", py_repr(value)))?;
     Ok(if neg { -n } else { n })
 }
 
@@ -149,7 +151,10 @@ pub fn parse_signal(value: &str) -> Result<i32, String> {
             match SIGNALS.iter().find(|(n, _)| *n == name) {
                 Some((_, n)) => return Ok(*n),
                 None => {
-                    return Err(format!("value {} is not a valid signal name", py_repr(value)));
+                    return Err(format!(
+                        "value {} is not a valid signal name",
+                        py_repr(value)
+                    ));
                 }
             }
         }
@@ -157,13 +162,19 @@ pub fn parse_signal(value: &str) -> Result<i32, String> {
     if SIGNALS.iter().any(|(_, n)| i64::from(*n) == num) {
         Ok(num as i32)
     } else {
-        Err(format!("value {} is not a valid signal number", py_repr(value)))
+        Err(format!(
+            "value {} is not a valid signal number",
+            py_repr(value)
+        ))
     }
 }
 
 /// 15 → `TERM`.
 pub fn signal_name(signo: i32) -> Option<&'static str> {
-    SIGNALS.iter().find(|(_, n)| *n == signo).map(|(name, _)| *name)
+    SIGNALS
+        .iter()
+        .find(|(_, n)| *n == signo)
+        .map(|(name, _)| *name)
 }
 
 /// Comma-separated exit codes 0..=255; empty → empty list.
@@ -175,7 +186,12 @@ pub fn parse_exitcodes(value: &str) -> Result<Vec<i32>, String> {
     for part in value.split(',') {
         match parse_int(part) {
             Ok(n) if (0..=255).contains(&n) => out.push(n as i32),
-            _ => return Err(format!("not a valid list of exit codes: {}", py_repr(value))),
+            _ => {
+                return Err(format!(
+                    "not a valid list of exit codes: {}",
+                    py_repr(value)
+                ))
+            }
         }
     }
     Ok(out)
@@ -357,7 +373,10 @@ pub fn inet_address(value: &str) -> Result<(String, u16), String> {
 pub fn parse_url(value: &str) -> Result<String, String> {
     if let Some((scheme, rest)) = value.split_once(':') {
         let scheme_ok = !scheme.is_empty()
-            && scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic())
             && scheme
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
@@ -537,10 +556,14 @@ pub fn parse_environment(value: &str) -> Result<Vec<(String, String)>, String> {
     let mut i = 0;
     while i < tokens.len() {
         if tokens.len() < i + 3 || tokens[i + 1] != "=" {
-            return Err(format!("Unexpected end of key/value pairs in value '{value}'"));
+            return Err(format!(
+                "Unexpected end of key/value pairs in value '{value}'"
+            ));
         }
         let k = tokens[i].clone();
-        let v = tokens[i + 2].trim_matches(|c| c == '\'' || c == '"').to_string();
+        let v = tokens[i + 2]
+            .trim_matches(|c| c == '\'' || c == '"')
+            .to_string();
         if let Some(e) = out.iter_mut().find(|(ek, _)| *ek == k) {
             e.1 = v;
         } else {
@@ -565,7 +588,10 @@ mod tests {
         assert!(parse_int("99999999999999999999").is_err());
         assert!(parse_bool("YES").unwrap());
         assert!(!parse_bool("off").unwrap());
-        assert_eq!(parse_bool("maybe").unwrap_err(), "not a valid boolean value: 'maybe'");
+        assert_eq!(
+            parse_bool("maybe").unwrap_err(),
+            "not a valid boolean value: 'maybe'"
+        );
     }
 
     #[test]
@@ -580,7 +606,10 @@ mod tests {
         assert_eq!(parse_octal("022").unwrap(), 0o22);
         assert_eq!(parse_octal("0o22").unwrap(), 0o22);
         assert_eq!(parse_octal("22").unwrap(), 18);
-        assert_eq!(parse_octal("9").unwrap_err(), "9 can not be converted to an octal type");
+        assert_eq!(
+            parse_octal("9").unwrap_err(),
+            "9 can not be converted to an octal type"
+        );
     }
 
     #[test]
@@ -589,8 +618,14 @@ mod tests {
         assert_eq!(parse_signal("sigterm").unwrap(), 15);
         assert_eq!(parse_signal("9").unwrap(), 9);
         assert_eq!(parse_signal("usr1").unwrap(), libc::SIGUSR1);
-        assert_eq!(parse_signal("FOO").unwrap_err(), "value 'FOO' is not a valid signal name");
-        assert_eq!(parse_signal("999").unwrap_err(), "value '999' is not a valid signal number");
+        assert_eq!(
+            parse_signal("FOO").unwrap_err(),
+            "value 'FOO' is not a valid signal name"
+        );
+        assert_eq!(
+            parse_signal("999").unwrap_err(),
+            "value '999' is not a valid signal number"
+        );
         assert_eq!(signal_name(15), Some("TERM"));
         assert_eq!(signal_name(1), Some("HUP"));
         assert_eq!(signal_name(0), None);
@@ -603,7 +638,10 @@ mod tests {
         assert!(parse_exitcodes("256").is_err());
         assert!(parse_exitcodes("-1").is_err());
         assert_eq!(parse_autorestart("TRUE").unwrap(), AutoRestart::Always);
-        assert_eq!(parse_autorestart("unexpected").unwrap(), AutoRestart::Unexpected);
+        assert_eq!(
+            parse_autorestart("unexpected").unwrap(),
+            AutoRestart::Unexpected
+        );
         assert_eq!(parse_autorestart("0").unwrap(), AutoRestart::Never);
         assert!(parse_autorestart("x").is_err());
         assert_eq!(parse_loglevel("BLATHER").unwrap(), LogLevel::Blather);
@@ -619,12 +657,18 @@ mod tests {
         );
         assert!(process_or_group_name("a:b").is_err());
         assert!(process_or_group_name("a/b").is_err());
-        assert_eq!(inet_address("127.0.0.1:9001").unwrap(), ("127.0.0.1".into(), 9001));
+        assert_eq!(
+            inet_address("127.0.0.1:9001").unwrap(),
+            ("127.0.0.1".into(), 9001)
+        );
         assert_eq!(inet_address("*:9001").unwrap(), ("".into(), 9001));
         assert_eq!(inet_address(":9001").unwrap(), ("".into(), 9001));
         assert_eq!(inet_address("9001").unwrap(), ("".into(), 9001));
         assert_eq!(inet_address("[::1]:9001").unwrap(), ("[::1]".into(), 9001));
-        assert_eq!(inet_address("LocalHost:80").unwrap(), ("localhost".into(), 80));
+        assert_eq!(
+            inet_address("LocalHost:80").unwrap(),
+            ("localhost".into(), 80)
+        );
         assert!(inet_address("h:0").is_err());
         assert!(inet_address("h:70000").is_err());
         assert!(inet_address("h:").is_err());
@@ -635,7 +679,10 @@ mod tests {
 
     #[test]
     fn shlex_split() {
-        assert_eq!(split_command("a 'b c' \"d e\"").unwrap(), vec!["a", "b c", "d e"]);
+        assert_eq!(
+            split_command("a 'b c' \"d e\"").unwrap(),
+            vec!["a", "b c", "d e"]
+        );
         assert_eq!(split_command("a\\ b").unwrap(), vec!["a b"]);
         assert_eq!(split_command("\"a\\\"b\\n\"").unwrap(), vec!["a\"b\\n"]);
         assert_eq!(split_command("x ''").unwrap(), vec!["x", ""]);

@@ -96,12 +96,14 @@ fn program_defaults() {
 
 #[test]
 fn all_typed_options() {
-    let c = ok("[supervisord]\nloglevel=BLATHER\numask=077\nlogfile_maxbytes=1KB\n\
+    let c = ok(
+        "[supervisord]\nloglevel=BLATHER\numask=077\nlogfile_maxbytes=1KB\n\
         [program:a]\ncommand=x\npriority=5\nautostart=no\nstartsecs=0\nstartretries=7\n\
         autorestart=true\nexitcodes=0,2,255\nstopsignal=sigint\nstopwaitsecs=3\n\
         stopasgroup=true\nuser=nobody\nredirect_stderr=true\nstdout_logfile=NONE\n\
         stdout_logfile_maxbytes=2MB\nstdout_logfile_backups=0\nstdout_capture_maxbytes=1GB\n\
-        stdout_events_enabled=on\nstdout_syslog=1\numask=002\nserverurl=AUTO\ndirectory=/srv\n");
+        stdout_events_enabled=on\nstdout_syslog=1\numask=002\nserverurl=AUTO\ndirectory=/srv\n",
+    );
     let p = proc_(&c, "a");
     assert_eq!(p.priority, 5);
     assert!(!p.autostart);
@@ -111,7 +113,10 @@ fn all_typed_options() {
     assert_eq!(p.exitcodes, vec![0, 2, 255]);
     assert_eq!(p.stopsignal, 2);
     assert_eq!(p.stopwaitsecs, 3);
-    assert!(p.stopasgroup && p.killasgroup, "stopasgroup implies killasgroup");
+    assert!(
+        p.stopasgroup && p.killasgroup,
+        "stopasgroup implies killasgroup"
+    );
     assert_eq!(p.user.as_deref(), Some("nobody"));
     assert!(p.redirect_stderr);
     assert_eq!(p.stderr.file, LogFile::None);
@@ -159,7 +164,11 @@ fn numprocs_requires_process_num() {
 #[test]
 fn process_num_not_allowed_in_priority() {
     let e = errs("[supervisord]\n[program:foo]\ncommand=x\npriority=%(process_num)d\n");
-    assert!(e[0].reason.contains("cannot be expanded"), "{}", e[0].reason);
+    assert!(
+        e[0].reason.contains("cannot be expanded"),
+        "{}",
+        e[0].reason
+    );
     assert!(e[0].reason.contains("'program:foo.priority'"));
 }
 
@@ -198,7 +207,9 @@ fn interpolation_errors_name_available_names() {
         .starts_with("Format string 'echo %(nope)s' for 'program:x.command' contains names ('nope') which cannot be expanded. Available names: ENV_FOO, ENV_HOME, ENV_TMPDIR, group_name, here, host_node_name, numprocs, process_num, program_name"),
         "{}", e[0].reason);
     let e = errs("[supervisord]\n[program:x]\ncommand=echo 50%\n");
-    assert!(e[0].reason.contains("is badly formatted: incomplete format"));
+    assert!(e[0]
+        .reason
+        .contains("is badly formatted: incomplete format"));
 }
 
 #[test]
@@ -208,11 +219,16 @@ fn diagnostics_are_all_collected_and_located() {
          [program:b]\nstopsignal=NOPE\n[inet_http_server]\nport=notaport\n",
     );
     let reasons: Vec<_> = e.iter().map(|d| d.reason.as_str()).collect();
-    assert!(reasons.contains(&"bad logging level name 'loud'"), "{reasons:?}");
+    assert!(
+        reasons.contains(&"bad logging level name 'loud'"),
+        "{reasons:?}"
+    );
     assert!(reasons.contains(&"not a valid boolean value: 'perhaps'"));
     assert!(reasons.contains(&"value 'NOPE' is not a valid signal name"));
     assert!(reasons.contains(&"program section program:b does not specify a command"));
-    assert!(reasons.iter().any(|r| r.contains("not a valid port number")));
+    assert!(reasons
+        .iter()
+        .any(|r| r.contains("not a valid port number")));
     let d = e.iter().find(|d| d.reason.contains("boolean")).unwrap();
     assert_eq!(d.location.line, 5);
     assert_eq!(d.location.key, "autostart");
@@ -228,17 +244,28 @@ fn diagnostics_are_all_collected_and_located() {
 fn unknown_keys_and_sections_are_warnings() {
     let c = ok("[supervisord]\nfrobnicate=1\n[program:a]\ncommand=x\ncron=* * * * *\n[weird]\nk=v\n[thing:x]\n[ctlplugin:x]\nsupervisor.ctl_factory=a:b\n");
     let w: Vec<String> = c.warnings.iter().map(|d| d.to_string()).collect();
-    assert!(w.iter().any(|s| s.contains("[supervisord] frobnicate = 1: unknown option")), "{w:?}");
-    assert!(w.iter().any(|s| s.contains("[program:a] cron = * * * * *: unknown option")));
+    assert!(
+        w.iter()
+            .any(|s| s.contains("[supervisord] frobnicate = 1: unknown option")),
+        "{w:?}"
+    );
+    assert!(w
+        .iter()
+        .any(|s| s.contains("[program:a] cron = * * * * *: unknown option")));
     assert!(w.iter().any(|s| s.contains("[weird]: unknown section")));
-    assert!(w.iter().any(|s| s.contains("[thing:x]: unknown section type")));
+    assert!(w
+        .iter()
+        .any(|s| s.contains("[thing:x]: unknown section type")));
     assert!(!w.iter().any(|s| s.contains("ctlplugin")));
 }
 
 #[test]
 fn missing_supervisord_section() {
     let e = errs("[program:a]\ncommand=x\n");
-    assert_eq!(e[0].reason, ".ini file does not include supervisord section");
+    assert_eq!(
+        e[0].reason,
+        ".ini file does not include supervisord section"
+    );
 }
 
 #[test]
@@ -270,28 +297,57 @@ fn includes_sorted_override_cycle_and_nested() {
     let p = proc_(&c, "p");
     assert_eq!(p.command, "from-b");
     assert_eq!(p.priority, 4);
-    assert!(c.supervisord.nodaemon, "a later included file overrides [supervisord]");
+    assert!(
+        c.supervisord.nodaemon,
+        "a later included file overrides [supervisord]"
+    );
     let w: Vec<String> = c.warnings.iter().map(|d| d.reason.clone()).collect();
-    assert!(w.iter().any(|r| r.starts_with("No file matches via include")), "{w:?}");
-    assert!(w.iter().any(|r| r.contains("already included")), "main.conf matched *.conf: {w:?}");
-    assert!(w.iter().any(|r| r.contains("inside an included file is ignored")));
+    assert!(
+        w.iter()
+            .any(|r| r.starts_with("No file matches via include")),
+        "{w:?}"
+    );
+    assert!(
+        w.iter().any(|r| r.contains("already included")),
+        "main.conf matched *.conf: {w:?}"
+    );
+    assert!(w
+        .iter()
+        .any(|r| r.contains("inside an included file is ignored")));
     assert_eq!(c.files.len(), 4);
 }
 
 #[test]
 fn include_errors() {
     let e = errs("[supervisord]\n[include]\n");
-    assert_eq!(e[0].reason, ".ini file has [include] section, but no files setting");
+    assert_eq!(
+        e[0].reason,
+        ".ini file has [include] section, but no files setting"
+    );
     let d = tempfile::tempdir().unwrap();
-    let main = write(d.path(), "main.conf", "[supervisord]\n[include]\nfiles=inc/*\n");
+    let main = write(
+        d.path(),
+        "main.conf",
+        "[supervisord]\n[include]\nfiles=inc/*\n",
+    );
     std::fs::create_dir_all(d.path().join("inc/dir.conf")).unwrap();
     write(d.path(), "inc/bad.conf", "no header here\n");
-    std::fs::write(d.path().join("inc/bin.conf"), b"[program:x]\ncommand=\xff\xfe\n").unwrap();
+    std::fs::write(
+        d.path().join("inc/bin.conf"),
+        b"[program:x]\ncommand=\xff\xfe\n",
+    )
+    .unwrap();
     let e = load(&main, &opts()).unwrap_err().0;
     let r: Vec<String> = e.iter().map(|d| d.to_string()).collect();
     assert!(r.iter().any(|s| s.contains("Is a directory")), "{r:?}");
-    assert!(r.iter().any(|s| s.contains("bad.conf:1") && s.contains("no section headers")));
-    assert!(r.iter().any(|s| s.contains("bin.conf:2") && s.contains("utf-8")), "{r:?}");
+    assert!(r
+        .iter()
+        .any(|s| s.contains("bad.conf:1") && s.contains("no section headers")));
+    assert!(
+        r.iter()
+            .any(|s| s.contains("bin.conf:2") && s.contains("utf-8")),
+        "{r:?}"
+    );
 }
 
 #[test]
@@ -324,6 +380,7 @@ fn ten_thousand_programs_load_fast() {
     let t = std::time::Instant::now();
     let c = ok(&s);
     let dt = t.elapsed();
+    eprintln!("10,000 programs loaded in {dt:?}");
     assert_eq!(c.groups.len(), 10_000);
     assert_eq!(proc_(&c, "p42").command, "/bin/prog --id p42");
     // Debug builds are ~10x slower than release; release loads this in well under 1 s.
@@ -342,7 +399,10 @@ fn heterogeneous_groups() {
     assert_eq!(pn, ["b", "a", "f"]);
     assert_eq!(proc_(&c, "g:a").command, "a g");
     let e = errs("[supervisord]\n[group:g]\nprograms=zz\n");
-    assert_eq!(e[0].reason, "[group:g] names unknown program or fcgi-program zz");
+    assert_eq!(
+        e[0].reason,
+        "[group:g] names unknown program or fcgi-program zz"
+    );
     let e = errs("[supervisord]\n[program:a]\ncommand=x\n[fcgi-program:a]\ncommand=x\nsocket=tcp://h:1\n[group:g]\nprograms=a\n");
     assert!(e[0].reason.contains("is ambiguous"));
 }
@@ -350,7 +410,10 @@ fn heterogeneous_groups() {
 #[test]
 fn stopasgroup_rule_and_names() {
     let e = errs("[supervisord]\n[program:a]\ncommand=x\nstopasgroup=true\nkillasgroup=false\n");
-    assert_eq!(e[0].reason, "Cannot set stopasgroup=true and killasgroup=false");
+    assert_eq!(
+        e[0].reason,
+        "Cannot set stopasgroup=true and killasgroup=false"
+    );
     let e = errs("[supervisord]\n[program:a b]\ncommand=x\n");
     assert_eq!(e[0].reason, "Invalid name: 'a b' because of character: ' '");
     let e = errs("[supervisord]\n[program:a]\ncommand=x\nprocess_name=a/b\n");
@@ -370,13 +433,24 @@ fn eventlisteners() {
             result_handler: "my.mod:handler".into()
         }
     );
-    assert!(c.warnings.iter().any(|w| w.location.key == "result_handler"));
+    assert!(c
+        .warnings
+        .iter()
+        .any(|w| w.location.key == "result_handler"));
     let e = errs("[supervisord]\n[eventlistener:l]\ncommand=x\n");
-    assert_eq!(e[0].reason, "[eventlistener:l] section requires an \"events\" line");
+    assert_eq!(
+        e[0].reason,
+        "[eventlistener:l] section requires an \"events\" line"
+    );
     let e = errs("[supervisord]\n[eventlistener:l]\ncommand=x\nevents=FOO\nredirect_stderr=true\nbuffer_size=0\n");
     let r: Vec<_> = e.iter().map(|d| d.reason.as_str()).collect();
-    assert!(r.contains(&"Unknown event type FOO in [eventlistener:l] events"), "{r:?}");
-    assert!(r.iter().any(|x| x.contains("redirect_stderr=true but this is not allowed")));
+    assert!(
+        r.contains(&"Unknown event type FOO in [eventlistener:l] events"),
+        "{r:?}"
+    );
+    assert!(r
+        .iter()
+        .any(|x| x.contains("redirect_stderr=true but this is not allowed")));
     assert!(r.contains(&"[eventlistener:l] section sets invalid buffer_size (0)"));
 }
 
@@ -393,11 +467,20 @@ fn fcgi_programs() {
         }
     );
     let e = errs("[supervisord]\n[fcgi-program:f]\ncommand=x\n");
-    assert_eq!(e[0].reason, "[fcgi-program:f] section requires a \"socket\" line");
-    let e = errs("[supervisord]\n[fcgi-program:f]\ncommand=x\nsocket=tcp://h:1\nsocket_mode=0600\n");
-    assert!(e[0].reason.contains("should only be used with a Unix domain socket"));
+    assert_eq!(
+        e[0].reason,
+        "[fcgi-program:f] section requires a \"socket\" line"
+    );
+    let e =
+        errs("[supervisord]\n[fcgi-program:f]\ncommand=x\nsocket=tcp://h:1\nsocket_mode=0600\n");
+    assert!(e[0]
+        .reason
+        .contains("should only be used with a Unix domain socket"));
     let e = errs("[supervisord]\n[fcgi-program:f]\ncommand=x\nsocket=bogus\n");
-    assert_eq!(e[0].reason, "Bad socket format bogus in [fcgi-program:f] socket");
+    assert_eq!(
+        e[0].reason,
+        "Bad socket format bogus in [fcgi-program:f] socket"
+    );
 }
 
 #[test]
@@ -409,10 +492,17 @@ fn servers_and_ctl() {
     assert_eq!(c.inet_http_servers[0].port, 9001);
     assert_eq!(c.inet_http_servers[1].host, "");
     assert_eq!(c.rpcinterfaces.len(), 2);
-    assert!(c.warnings.iter().any(|w| w.location.section == "rpcinterface:twiddler"));
+    assert!(c
+        .warnings
+        .iter()
+        .any(|w| w.location.section == "rpcinterface:twiddler"));
     let e = errs("[supervisord]\n[inet_http_server]\nport=9001\nusername=u\n[unix_http_server]\n");
     let r: Vec<_> = e.iter().map(|d| d.reason.as_str()).collect();
-    assert!(r.iter().any(|x| x.contains("contains incomplete authentication")), "{r:?}");
+    assert!(
+        r.iter()
+            .any(|x| x.contains("contains incomplete authentication")),
+        "{r:?}"
+    );
     assert!(r.contains(&"section [unix_http_server] has no file value"));
 }
 
@@ -424,7 +514,10 @@ fn load_ctl_rules() {
     assert_eq!(def.prompt, "supervisor");
     let p = write(d.path(), "a.conf", "[supervisord]\n");
     let e = load_ctl(Some(&p), &opts()).unwrap_err();
-    assert_eq!(e.0[0].reason, ".ini file does not include supervisorctl section");
+    assert_eq!(
+        e.0[0].reason,
+        ".ini file does not include supervisorctl section"
+    );
     let p = write(
         d.path(),
         "b.conf",
@@ -465,8 +558,13 @@ fn system_checks() {
     );
     let e = load(&p, &o).unwrap_err().0;
     let r: Vec<_> = e.iter().map(|d| d.reason.clone()).collect();
-    assert!(r.contains(&"Invalid user name no_such_user_xyz".to_string()), "{r:?}");
-    assert!(r.iter().any(|x| x.starts_with("The directory named as part of the path")));
+    assert!(
+        r.contains(&"Invalid user name no_such_user_xyz".to_string()),
+        "{r:?}"
+    );
+    assert!(r
+        .iter()
+        .any(|x| x.starts_with("The directory named as part of the path")));
     assert_eq!(e.len(), 2, "{r:?}");
 }
 
@@ -477,9 +575,15 @@ fn syslog_and_auto_warnings() {
     assert_eq!(a.stdout.file, LogFile::Syslog);
     assert!(a.stdout.syslog);
     let w: Vec<_> = c.warnings.iter().map(|d| d.reason.as_str()).collect();
-    assert!(w.iter().any(|x| x.contains("stdout_logfile=syslog but this is deprecated")));
-    assert!(w.iter().any(|x| x.contains("AUTO logging used for stderr_logfile without rollover")));
-    assert!(w.iter().any(|x| x.contains("redirect_stderr=true but stderr_logfile has also been set")));
+    assert!(w
+        .iter()
+        .any(|x| x.contains("stdout_logfile=syslog but this is deprecated")));
+    assert!(w
+        .iter()
+        .any(|x| x.contains("AUTO logging used for stderr_logfile without rollover")));
+    assert!(w
+        .iter()
+        .any(|x| x.contains("redirect_stderr=true but stderr_logfile has also been set")));
 }
 
 #[test]
@@ -510,8 +614,14 @@ fn render_check_output() {
 fn steward_section_and_duplicate_group_names() {
     let c = ok("[supervisord]\n[steward]\nstate_dir=/var/lib/st\n");
     assert_eq!(c.steward.state_dir, Some(PathBuf::from("/var/lib/st")));
-    let e = errs("[supervisord]\n[program:a]\ncommand=x\n[eventlistener:a]\ncommand=x\nevents=TICK_5\n");
-    assert!(e[0].reason.contains("group name 'a' is already used"), "{}", e[0].reason);
+    let e = errs(
+        "[supervisord]\n[program:a]\ncommand=x\n[eventlistener:a]\ncommand=x\nevents=TICK_5\n",
+    );
+    assert!(
+        e[0].reason.contains("group name 'a' is already used"),
+        "{}",
+        e[0].reason
+    );
 }
 
 fn cron_ready() -> bool {
@@ -528,25 +638,38 @@ fn cron_sections() {
     }
     let c = ok(text);
     let g = c.group("backup").unwrap();
-    let GroupKind::Cron(cc) = &g.kind else { panic!("not cron") };
+    let GroupKind::Cron(cc) = &g.kind else {
+        panic!("not cron")
+    };
     assert_eq!(cc.schedule, "0 3 * * *");
     assert_eq!(cc.timezone.as_deref(), Some("Europe/Paris"));
     assert_eq!(cc.overlap, Overlap::Skip);
     assert_eq!(cc.timeout, None);
-    assert_eq!((cc.catchup, cc.jitter, cc.history, cc.enabled), (0, 0, 100, true));
+    assert_eq!(
+        (cc.catchup, cc.jitter, cc.history, cc.enabled),
+        (0, 0, 100, true)
+    );
     let p = &g.processes[0];
     assert!(!p.autostart);
     assert_eq!(p.autorestart, AutoRestart::Never);
     assert_eq!((p.startsecs, p.startretries), (0, 0));
     assert!(c.warnings.iter().any(|w| w.location.key == "overcap"));
     let c = ok("[supervisord]\n[cron:j]\nschedule=*/5 * * * *\ncommand=x\noverlap=queue\ntimeout=60\ncatchup=2\njitter=5\nhistory=7\nenabled=false\nautostart=true\n");
-    let GroupKind::Cron(cc) = &c.group("j").unwrap().kind else { panic!() };
+    let GroupKind::Cron(cc) = &c.group("j").unwrap().kind else {
+        panic!()
+    };
     assert_eq!(cc.overlap, Overlap::Queue);
     assert_eq!(cc.timeout, Some(60));
-    assert_eq!((cc.catchup, cc.jitter, cc.history, cc.enabled), (2, 5, 7, false));
+    assert_eq!(
+        (cc.catchup, cc.jitter, cc.history, cc.enabled),
+        (2, 5, 7, false)
+    );
     assert!(c.group("j").unwrap().processes[0].autostart);
     let e = errs("[supervisord]\n[cron:j]\ncommand=x\nschedule=not a schedule\ntimezone=Mars/Olympus\noverlap=never\ntimeout=0\n[cron:k]\ncommand=x\n[cron:l]\nschedule=* * * * *\ncommand=x\ntimeout=31536001\n");
-    let r: Vec<_> = e.iter().map(|d| (d.location.key.as_str(), d.reason.as_str())).collect();
+    let r: Vec<_> = e
+        .iter()
+        .map(|d| (d.location.key.as_str(), d.reason.as_str()))
+        .collect();
     assert!(r.iter().any(|(k, _)| *k == "schedule"), "{r:?}");
     assert!(r.iter().any(|(k, _)| *k == "timezone"));
     assert!(r.iter().any(|(k, _)| *k == "overlap"));
@@ -573,7 +696,11 @@ fn seed_fixtures_load() {
         } else {
             root.join("conf.d").join(&name)
         };
-        write(&target.parent().unwrap().to_path_buf(), target.file_name().unwrap().to_str().unwrap(), &text);
+        write(
+            target.parent().unwrap(),
+            target.file_name().unwrap().to_str().unwrap(),
+            &text,
+        );
     }
     for dir in [
         "var/log/supervisor",
@@ -590,7 +717,10 @@ fn seed_fixtures_load() {
     };
     assert_eq!(c.files.len(), 6);
     let r = root.to_string_lossy();
-    let ns: Vec<String> = c.processes().map(|(g, p)| namespec(&g.name, &p.name)).collect();
+    let ns: Vec<String> = c
+        .processes()
+        .map(|(g, p)| namespec(&g.name, &p.name))
+        .collect();
     assert_eq!(
         ns,
         [
@@ -623,13 +753,19 @@ fn seed_fixtures_load() {
     assert_eq!(
         a.environment,
         vec![
-            ("PATH".to_string(), "/opt/homebrew/bin:/usr/local/bin:/usr/bin:/bin".to_string()),
+            (
+                "PATH".to_string(),
+                "/opt/homebrew/bin:/usr/local/bin:/usr/bin:/bin".to_string()
+            ),
             ("HOME".to_string(), format!("{r}/Users/functionbytes")),
         ]
     );
     assert_eq!(a.stopwaitsecs, 60);
     let e = proc_(&c, "example.com-queue-worker");
-    assert_eq!(e.directory, Some(format!("{r}/home/deployer/sites/example.com/current").into()));
+    assert_eq!(
+        e.directory,
+        Some(format!("{r}/home/deployer/sites/example.com/current").into())
+    );
     assert_eq!(e.stdout.file, e.stderr.file);
     assert_eq!(e.autorestart, AutoRestart::Always);
     let m = proc_(&c, "reminder_worker");
@@ -638,7 +774,10 @@ fn seed_fixtures_load() {
     assert_eq!((m.startsecs, m.startretries, m.stopwaitsecs), (10, 3, 10));
     assert_eq!(m.stdout.maxbytes, 10 * 1024 * 1024);
     assert_eq!(m.stderr.backups, 3);
-    assert_eq!(m.environment[1], ("PYTHONUNBUFFERED".to_string(), "1".to_string()));
+    assert_eq!(
+        m.environment[1],
+        ("PYTHONUNBUFFERED".to_string(), "1".to_string())
+    );
     let f = proc_(&c, "fastapi");
     assert_eq!(f.priority, 100);
     assert_eq!(f.command, "fastapi run --workers 4 app/main.py");

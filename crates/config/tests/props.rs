@@ -45,10 +45,24 @@ fn prog() -> impl Strategy<Value = Prog> {
         prop::collection::vec(("[A-Z][A-Z0-9_]{0,6}", "[ -~&&[^\"'%\\\\;#]]{0,12}"), 0..3),
     )
         .prop_map(
-            |(name, words, numprocs, priority, autostart, autorestart, exitcodes, stopsignal, maxbytes_kb, env)| {
+            |(
+                name,
+                words,
+                numprocs,
+                priority,
+                autostart,
+                autorestart,
+                exitcodes,
+                stopsignal,
+                maxbytes_kb,
+                env,
+            )| {
                 // Keys must be unique for an exact round trip.
                 let mut seen = std::collections::HashSet::new();
-                let env = env.into_iter().filter(|(k, _)| seen.insert(k.clone())).collect();
+                let env = env
+                    .into_iter()
+                    .filter(|(k, _)| seen.insert(k.clone()))
+                    .collect();
                 Prog {
                     name,
                     words,

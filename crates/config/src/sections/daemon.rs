@@ -54,15 +54,15 @@ pub fn supervisord<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> SupervisordSectio
     let check = r.check_system();
     let minfds = r.typed("minfds", 1024, &no, |v| parse_int_range(v, 0, i64::MAX)) as u64;
     let minprocs = r.typed("minprocs", 200, &no, |v| parse_int_range(v, 0, i64::MAX)) as u64;
-    let directory = r
-        .get("directory", &no)
-        .and_then(|d| match existing_directory(&d, home.as_deref(), check) {
+    let directory = r.get("directory", &no).and_then(|d| {
+        match existing_directory(&d, home.as_deref(), check) {
             Ok(p) => Some(p),
             Err(m) => {
                 r.error("directory", m);
                 None
             }
-        });
+        }
+    });
     let user = r.get("user", &no);
     if let (Some(u), true) = (&user, check) {
         if let Err(m) = name_to_uid(u) {
@@ -96,7 +96,9 @@ pub fn supervisord<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> SupervisordSectio
         },
         None => absolute(PathBuf::from("supervisord.pid")),
     };
-    let identifier = r.get("identifier", &no).unwrap_or_else(|| "supervisor".into());
+    let identifier = r
+        .get("identifier", &no)
+        .unwrap_or_else(|| "supervisor".into());
     let nodaemon = r.typed("nodaemon", false, &no, parse_bool);
     let silent = r.typed("silent", false, &no, parse_bool);
     let childlogdir = match r.get("childlogdir", &no) {
@@ -114,7 +116,9 @@ pub fn supervisord<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> SupervisordSectio
     // Expanded once (supervisord HEAD; 4.3.0 expands twice).
     let environment = r.typed("environment", Vec::new(), &no, parse_environment);
     for (k, v) in &environment {
-        r.ctx.env_exp.insert(format!("ENV_{k}"), Val::Str(v.clone()));
+        r.ctx
+            .env_exp
+            .insert(format!("ENV_{k}"), Val::Str(v.clone()));
     }
     SupervisordSection {
         logfile,
@@ -142,7 +146,11 @@ fn auth(r: &mut Reader) -> (Option<String>, Option<String>) {
     let username = r.get("username", &no);
     let password = r.get("password", &no);
     if username.is_some() != password.is_some() {
-        let key = if username.is_some() { "username" } else { "password" };
+        let key = if username.is_some() {
+            "username"
+        } else {
+            "password"
+        };
         let name = r.sec.name.clone();
         r.error(
             key,
@@ -244,7 +252,13 @@ pub fn default_ctl() -> CtlSection {
 pub fn supervisorctl<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> CtlSection {
     ctx.warn_unknown_keys(
         sec,
-        &["serverurl", "username", "password", "prompt", "history_file"],
+        &[
+            "serverurl",
+            "username",
+            "password",
+            "prompt",
+            "history_file",
+        ],
     );
     let mut r = Reader::new(ctx, sec);
     let no = Expansions::new();
@@ -285,7 +299,12 @@ pub fn steward<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> StewardSection {
 pub const MAIN_FACTORY: &str = "supervisor.rpcinterface:make_main_rpcinterface";
 
 pub fn rpcinterface<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> Option<RpcInterfaceSection> {
-    let name = sec.name.split_once(':').map(|x| x.1).unwrap_or("").to_string();
+    let name = sec
+        .name
+        .split_once(':')
+        .map(|x| x.1)
+        .unwrap_or("")
+        .to_string();
     let mut r = Reader::new(ctx, sec);
     let Some(factory) = r.get("supervisor.rpcinterface_factory", &Expansions::new()) else {
         if !r.failed {

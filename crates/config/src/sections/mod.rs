@@ -215,7 +215,9 @@ impl<'c, 'a> Reader<'c, 'a> {
         parse: impl Fn(&str) -> Result<T, String>,
     ) -> Option<T> {
         let entry = self.entry(key);
-        let raw = entry.map(|e| e.value.clone()).unwrap_or_else(|| default.to_string());
+        let raw = entry
+            .map(|e| e.value.clone())
+            .unwrap_or_else(|| default.to_string());
         let v = self.expand_value(key, &raw, entry, extra)?;
         match parse(&v) {
             Ok(t) => Some(t),

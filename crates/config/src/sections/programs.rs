@@ -263,10 +263,7 @@ pub fn groups(ctx: &mut Ctx) -> Vec<GroupConfig> {
                 sec,
                 "",
                 None,
-                format!(
-                    "group name '{}' is already used by [{}]",
-                    g.name, first
-                ),
+                format!("group name '{}' is already used by [{}]", g.name, first),
             );
             continue;
         }
@@ -295,7 +292,10 @@ fn listener_kind<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> Option<GroupKind> {
     let buffer_size = r.typed("buffer_size", 10, &no, |v| {
         let n = parse_int(v)?;
         if n < 1 {
-            return Err(format!("[{}] section sets invalid buffer_size ({n})", sec.name));
+            return Err(format!(
+                "[{}] section sets invalid buffer_size ({n})",
+                sec.name
+            ));
         }
         usize::try_from(n).map_err(|_| format!("buffer_size {n} is too large"))
     });
@@ -317,7 +317,10 @@ fn listener_kind<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> Option<GroupKind> {
             continue;
         }
         if !EVENT_TYPES.contains(&e.as_str()) {
-            r.error("events", format!("Unknown event type {e} in [{}] events", sec.name));
+            r.error(
+                "events",
+                format!("Unknown event type {e} in [{}] events", sec.name),
+            );
             continue;
         }
         events.push(e);
@@ -349,36 +352,47 @@ fn listener_kind<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> Option<GroupKind> {
 }
 
 fn fcgi_kind<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> Option<GroupKind> {
-    let program_name = sec.name.split_once(':').map(|x| x.1).unwrap_or("").trim().to_string();
+    let program_name = sec
+        .name
+        .split_once(':')
+        .map(|x| x.1)
+        .unwrap_or("")
+        .trim()
+        .to_string();
     let mut r = Reader::new(ctx, sec);
     let no = Expansions::new();
     let check = r.check_system();
-    let socket_backlog = r.get("socket_backlog", &no).and_then(|v| {
-        match parse_int(&v) {
+    let socket_backlog = r
+        .get("socket_backlog", &no)
+        .and_then(|v| match parse_int(&v) {
             Ok(n) if (1..=65535).contains(&n) => Some(n as u32),
             Ok(n) => {
-                r.error("socket_backlog", format!("Invalid socket_backlog value {n}"));
+                r.error(
+                    "socket_backlog",
+                    format!("Invalid socket_backlog value {n}"),
+                );
                 None
             }
             Err(m) => {
                 r.error("socket_backlog", m);
                 None
             }
-        }
-    });
+        });
     let socket_owner = r.get("socket_owner", &no);
     if let (Some(o), true) = (&socket_owner, check) {
         if check_user_group(o).is_err() {
             r.error("socket_owner", format!("Invalid socket_owner value {o}"));
         }
     }
-    let socket_mode = r.get("socket_mode", &no).and_then(|m| match parse_octal(&m) {
-        Ok(v) => Some(v),
-        Err(_) => {
-            r.error("socket_mode", format!("Invalid socket_mode value {m}"));
-            None
-        }
-    });
+    let socket_mode = r
+        .get("socket_mode", &no)
+        .and_then(|m| match parse_octal(&m) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                r.error("socket_mode", format!("Invalid socket_mode value {m}"));
+                None
+            }
+        });
     let mut extra = Expansions::new();
     extra.insert("program_name".into(), Val::Str(program_name));
     let socket = r.get("socket", &extra).unwrap_or_default();
@@ -466,7 +480,10 @@ fn cron_kind<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> Option<GroupKind> {
     let timezone = r.get("timezone", &no).filter(|t| !t.is_empty());
     if let Some(tz) = &timezone {
         if jiff::tz::TimeZone::get(tz).is_err() {
-            r.error("timezone", format!("unknown time zone {}", crate::interpolate::py_repr(tz)));
+            r.error(
+                "timezone",
+                format!("unknown time zone {}", crate::interpolate::py_repr(tz)),
+            );
         }
     }
     let overlap = r.typed("overlap", Overlap::Skip, &no, |v| {
@@ -543,9 +560,11 @@ pub fn processes<'a>(
     };
     let host = ctx.opts.host_node_name.clone();
     let mut r = Reader::new(ctx, sec);
-    r.base.insert("program_name".into(), Val::Str(program_name.clone()));
+    r.base
+        .insert("program_name".into(), Val::Str(program_name.clone()));
     r.base.insert("host_node_name".into(), Val::Str(host));
-    r.base.insert("group_name".into(), Val::Str(group_name.to_string()));
+    r.base
+        .insert("group_name".into(), Val::Str(group_name.to_string()));
     let no = Expansions::new();
     let cron = kind == Kind::Cron;
     let default_priority = if kind == Kind::Listener { -1 } else { 999 };
@@ -554,7 +573,11 @@ pub fn processes<'a>(
     let autostart = r.typed("autostart", !cron, &no, parse_bool);
     let autorestart = r.typed(
         "autorestart",
-        if cron { AutoRestart::Never } else { AutoRestart::Unexpected },
+        if cron {
+            AutoRestart::Never
+        } else {
+            AutoRestart::Unexpected
+        },
         &no,
         parse_autorestart,
     );
@@ -571,7 +594,10 @@ pub fn processes<'a>(
         parse_int_range(v, 0, i64::from(i32::MAX))
     });
     if cron && numprocs != 1 {
-        r.error("numprocs", "numprocs must be 1 in a [cron:x] section".into());
+        r.error(
+            "numprocs",
+            "numprocs must be 1 in a [cron:x] section".into(),
+        );
     }
     let env_entry = r.entry("environment");
     let environment_raw = env_entry.map(|e| e.value.clone()).unwrap_or_default();
@@ -592,10 +618,12 @@ pub fn processes<'a>(
                 None
             }
         },
-        Some(u) => u
-            .parse::<u32>()
-            .ok()
-            .or_else(|| nix::unistd::User::from_name(u).ok().flatten().map(|x| x.uid.as_raw())),
+        Some(u) => u.parse::<u32>().ok().or_else(|| {
+            nix::unistd::User::from_name(u)
+                .ok()
+                .flatten()
+                .map(|x| x.uid.as_raw())
+        }),
     };
     let umask = r.get("umask", &no).and_then(|u| match parse_octal(&u) {
         Ok(v) => Some(v),
@@ -766,7 +794,10 @@ pub fn processes<'a>(
         if !names.insert(p.name.clone()) {
             r.error(
                 "process_name",
-                format!("process name '{}' is used more than once in [{}]", p.name, sec.name),
+                format!(
+                    "process name '{}' is used more than once in [{}]",
+                    p.name, sec.name
+                ),
             );
             return None;
         }
