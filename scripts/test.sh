@@ -99,20 +99,47 @@ fi
 # ---------------------------------------------------------------- tests
 # Daemon tests mostly wait on real processes, so run more of them than there are cores.
 THREADS="${STEWARD_TEST_THREADS:-$(( $(nproc) * 3 ))}"
+# A hard bound on the whole run, so that a hung test cannot eat CI's time.
+TEST_TIMEOUT="${STEWARD_TEST_TIMEOUT:-1500}"
+RUNLOG="$(mktemp)"
+trap 'rm -f "$RUNLOG"' EXIT
 if cargo nextest --version >/dev/null 2>&1; then
   step "cargo test --workspace --doc"
-  # Doctests first (nextest does not run them), so that nextest's summary is the last line.
-  DOCLOG="$(mktemp)"
-  if cargo test --workspace --doc >"$DOCLOG" 2>&1; then
-    grep -E '^test result:' "$DOCLOG" | grep -v ' 0 passed; 0 failed; 0 ignored' || echo "(no doctests)"
-    rm -f "$DOCLOG"
+  # Doctests first (nextest does not run them), so that nextest's summary comes last.
+  if cargo test --workspace --doc >"$RUNLOG" 2>&1; then
+    grep -E '^test result:' "$RUNLOG" | grep -v ' 0 passed; 0 failed; 0 ignored' || echo "(no doctests)"
   else
-    cat "$DOCLOG"; rm -f "$DOCLOG"; echo "test.sh: doctests failed" >&2; exit 1
+    cat "$RUNLOG"; echo "test.sh: doctests failed" >&2; exit 1
   fi
-  step "cargo nextest run --workspace"
-  cargo nextest run --workspace --no-fail-fast --test-threads "$THREADS" \
-    --failure-output final --final-status-level fail "${RUNNER_ARGS[@]}"
+  step "cargo nextest run --workspace (test threads: $THREADS)"
+  set +e
+  timeout "$TEST_TIMEOUT" cargo nextest run --workspace --no-fail-fast --test-threads "$THREADS" \
+    --failure-output immediate --final-status-level fail "${RUNNER_ARGS[@]}" 2>&1 | tee "$RUNLOG"
+  rc=${PIPESTATUS[0]}
+  set -e
+  summary="$(grep -E '^ *Summary \[' "$RUNLOG" | tail -1)"
 else
-  step "cargo test --workspace"
-  cargo test --workspace --no-fail-fast -- --test-threads "$THREADS" "${RUNNER_ARGS[@]}"
+  step "cargo test --workspace (test threads: $THREADS)"
+  set +e
+  timeout "$TEST_TIMEOUT" cargo test --workspace --no-fail-fast -- --test-threads "$THREADS" "${RUNNER_ARGS[@]}" 2>&1 | tee "$RUNLOG"
+  rc=${PIPESTATUS[0]}
+  set -e
+  summary=""
 fi
+[ "$rc" = 124 ] && echo "test.sh: the test run was stopped after ${TEST_TIMEOUT}s" >&2
+# The closing line, counted over the whole run: "steward: N passed, N failed, N skipped".
+if [ -n "$summary" ]; then
+  passed="$(sed -nE 's/.* ([0-9]+) passed.*/\1/p' <<<"$summary")"
+  failed="$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$summary")"
+  timedout="$(sed -nE 's/.* ([0-9]+) timed out.*/\1/p' <<<"$summary")"
+  skipped="$(sed -nE 's/.* ([0-9]+) skipped.*/\1/p' <<<"$summary")"
+else
+  passed="$(grep -E '^test result:' "$RUNLOG" | sed -nE 's/.* ([0-9]+) passed.*/\1/p' | awk '{s+=$1} END {print s+0}')"
+  failed="$(grep -E '^test result:' "$RUNLOG" | sed -nE 's/.* ([0-9]+) failed.*/\1/p' | awk '{s+=$1} END {print s+0}')"
+  skipped="$(grep -E '^test result:' "$RUNLOG" | sed -nE 's/.* ([0-9]+) ignored.*/\1/p' | awk '{s+=$1} END {print s+0}')"
+fi
+failed=$(( ${failed:-0} + ${timedout:-0} ))
+if [ "$rc" != 0 ] && [ "$failed" = 0 ]; then failed=1; fi  # build failure or timeout: never report green
+echo
+echo "steward: ${passed:-0} passed, ${failed} failed, ${skipped:-0} skipped"
+exit "$rc"
