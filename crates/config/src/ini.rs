@@ -300,7 +300,7 @@ mod tests {
 
     #[test]
     fn python_round_quirk() {
-        // ';' at 6 qualifies but '#' qualifies in the first round at 10: Python keeps 10.
+        // ';' at 6 qualifies, but '#' at 9 qualifies in the first round: Python keeps 9.
         assert_eq!(comment_start("a=x;y ;p #q"), Some(9));
         assert_eq!(comment_start("  ; full"), Some(0));
         assert_eq!(comment_start("a=b"), None);

@@ -538,7 +538,7 @@ fn tilde_only_in_path_options() {
     let p = proc_(&c, "a");
     assert_eq!(p.command, "~/bin/x");
     assert_eq!(p.stdout.file, LogFile::Path("/home/tester/out.log".into()));
-    // Program `directory` is expanded by supervisord's child only via os.path? No: kept.
+    // Steward expands `~` in a program directory too (supervisord leaves it to chdir).
     assert_eq!(p.directory, Some(PathBuf::from("/home/tester/d")));
 }
 
