@@ -538,8 +538,8 @@ fn tilde_only_in_path_options() {
     let p = proc_(&c, "a");
     assert_eq!(p.command, "~/bin/x");
     assert_eq!(p.stdout.file, LogFile::Path("/home/tester/out.log".into()));
-    // Steward expands `~` in a program directory too (supervisord leaves it to chdir).
-    assert_eq!(p.directory, Some(PathBuf::from("/home/tester/d")));
+    // Not a path-typed option in supervisord: `~` is kept as written.
+    assert_eq!(p.directory, Some(PathBuf::from("~/d")));
 }
 
 #[test]

@@ -680,10 +680,8 @@ pub fn processes<'a>(
         for (k, v) in &environment {
             exp.insert(format!("ENV_{k}"), Val::Str(v.clone()));
         }
-        let home = r.home();
-        let directory = r
-            .get("directory", &exp)
-            .map(|d| PathBuf::from(expand_user(&d, home.as_deref())));
+        // No `~` expansion here: supervisord doesn't expand it in a program's directory.
+        let directory = r.get("directory", &exp).map(PathBuf::from);
         let mut channels = Vec::new();
         for ch in ["stdout", "stderr"] {
             let lf_key = format!("{ch}_logfile");
