@@ -77,7 +77,9 @@ pub fn resolve_command(cfg: &ProcessConfig) -> Result<ResolvedCommand, CommandEr
     };
     let shown = py_repr(&filename.to_string_lossy());
     let Some(meta) = meta else {
-        return Err(CommandError::NotFound(format!("can't find command {shown}")));
+        return Err(CommandError::NotFound(format!(
+            "can't find command {shown}"
+        )));
     };
     if meta.is_dir() {
         return Err(CommandError::NotExecutable(format!(
@@ -125,7 +127,10 @@ fn plan_privileges(cfg: &ProcessConfig) -> Privileges {
             .flatten()
             .ok_or_else(|| format!("Can't find username {}", py_repr(user))),
     };
-    let uid_shown = cfg.uid.map(|u| u.to_string()).unwrap_or_else(|| user.clone());
+    let uid_shown = cfg
+        .uid
+        .map(|u| u.to_string())
+        .unwrap_or_else(|| user.clone());
     let fail = |msg: String| {
         Privileges::Fail(
             CString::new(format!(
@@ -236,9 +241,7 @@ pub fn spawn(
     for (k, v) in ctx.global_env.iter().chain(cfg.environment.iter()) {
         command.env(k, v);
     }
-    let stdout_dup = stdout_w
-        .try_clone()
-        .map_err(pipe_err)?;
+    let stdout_dup = stdout_w.try_clone().map_err(pipe_err)?;
     command.stdin(Stdio::from(stdin_r));
     command.stdout(Stdio::from(stdout_w));
     command.stderr(match stderr_w {
@@ -248,14 +251,11 @@ pub fn spawn(
     command.process_group(0);
 
     let privileges = plan_privileges(cfg);
-    let chdir = cfg
-        .directory
-        .as_ref()
-        .map(|d| {
-            let c = CString::new(d.as_os_str().as_encoded_bytes()).unwrap_or_default();
-            let prefix = format!("supervisor: couldn't chdir to {}: ", d.display());
-            (c, prefix)
-        });
+    let chdir = cfg.directory.as_ref().map(|d| {
+        let c = CString::new(d.as_os_str().as_encoded_bytes()).unwrap_or_default();
+        let prefix = format!("supervisor: couldn't chdir to {}: ", d.display());
+        (c, prefix)
+    });
     let umask = cfg.umask;
     // SAFETY: the closure runs in the forked child before exec and only makes
     // async-signal-safe calls on data prepared in the parent.
@@ -302,7 +302,7 @@ fn child_setup(privileges: &Privileges, chdir: Option<&(CString, String)>, umask
             libc::SYS_close_range,
             3u32,
             u32::MAX,
-            libc::CLOSE_RANGE_CLOEXEC as u32,
+            libc::CLOSE_RANGE_CLOEXEC,
         );
         match privileges {
             Privileges::Keep => {}

@@ -1224,66 +1224,55 @@ impl Engine {
         let p = &self.groups[gi].procs[pi];
         let state = p.state;
         if self.mood > SupervisorState::Restarting {
-            match state {
-                ProcessState::Exited => {
-                    let restart = match p.cfg.autorestart {
-                        AutoRestart::Always => true,
-                        AutoRestart::Unexpected => {
-                            !p.cfg.exitcodes.contains(&p.exitstatus.unwrap_or(0))
-                        }
-                        AutoRestart::Never => false,
-                    };
-                    if restart && !is_cron(&self.groups[gi].cfg) {
-                        self.spawn_proc(gi, pi);
+            let cron = is_cron(&self.groups[gi].cfg);
+            let spawn = match state {
+                ProcessState::Exited => match p.cfg.autorestart {
+                    AutoRestart::Always => !cron,
+                    AutoRestart::Unexpected => {
+                        !cron && !p.cfg.exitcodes.contains(&p.exitstatus.unwrap_or(0))
                     }
-                }
-                ProcessState::Stopped if p.laststart.is_none() => {
-                    if p.cfg.autostart && !is_cron(&self.groups[gi].cfg) {
-                        self.spawn_proc(gi, pi);
-                    }
-                }
+                    AutoRestart::Never => false,
+                },
+                ProcessState::Stopped => p.laststart.is_none() && p.cfg.autostart && !cron,
                 ProcessState::Backoff => {
-                    if p.backoff <= p.cfg.startretries && p.delay.is_some_and(|d| now > d) {
-                        self.spawn_proc(gi, pi);
-                    }
+                    p.backoff <= p.cfg.startretries && p.delay.is_some_and(|d| now > d)
                 }
-                _ => {}
+                _ => false,
+            };
+            if spawn {
+                self.spawn_proc(gi, pi);
             }
         }
         let p = &self.groups[gi].procs[pi];
         match state {
-            ProcessState::Starting => {
-                if let Some(ls) = p.laststart {
-                    if now.saturating_duration_since(ls) > Duration::from_secs(p.cfg.startsecs) {
-                        let name = p.key.name.clone();
-                        let startsecs = p.cfg.startsecs;
-                        let p = &mut self.groups[gi].procs[pi];
-                        p.delay = None;
-                        p.backoff = 0;
-                        self.set_state(gi, pi, ProcessState::Running);
-                        self.info(&format!(
-                            "success: {name} entered RUNNING state, process has stayed up for > than {startsecs} seconds (startsecs)"
-                        ));
-                    }
-                }
+            ProcessState::Starting
+                if p.laststart.is_some_and(|ls| {
+                    now.saturating_duration_since(ls) > Duration::from_secs(p.cfg.startsecs)
+                }) =>
+            {
+                let name = p.key.name.clone();
+                let startsecs = p.cfg.startsecs;
+                let p = &mut self.groups[gi].procs[pi];
+                p.delay = None;
+                p.backoff = 0;
+                self.set_state(gi, pi, ProcessState::Running);
+                self.info(&format!(
+                    "success: {name} entered RUNNING state, process has stayed up for > than {startsecs} seconds (startsecs)"
+                ));
             }
-            ProcessState::Backoff => {
-                if p.backoff > p.cfg.startretries {
-                    let name = p.key.name.clone();
-                    self.give_up(gi, pi);
-                    self.info(&format!(
-                        "gave up: {name} entered FATAL state, too many start retries too quickly"
-                    ));
-                }
+            ProcessState::Backoff if p.backoff > p.cfg.startretries => {
+                let name = p.key.name.clone();
+                self.give_up(gi, pi);
+                self.info(&format!(
+                    "gave up: {name} entered FATAL state, too many start retries too quickly"
+                ));
             }
-            ProcessState::Stopping => {
-                if p.delay.is_some_and(|d| now >= d) {
-                    self.warn(&format!(
-                        "killing '{}' ({}) with SIGKILL",
-                        p.key.name, p.pid
-                    ));
-                    let _ = self.kill(gi, pi, libc::SIGKILL);
-                }
+            ProcessState::Stopping if p.delay.is_some_and(|d| now >= d) => {
+                self.warn(&format!(
+                    "killing '{}' ({}) with SIGKILL",
+                    p.key.name, p.pid
+                ));
+                let _ = self.kill(gi, pi, libc::SIGKILL);
             }
             _ => {}
         }
