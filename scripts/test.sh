@@ -3,6 +3,9 @@
 #
 #   bash scripts/test.sh            fmt check, clippy, then the whole test suite
 #   bash scripts/test.sh --quick    the test suite only (skips fmt and clippy)
+#   bash scripts/test.sh --reference  the black-box daemon tests (tests/daemon_*.rs) against
+#                                   the real supervisord 4.3, to validate the tests themselves
+#                                   (STEWARD_TEST_TARGET=supervisord; implies --quick)
 #   bash scripts/test.sh [--quick] -- ARGS   extra ARGS go to the test runner
 #                                   (e.g. `-- daemon_` to run only matching tests)
 #
@@ -16,11 +19,13 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 QUICK=0
+REFERENCE=0
 RUNNER_ARGS=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    --reference) QUICK=1; REFERENCE=1; export STEWARD_TEST_TARGET=supervisord ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     --) shift; RUNNER_ARGS=("$@"); break ;;
     *) echo "test.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
@@ -104,16 +109,20 @@ TEST_TIMEOUT="${STEWARD_TEST_TIMEOUT:-1500}"
 RUNLOG="$(mktemp)"
 trap 'rm -f "$RUNLOG"' EXIT
 if cargo nextest --version >/dev/null 2>&1; then
-  step "cargo test --workspace --doc"
-  # Doctests first (nextest does not run them), so that nextest's summary comes last.
-  if cargo test --workspace --doc >"$RUNLOG" 2>&1; then
-    grep -E '^test result:' "$RUNLOG" | grep -v ' 0 passed; 0 failed; 0 ignored' || echo "(no doctests)"
-  else
-    cat "$RUNLOG"; echo "test.sh: doctests failed" >&2; exit 1
+  if [ "$REFERENCE" = 0 ]; then
+    step "cargo test --workspace --doc"
+    # Doctests first (nextest does not run them), so that nextest's summary comes last.
+    if cargo test --workspace --doc >"$RUNLOG" 2>&1; then
+      grep -E '^test result:' "$RUNLOG" | grep -v ' 0 passed; 0 failed; 0 ignored' || echo "(no doctests)"
+    else
+      cat "$RUNLOG"; echo "test.sh: doctests failed" >&2; exit 1
+    fi
   fi
   step "cargo nextest run --workspace (test threads: $THREADS)"
   set +e
-  timeout "$TEST_TIMEOUT" cargo nextest run --workspace --no-fail-fast --test-threads "$THREADS" \
+  SELECT=()
+  [ "$REFERENCE" = 1 ] && SELECT=(-E 'binary(/^daemon_/)')
+  timeout "$TEST_TIMEOUT" cargo nextest run --workspace "${SELECT[@]}" --no-fail-fast --test-threads "$THREADS" \
     --failure-output immediate --final-status-level fail "${RUNNER_ARGS[@]}" 2>&1 | tee "$RUNLOG"
   rc=${PIPESTATUS[0]}
   set -e
@@ -121,7 +130,9 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   step "cargo test --workspace (test threads: $THREADS)"
   set +e
-  timeout "$TEST_TIMEOUT" cargo test --workspace --no-fail-fast -- --test-threads "$THREADS" "${RUNNER_ARGS[@]}" 2>&1 | tee "$RUNLOG"
+  SELECT=(--workspace)
+  [ "$REFERENCE" = 1 ] && SELECT=(-p steward --test 'daemon_*')
+  timeout "$TEST_TIMEOUT" cargo test "${SELECT[@]}" --no-fail-fast -- --test-threads "$THREADS" "${RUNNER_ARGS[@]}" 2>&1 | tee "$RUNLOG"
   rc=${PIPESTATUS[0]}
   set -e
   summary=""
