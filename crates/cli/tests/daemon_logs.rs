@@ -15,7 +15,8 @@ startsecs=0
 ",
     );
     let d = Daemon::start(conf);
-    assert!(wait_until(secs(10.0), || d.conf.read("talker.out") == "to-out\nno newline"));
+    assert!(wait_until(secs(10.0), || d.conf.read("talker.out")
+        == "to-out\nno newline"));
     assert!(wait_until(secs(5.0), || d.conf.read("talker.err") == "to-err\n"));
     let out = d.ctl(&["tail", "talker"]);
     assert_eq!(out.stdout, "to-out\nno newline\n", "{out}");
@@ -47,7 +48,12 @@ startsecs=0
         d.wait_state(n, "RUNNING", secs(10.0));
     }
     let logs = d.conf.childlogs();
-    let find = |prefix: &str| -> Vec<String> { logs.iter().filter(|f| f.starts_with(prefix)).cloned().collect() };
+    let find = |prefix: &str| -> Vec<String> {
+        logs.iter()
+            .filter(|f| f.starts_with(prefix))
+            .cloned()
+            .collect()
+    };
     // <name>-<channel>---<identifier>-<8 random chars>.log
     for (prefix, want) in [
         ("autolog-stdout---supervisor-", "auto-out\n"),
@@ -58,7 +64,11 @@ startsecs=0
         assert_eq!(f[0].len(), prefix.len() + 8 + ".log".len(), "{f:?}");
         assert!(f[0].ends_with(".log"));
         let rel = format!("childlogs/{}", f[0]);
-        assert!(wait_until(secs(5.0), || d.conf.read(&rel) == want), "{rel}: {:?}", d.conf.read(&rel));
+        assert!(
+            wait_until(secs(5.0), || d.conf.read(&rel) == want),
+            "{rel}: {:?}",
+            d.conf.read(&rel)
+        );
     }
     // redirect_stderr: one file with both streams, no stderr file.
     let m = find("merged-stdout---supervisor-");
@@ -116,7 +126,11 @@ fn rotated(d: &Daemon, name: &str, backups: usize) -> (Vec<String>, String) {
 
 #[test]
 fn rotation_keeps_every_line_and_exactly_backups_files() {
-    let programs = [writer("keepall", 300, "10KB", 10), writer("capped", 1000, "10KB", 3)].concat();
+    let programs = [
+        writer("keepall", 300, "10KB", 10),
+        writer("capped", 1000, "10KB", 3),
+    ]
+    .concat();
     let conf = Conf::new(&programs);
     conf.script("writer.py", WRITER_PY);
     let d = Daemon::start(conf);
@@ -127,19 +141,33 @@ fn rotation_keeps_every_line_and_exactly_backups_files() {
     let (files, all) = rotated(&d, "keepall", 10);
     assert!(files.len() >= 3, "no rotation happened: {files:?}");
     let lines: Vec<&str> = all.lines().collect();
-    assert_eq!(lines.len(), 300, "lines lost or duplicated across {files:?}");
+    assert_eq!(
+        lines.len(),
+        300,
+        "lines lost or duplicated across {files:?}"
+    );
     for (i, l) in lines.iter().enumerate() {
-        assert!(l.starts_with(&format!("line {:06} ", i + 1)) && l.len() == 98, "line {}: {l:?}", i + 1);
+        assert!(
+            l.starts_with(&format!("line {:06} ", i + 1)) && l.len() == 98,
+            "line {}: {l:?}",
+            i + 1
+        );
     }
     for f in &files[..files.len() - 1] {
         let size = std::fs::metadata(d.conf.file(f)).unwrap().len();
-        assert!(size >= 10 * 1024, "{f} rotated at {size} bytes, below maxbytes");
+        assert!(
+            size >= 10 * 1024,
+            "{f} rotated at {size} bytes, below maxbytes"
+        );
         assert!(size < 10 * 1024 + 64 * 1024, "{f} is {size} bytes");
     }
 
     // 100 KB with backups=3: exactly .1 .2 .3, and what is kept is the newest lines, contiguous.
     let (files, all) = rotated(&d, "capped", 3);
-    assert_eq!(files, ["capped.log.3", "capped.log.2", "capped.log.1", "capped.log"]);
+    assert_eq!(
+        files,
+        ["capped.log.3", "capped.log.2", "capped.log.1", "capped.log"]
+    );
     assert!(!d.conf.file("capped.log.4").exists());
     let nums: Vec<usize> = all.lines().map(|l| l[5..11].parse().unwrap()).collect();
     assert_eq!(*nums.last().unwrap(), 1000, "the newest line is kept");
@@ -167,7 +195,9 @@ startsecs=0
         eprintln!("reference run: Steward-only assertions skipped");
         return;
     }
-    let all_there = wait_until(secs(10.0), || (1..=6).all(|i| d.stdout().contains(&format!("streamed-line-{i}\n"))));
+    let all_there = wait_until(secs(10.0), || {
+        (1..=6).all(|i| d.stdout().contains(&format!("streamed-line-{i}\n")))
+    });
     assert!(all_there, "daemon stdout: {}", d.stdout());
     assert!(!d.stdout().contains("Illegal seek"));
     assert!(!d.mainlog().contains("Illegal seek"));
@@ -184,22 +214,40 @@ startsecs=0
 ",
     );
     let d = Daemon::start(conf);
-    assert!(wait_until(secs(10.0), || d.conf.read("ticker.log").contains("tick-3\n")));
+    assert!(wait_until(secs(10.0), || d
+        .conf
+        .read("ticker.log")
+        .contains("tick-3\n")));
     std::fs::rename(d.conf.file("ticker.log"), d.conf.file("ticker.log.old")).unwrap();
-    std::fs::rename(d.conf.file("supervisord.log"), d.conf.file("supervisord.log.old")).unwrap();
+    std::fs::rename(
+        d.conf.file("supervisord.log"),
+        d.conf.file("supervisord.log.old"),
+    )
+    .unwrap();
     // Still writing into the renamed file until the reopen.
-    assert!(wait_until(secs(5.0), || d.conf.lines("ticker.log.old").len() >= 5));
+    assert!(wait_until(secs(5.0), || d
+        .conf
+        .lines("ticker.log.old")
+        .len()
+        >= 5));
     d.signal(libc::SIGUSR2);
     assert!(
         wait_until(secs(5.0), || d.conf.read("ticker.log").contains("tick-")),
         "no new ticker.log after SIGUSR2"
     );
-    assert!(d.conf.file("supervisord.log").exists(), "no new supervisord.log after SIGUSR2");
+    assert!(
+        d.conf.file("supervisord.log").exists(),
+        "no new supervisord.log after SIGUSR2"
+    );
     // Nothing lost across the reopen: old + new are contiguous.
     let all = d.conf.read("ticker.log.old") + &d.conf.read("ticker.log");
     let nums: Vec<usize> = all.lines().map(|l| l[5..].parse().unwrap()).collect();
     for w in nums.windows(2) {
         assert_eq!(w[1], w[0] + 1, "lost lines across the reopen");
     }
-    assert_eq!(d.state("ticker"), "RUNNING", "SIGUSR2 must not restart anything");
+    assert_eq!(
+        d.state("ticker"),
+        "RUNNING",
+        "SIGUSR2 must not restart anything"
+    );
 }

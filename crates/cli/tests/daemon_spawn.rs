@@ -30,17 +30,33 @@ programs=member
 ",
     );
     let d = Daemon::start(conf);
-    assert!(wait_until(secs(10.0), || d.conf.read("envy.env").contains("SUPERVISOR_ENABLED")));
-    assert!(wait_until(secs(10.0), || d.conf.read("member.env").contains("SUPERVISOR_ENABLED")));
+    assert!(wait_until(secs(10.0), || d
+        .conf
+        .read("envy.env")
+        .contains("SUPERVISOR_ENABLED")));
+    assert!(wait_until(secs(10.0), || d
+        .conf
+        .read("member.env")
+        .contains("SUPERVISOR_ENABLED")));
     let env = env_of(&d.conf.read("envy.env"));
     let sock_url = format!("unix://{}", d.conf.sock.display());
     assert_eq!(env.get("SUPERVISOR_ENABLED").map(String::as_str), Some("1"));
-    assert_eq!(env.get("SUPERVISOR_PROCESS_NAME").map(String::as_str), Some("envy"));
-    assert_eq!(env.get("SUPERVISOR_GROUP_NAME").map(String::as_str), Some("envy"));
+    assert_eq!(
+        env.get("SUPERVISOR_PROCESS_NAME").map(String::as_str),
+        Some("envy")
+    );
+    assert_eq!(
+        env.get("SUPERVISOR_GROUP_NAME").map(String::as_str),
+        Some("envy")
+    );
     assert_eq!(env.get("SUPERVISOR_SERVER_URL"), Some(&sock_url));
     assert_eq!(env.get("GLOBAL_ONLY").map(String::as_str), Some("g"));
     assert_eq!(env.get("PROGRAM_ONLY").map(String::as_str), Some("p"));
-    assert_eq!(env.get("SHARED").map(String::as_str), Some("from-program"), "program env wins");
+    assert_eq!(
+        env.get("SHARED").map(String::as_str),
+        Some("from-program"),
+        "program env wins"
+    );
     // The daemon's own environment is passed down.
     assert_eq!(
         env.get("STEWARD_TEST_INHERITED").map(String::as_str),
@@ -48,10 +64,19 @@ programs=member
     );
     assert!(!env.contains_key("SUPERVISOR_USERNAME"));
     let member = env_of(&d.conf.read("member.env"));
-    assert_eq!(member.get("SUPERVISOR_PROCESS_NAME").map(String::as_str), Some("member"));
-    assert_eq!(member.get("SUPERVISOR_GROUP_NAME").map(String::as_str), Some("team"));
+    assert_eq!(
+        member.get("SUPERVISOR_PROCESS_NAME").map(String::as_str),
+        Some("member")
+    );
+    assert_eq!(
+        member.get("SUPERVISOR_GROUP_NAME").map(String::as_str),
+        Some("team")
+    );
     assert_eq!(member.get("GLOBAL_ONLY").map(String::as_str), Some("g"));
-    assert_eq!(member.get("SHARED").map(String::as_str), Some("from-global"));
+    assert_eq!(
+        member.get("SHARED").map(String::as_str),
+        Some("from-global")
+    );
     assert!(!member.contains_key("PROGRAM_ONLY"));
 }
 
@@ -70,7 +95,10 @@ startsecs=0
     );
     let port = conf.port;
     let d = Daemon::start(conf);
-    assert!(wait_until(secs(10.0), || d.conf.read("envy.env").contains("SUPERVISOR_ENABLED")));
+    assert!(wait_until(secs(10.0), || d
+        .conf
+        .read("envy.env")
+        .contains("SUPERVISOR_ENABLED")));
     let env = env_of(&d.conf.read("envy.env"));
     // The reference prefers the UNIX socket when both servers are configured.
     assert_eq!(
@@ -93,8 +121,15 @@ startsecs=1
     let d = Daemon::start(conf);
     // cat would exit at once on /dev/null or a closed stdin, and never reach RUNNING.
     d.wait_state("catter", "RUNNING", secs(10.0));
-    assert!(d.conf.read("stdin.kind").starts_with("pipe:"), "stdin is {:?}", d.conf.read("stdin.kind"));
-    d.call("supervisor.sendProcessStdin", vec![json!("catter"), json!("hello stdin\n")]);
+    assert!(
+        d.conf.read("stdin.kind").starts_with("pipe:"),
+        "stdin is {:?}",
+        d.conf.read("stdin.kind")
+    );
+    d.call(
+        "supervisor.sendProcessStdin",
+        vec![json!("catter"), json!("hello stdin\n")],
+    );
     assert!(wait_until(secs(5.0), || d.conf.read("stdin.data") == "hello stdin\n"));
 }
 
@@ -112,9 +147,16 @@ startsecs=0
         "import os\nopen_fds = []\nfor fd in range(3, 4096):\n    try:\n        os.fstat(fd)\n        open_fds.append(fd)\n    except OSError:\n        pass\nwith open('{dir}/fds.tmp', 'w') as f:\n    f.write(repr(open_fds))\nos.rename('{dir}/fds.tmp', '{dir}/fds.txt')\nos.execvp('sleep', ['sleep', '1000'])\n",
     );
     let d = Daemon::start(conf);
-    assert!(wait_until(secs(10.0), || !d.conf.read("fds.txt").is_empty()));
+    assert!(wait_until(secs(10.0), || !d
+        .conf
+        .read("fds.txt")
+        .is_empty()));
     // The daemon itself was started with an inherited fd 9 (see the harness): gone too.
-    assert_eq!(d.conf.read("fds.txt"), "[]", "fds open in the child besides 0, 1, 2");
+    assert_eq!(
+        d.conf.read("fds.txt"),
+        "[]",
+        "fds open in the child besides 0, 1, 2"
+    );
 }
 
 #[test]
@@ -131,10 +173,17 @@ startsecs=0
     std::fs::create_dir(conf.file("work")).unwrap();
     let d = Daemon::start(conf);
     assert!(wait_until(secs(10.0), || !d.conf.read("umask").is_empty()));
-    assert_eq!(d.conf.read("cwd").trim(), d.dir().join("work").display().to_string());
+    assert_eq!(
+        d.conf.read("cwd").trim(),
+        d.dir().join("work").display().to_string()
+    );
     assert_eq!(d.conf.read("umask").trim(), "0027");
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(d.conf.file("probe")).unwrap().permissions().mode() & 0o777;
+    let mode = std::fs::metadata(d.conf.file("probe"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(mode, 0o640);
 }
 
@@ -176,26 +225,45 @@ fn priority_order_on_start_and_reverse_on_sigterm_shutdown_exit_0() {
     let pids: Vec<i32> = names.iter().map(|n| d.process_pid(n)).collect();
     let mut sorted = pids.clone();
     sorted.sort();
-    assert_eq!(pids, sorted, "spawn order (by pid) is not the priority order");
+    assert_eq!(
+        pids, sorted,
+        "spawn order (by pid) is not the priority order"
+    );
     assert!(wait_until(secs(5.0), || d.conf.lines("order").len() == 3));
 
     d.signal(libc::SIGTERM);
-    let st = d.wait_exit(secs(20.0)).expect("the daemon did not exit after SIGTERM");
+    let st = d
+        .wait_exit(secs(20.0))
+        .expect("the daemon did not exit after SIGTERM");
     assert_eq!(st.code(), Some(0), "exit status after SIGTERM: {st}");
-    let stops: Vec<String> = d.conf.lines("order").into_iter().filter(|l| l.starts_with("stop")).collect();
+    let stops: Vec<String> = d
+        .conf
+        .lines("order")
+        .into_iter()
+        .filter(|l| l.starts_with("stop"))
+        .collect();
     // One group at a time, highest priority number first.
     assert_eq!(stops, ["stop p_last", "stop p_middle", "stop p_first"]);
     for p in pids {
         assert!(!pid_alive(p), "child {p} survived the shutdown");
     }
-    assert!(d.descendants().is_empty(), "left behind: {:?}", d.descendants());
-    assert!(!d.conf.file("supervisord.pid").exists(), "the pidfile is removed at exit");
+    assert!(
+        d.descendants().is_empty(),
+        "left behind: {:?}",
+        d.descendants()
+    );
+    assert!(
+        !d.conf.file("supervisord.pid").exists(),
+        "the pidfile is removed at exit"
+    );
 }
 
 #[test]
 fn sigint_and_sigquit_also_shut_down_with_exit_0() {
     for sig in [libc::SIGINT, libc::SIGQUIT] {
-        let mut d = Daemon::start(Conf::new("\n[program:s]\ncommand=sleep 1000\nstartsecs=0\n"));
+        let mut d = Daemon::start(Conf::new(
+            "\n[program:s]\ncommand=sleep 1000\nstartsecs=0\n",
+        ));
         d.wait_state("s", "RUNNING", secs(10.0));
         let pid = d.process_pid("s");
         d.signal(sig);
@@ -229,7 +297,11 @@ startsecs=0
     }));
     if d.target == Target::Steward {
         // Steward is a child subreaper (PR_SET_CHILD_SUBREAPER): the orphan was adopted by it.
-        assert_eq!(d.conf.read("gc.ppid").trim(), d.pid.to_string(), "orphan not adopted by steward");
+        assert_eq!(
+            d.conf.read("gc.ppid").trim(),
+            d.pid.to_string(),
+            "orphan not adopted by steward"
+        );
     }
     // Whoever adopted it, no zombie may stay under the daemon.
     assert!(

@@ -32,7 +32,12 @@ fn autostart_and_status_output_match_the_reference() {
     let (_, t) = compare_with_reference(
         || Conf::new(STATUS_PROGRAMS),
         |d, t| {
-            for name in ["alpha", "a_very_long_program_name_over_thirty_chars", "grp:grouped1", "grp:grouped2"] {
+            for name in [
+                "alpha",
+                "a_very_long_program_name_over_thirty_chars",
+                "grp:grouped1",
+                "grp:grouped2",
+            ] {
                 d.wait_state(name, "RUNNING", secs(10.0));
             }
             t.ctl(d, &["status"]);
@@ -49,16 +54,33 @@ fn autostart_and_status_output_match_the_reference() {
     );
     // Concrete checks on the daemon under test, so the test is not only a comparison.
     let all = t.step("supervisorctl status");
-    assert_eq!(all.code, 3, "something is STOPPED, so status exits 3:\n{all}");
-    let alpha = all.stdout.lines().find(|l| l.starts_with("alpha ")).expect("alpha listed");
+    assert_eq!(
+        all.code, 3,
+        "something is STOPPED, so status exits 3:\n{all}"
+    );
+    let alpha = all
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("alpha "))
+        .expect("alpha listed");
     // Column width: max(30, longest name) + 3.
     let w = "a_very_long_program_name_over_thirty_chars".len() + 3;
-    assert_eq!(alpha, format!("{:<w$}{:<10}pid <PID>, uptime <UPTIME>", "alpha", "RUNNING"));
-    assert!(all.stdout.contains(&format!("{:<w$}{:<10}Not started", "manual", "STOPPED")), "{all}");
+    assert_eq!(
+        alpha,
+        format!("{:<w$}{:<10}pid <PID>, uptime <UPTIME>", "alpha", "RUNNING")
+    );
+    assert!(
+        all.stdout
+            .contains(&format!("{:<w$}{:<10}Not started", "manual", "STOPPED")),
+        "{all}"
+    );
     assert!(all.stdout.contains("grp:grouped1 "), "{all}");
     assert_eq!(t.step("supervisorctl status alpha").code, 0);
     assert_eq!(t.step("supervisorctl status nosuch").code, 4);
-    assert_eq!(t.step("supervisorctl status nosuch").stdout, "nosuch: ERROR (no such process)\n");
+    assert_eq!(
+        t.step("supervisorctl status nosuch").stdout,
+        "nosuch: ERROR (no such process)\n"
+    );
     assert_eq!(t.step("supervisorctl pid manual").code, 7);
 }
 
@@ -78,14 +100,29 @@ autostart=false
     let d = Daemon::start(conf);
     d.wait_state("on", "RUNNING", secs(10.0));
     let pid = d.process_pid("on");
-    assert!(pid_alive(pid), "the RUNNING pid {pid} must be a live process");
-    assert_eq!(proc_stat(pid).unwrap().pgrp, pid, "each child leads its own process group");
+    assert!(
+        pid_alive(pid),
+        "the RUNNING pid {pid} must be a live process"
+    );
+    assert_eq!(
+        proc_stat(pid).unwrap().pgrp,
+        pid,
+        "each child leads its own process group"
+    );
     assert!(holds_for(secs(1.5), || d.state("off") == "STOPPED"));
     let out = d.ctl(&["start", "off"]);
-    assert_eq!((out.stdout.as_str(), out.code), ("off: started\n", 0), "{out}");
+    assert_eq!(
+        (out.stdout.as_str(), out.code),
+        ("off: started\n", 0),
+        "{out}"
+    );
     assert_eq!(d.state("off"), "RUNNING");
     let out = d.ctl(&["start", "off"]);
-    assert_eq!((out.stdout.as_str(), out.code), ("off: ERROR (already started)\n", 0), "{out}");
+    assert_eq!(
+        (out.stdout.as_str(), out.code),
+        ("off: ERROR (already started)\n", 0),
+        "{out}"
+    );
 }
 
 #[test]
@@ -98,13 +135,23 @@ startsecs=2
 ",
     );
     let d = Daemon::start(conf);
-    assert!(wait_until(secs(5.0), || d.state("slow") == "STARTING"), "never STARTING: {}", d.state("slow"));
+    assert!(
+        wait_until(secs(5.0), || d.state("slow") == "STARTING"),
+        "never STARTING: {}",
+        d.state("slow")
+    );
     let t0 = std::time::Instant::now();
     let states = d.record_states("slow", &["RUNNING"], secs(10.0));
     let elapsed = t0.elapsed();
     assert_eq!(states, ["STARTING", "RUNNING"]);
-    assert!(elapsed >= secs(1.5), "RUNNING after {elapsed:?}, before startsecs=2 elapsed");
-    assert!(elapsed <= secs(4.5), "RUNNING only after {elapsed:?} with startsecs=2");
+    assert!(
+        elapsed >= secs(1.5),
+        "RUNNING after {elapsed:?}, before startsecs=2 elapsed"
+    );
+    assert!(
+        elapsed <= secs(4.5),
+        "RUNNING only after {elapsed:?} with startsecs=2"
+    );
 }
 
 #[test]
@@ -122,7 +169,11 @@ startretries=0
     assert_eq!(states.last().unwrap(), "FATAL", "{states:?}");
     assert!(!states.contains(&"RUNNING".to_owned()), "{states:?}");
     let out = d.ctl(&["status", "quick"]);
-    assert!(out.stdout.contains("FATAL     Exited too quickly (process log may have details)"), "{out}");
+    assert!(
+        out.stdout
+            .contains("FATAL     Exited too quickly (process log may have details)"),
+        "{out}"
+    );
     assert_eq!(out.code, 3);
 }
 
@@ -148,11 +199,25 @@ startsecs=0
             t.ctl(d, &["status"]);
             t.ctl(d, &["avail"]);
             assert!(wait_until(secs(5.0), || d.conf.read("03.name") == "worker worker_03\n"));
-            t.note(d, "names", &(d.conf.read("01.name") + &d.conf.read("02.name") + &d.conf.read("03.name")));
+            t.note(
+                d,
+                "names",
+                &(d.conf.read("01.name") + &d.conf.read("02.name") + &d.conf.read("03.name")),
+            );
         },
     );
     let st = t.step("supervisorctl status");
-    let names: Vec<&str> = st.stdout.lines().map(|l| l.split_whitespace().next().unwrap()).collect();
-    assert_eq!(names, ["worker:worker_01", "worker:worker_02", "worker:worker_03"]);
-    assert_eq!(t.step("names").stdout, "worker worker_01\nworker worker_02\nworker worker_03\n");
+    let names: Vec<&str> = st
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["worker:worker_01", "worker:worker_02", "worker:worker_03"]
+    );
+    assert_eq!(
+        t.step("names").stdout,
+        "worker worker_01\nworker worker_02\nworker worker_03\n"
+    );
 }

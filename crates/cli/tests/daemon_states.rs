@@ -21,15 +21,25 @@ startretries=2
     assert!(states.contains(&"BACKOFF".to_owned()), "{states:?}");
     assert!(!states.contains(&"RUNNING".to_owned()), "{states:?}");
     // startretries=2: 3 attempts, with linear backoff waits of 1 s then 2 s in between.
-    assert_eq!(d.conf.lines("spawns").len(), 3, "spawns: {:?}", d.conf.lines("spawns"));
-    assert!(elapsed >= secs(2.5), "FATAL after {elapsed:?}: the backoff delays (1 s, 2 s) were not respected");
+    assert_eq!(
+        d.conf.lines("spawns").len(),
+        3,
+        "spawns: {:?}",
+        d.conf.lines("spawns")
+    );
+    assert!(
+        elapsed >= secs(2.5),
+        "FATAL after {elapsed:?}: the backoff delays (1 s, 2 s) were not respected"
+    );
     let out = d.ctl(&["status", "crasher"]);
     assert!(
-        out.stdout.contains("FATAL     Exited too quickly (process log may have details)"),
+        out.stdout
+            .contains("FATAL     Exited too quickly (process log may have details)"),
         "{out}"
     );
     // FATAL is final: no more spawns.
-    assert!(holds_for(secs(2.5), || d.conf.lines("spawns").len() == 3 && d.state("crasher") == "FATAL"));
+    assert!(holds_for(secs(2.5), || d.conf.lines("spawns").len() == 3
+        && d.state("crasher") == "FATAL"));
     // ...until an explicit start, which fails with a spawn error (exit 7).
     let out = d.ctl(&["start", "crasher"]);
     assert_eq!(out.stdout, "crasher: ERROR (spawn error)\n", "{out}");
@@ -96,10 +106,20 @@ startsecs=0
     );
     let d = Daemon::start(conf);
     d.wait_state("ghost", "FATAL", secs(10.0));
-    assert_eq!(d.info("ghost")["spawnerr"], "can't find command '/nonexistent/dir/x'");
-    assert_eq!(d.info("ghost")["description"], "can't find command '/nonexistent/dir/x'");
+    assert_eq!(
+        d.info("ghost")["spawnerr"],
+        "can't find command '/nonexistent/dir/x'"
+    );
+    assert_eq!(
+        d.info("ghost")["description"],
+        "can't find command '/nonexistent/dir/x'"
+    );
     let out = d.ctl(&["start", "ghost"]);
-    assert_eq!((out.stdout.as_str(), out.code), ("ghost: ERROR (no such file)\n", 1), "{out}");
+    assert_eq!(
+        (out.stdout.as_str(), out.code),
+        ("ghost: ERROR (no such file)\n", 1),
+        "{out}"
+    );
     // The daemon stays up and keeps the others running.
     d.wait_state("alive", "RUNNING", secs(10.0));
 }
@@ -120,12 +140,18 @@ stderr_logfile={dir}/nodir.err
     d.wait_state("nodir", "FATAL", secs(10.0));
     // The child reports the failure on its stderr (so it lands in the stderr log) and exits 127.
     let dir = d.dir().display().to_string();
-    assert!(wait_until(secs(5.0), || d.conf.read("nodir.err").contains("supervisor: couldn't chdir to")));
+    assert!(wait_until(secs(5.0), || d
+        .conf
+        .read("nodir.err")
+        .contains("supervisor: couldn't chdir to")));
     assert_eq!(
         d.conf.read("nodir.err"),
         format!("supervisor: couldn't chdir to {dir}/does-not-exist: ENOENT\nsupervisor: child process was not spawned\n")
     );
-    assert_eq!(d.info("nodir")["description"], "Exited too quickly (process log may have details)");
+    assert_eq!(
+        d.info("nodir")["description"],
+        "Exited too quickly (process log may have details)"
+    );
 }
 
 fn run_program(name: &str, code: i32, autorestart: &str) -> String {
@@ -152,13 +178,18 @@ fn autorestart_true_false_unexpected_with_exitcodes() {
     let d = Daemon::start(Conf::new(&programs));
     let spawns = |n: &str| d.conf.lines(&format!("{n}.spawns")).len();
     // autorestart=true restarts after every exit, even an expected one, without backoff.
-    assert!(wait_until(secs(10.0), || spawns("always") >= 3), "always: {} spawns", spawns("always"));
+    assert!(
+        wait_until(secs(10.0), || spawns("always") >= 3),
+        "always: {} spawns",
+        spawns("always")
+    );
     // autorestart=unexpected restarts on an exit code not in exitcodes.
     assert!(wait_until(secs(10.0), || spawns("unexp_unexpected") >= 3));
     // autorestart=false never restarts; unexpected + an exit code in exitcodes neither.
     d.wait_state("never", "EXITED", secs(5.0));
     d.wait_state("unexp_expected", "EXITED", secs(5.0));
-    assert!(holds_for(secs(1.5), || spawns("never") == 1 && spawns("unexp_expected") == 1));
+    assert!(holds_for(secs(1.5), || spawns("never") == 1
+        && spawns("unexp_expected") == 1));
     assert_eq!(d.info("never")["exitstatus"], 1);
     assert_eq!(d.info("never")["spawnerr"], "Bad exit code 1");
     assert_eq!(d.info("unexp_expected")["exitstatus"], 2);
@@ -169,7 +200,11 @@ fn autorestart_true_false_unexpected_with_exitcodes() {
 
 #[test]
 fn exited_status_matches_the_reference() {
-    let programs = [run_program("never", 1, "false"), run_program("expected", 0, "false")].concat();
+    let programs = [
+        run_program("never", 1, "false"),
+        run_program("expected", 0, "false"),
+    ]
+    .concat();
     compare_with_reference(
         || Conf::new(&programs),
         |d, t| {
@@ -204,12 +239,20 @@ startsecs=0
     assert!(wait_until(secs(5.0), || d.conf.read("ready") == "ready\n"));
     let t0 = std::time::Instant::now();
     let out = d.ctl(&["stop", "inty"]);
-    assert_eq!((out.stdout.as_str(), out.code), ("inty: stopped\n", 0), "{out}");
+    assert_eq!(
+        (out.stdout.as_str(), out.code),
+        ("inty: stopped\n", 0),
+        "{out}"
+    );
     assert!(t0.elapsed() < secs(5.0), "stop took {:?}", t0.elapsed());
     assert_eq!(d.conf.read("signals"), "got INT\n");
     assert_eq!(d.state("inty"), "STOPPED");
     let out = d.ctl(&["stop", "inty"]);
-    assert_eq!((out.stdout.as_str(), out.code), ("inty: ERROR (not running)\n", 0), "{out}");
+    assert_eq!(
+        (out.stdout.as_str(), out.code),
+        ("inty: ERROR (not running)\n", 0),
+        "{out}"
+    );
 }
 
 #[test]
@@ -233,10 +276,21 @@ startsecs=0
     let t0 = std::time::Instant::now();
     let out = d.ctl(&["stop", "stubborn"]);
     let took = t0.elapsed();
-    assert_eq!((out.stdout.as_str(), out.code), ("stubborn: stopped\n", 0), "{out}");
-    assert!(took >= secs(0.9), "stopped after {took:?}, before stopwaitsecs=1");
+    assert_eq!(
+        (out.stdout.as_str(), out.code),
+        ("stubborn: stopped\n", 0),
+        "{out}"
+    );
+    assert!(
+        took >= secs(0.9),
+        "stopped after {took:?}, before stopwaitsecs=1"
+    );
     assert!(took < secs(6.0), "stop took {took:?}");
-    assert!(d.conf.read("signals").starts_with("got TERM\n"), "TERM first: {:?}", d.conf.read("signals"));
+    assert!(
+        d.conf.read("signals").starts_with("got TERM\n"),
+        "TERM first: {:?}",
+        d.conf.read("signals")
+    );
     assert!(!pid_alive(pid), "the program survived the SIGKILL");
     assert_eq!(d.info("stubborn")["state"], 0);
 }
@@ -267,10 +321,17 @@ fn stopasgroup_and_killasgroup_reach_grandchildren() {
     let mut gc = std::collections::HashMap::new();
     for n in ["plain", "asgroup", "killgroup"] {
         d.wait_state(n, "RUNNING", secs(10.0));
-        assert!(wait_until(secs(5.0), || !d.conf.read(&format!("{n}.gc")).is_empty()));
+        assert!(wait_until(secs(5.0), || !d
+            .conf
+            .read(&format!("{n}.gc"))
+            .is_empty()));
         let g: i32 = d.conf.read(&format!("{n}.gc")).trim().parse().unwrap();
         assert!(pid_alive(g));
-        assert_eq!(proc_stat(g).unwrap().pgrp, d.process_pid(n), "grandchild in the program's group");
+        assert_eq!(
+            proc_stat(g).unwrap().pgrp,
+            d.process_pid(n),
+            "grandchild in the program's group"
+        );
         gc.insert(n, g);
     }
     for n in ["plain", "asgroup", "killgroup"] {
@@ -278,10 +339,19 @@ fn stopasgroup_and_killasgroup_reach_grandchildren() {
         assert_eq!(out.stdout, format!("{n}: stopped\n"), "{out}");
     }
     // Without the flags only the program's own pid is signalled: the grandchild survives.
-    assert!(pid_alive(gc["plain"]), "plain: the grandchild must survive (only the pid is signalled)");
+    assert!(
+        pid_alive(gc["plain"]),
+        "plain: the grandchild must survive (only the pid is signalled)"
+    );
     // stopasgroup: TERM went to the whole group.
-    assert!(wait_until(secs(3.0), || !pid_alive(gc["asgroup"])), "stopasgroup left the grandchild alive");
+    assert!(
+        wait_until(secs(3.0), || !pid_alive(gc["asgroup"])),
+        "stopasgroup left the grandchild alive"
+    );
     // killasgroup: the grandchild ignores TERM too; the SIGKILL after stopwaitsecs went to the group.
-    assert!(wait_until(secs(3.0), || !pid_alive(gc["killgroup"])), "killasgroup left the grandchild alive");
+    assert!(
+        wait_until(secs(3.0), || !pid_alive(gc["killgroup"])),
+        "killasgroup left the grandchild alive"
+    );
     kill(gc["plain"], libc::SIGKILL);
 }

@@ -159,8 +159,7 @@ impl fmt::Display for Output {
 }
 
 fn code_of(st: ExitStatus) -> i32 {
-    st.code()
-        .unwrap_or_else(|| 128 + st.signal().unwrap_or(0))
+    st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0))
 }
 
 /// Run a command with stdin closed, collecting its output, killing it after `timeout`.
@@ -278,7 +277,10 @@ impl Conf {
     pub fn render(&self, template: &str) -> String {
         template
             .replace("{sock}", &self.sock.display().to_string())
-            .replace("{logdir}", &self.dir.join("childlogs").display().to_string())
+            .replace(
+                "{logdir}",
+                &self.dir.join("childlogs").display().to_string(),
+            )
             .replace("{conf}", &self.path.display().to_string())
             .replace("{dir}", &self.dir.display().to_string())
             .replace("{port}", &self.port.to_string())
@@ -483,8 +485,20 @@ impl Daemon {
             .unwrap_or_else(|e| panic!("cannot start {:?}: {e}", cmd.get_program()));
         drop(leak);
         for (pipe, name) in [
-            (child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>), "daemon.stdout"),
-            (child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>), "daemon.stderr"),
+            (
+                child
+                    .stdout
+                    .take()
+                    .map(|p| Box::new(p) as Box<dyn Read + Send>),
+                "daemon.stdout",
+            ),
+            (
+                child
+                    .stderr
+                    .take()
+                    .map(|p| Box::new(p) as Box<dyn Read + Send>),
+                "daemon.stderr",
+            ),
         ] {
             let mut pipe = pipe.unwrap();
             let mut file = fs::File::create(conf.dir.join(name)).unwrap();
@@ -515,19 +529,18 @@ impl Daemon {
                 return d;
             }
             if let Some(st) = d.try_wait() {
+                // (Drop prints the daemon's output and log.)
                 panic!(
-                    "{} exited ({st}) before answering on {}\n{}",
+                    "{} exited ({st}) before answering on {}",
                     target.name(),
-                    d.conf.sock.display(),
-                    d.diagnostics()
+                    d.conf.sock.display()
                 );
             }
             if Instant::now() >= deadline {
                 panic!(
-                    "{} did not answer on {} within {START_TIMEOUT:?}\n{}",
+                    "{} did not answer on {} within {START_TIMEOUT:?}",
                     target.name(),
-                    d.conf.sock.display(),
-                    d.diagnostics()
+                    d.conf.sock.display()
                 );
             }
             std::thread::sleep(Duration::from_millis(25));
@@ -631,9 +644,8 @@ impl Daemon {
             last == state
         }) {
             panic!(
-                "{}: {name} did not reach {state} within {timeout:?} (last: {last})\n{}",
-                self.target.name(),
-                self.diagnostics()
+                "{}: {name} did not reach {state} within {timeout:?} (last: {last})",
+                self.target.name()
             );
         }
     }
@@ -653,9 +665,8 @@ impl Daemon {
             }
             if Instant::now() >= deadline {
                 panic!(
-                    "{}: {name} did not reach any of {until:?} within {timeout:?}; states seen: {seen:?}\n{}",
-                    self.target.name(),
-                    self.diagnostics()
+                    "{}: {name} did not reach any of {until:?} within {timeout:?}; states seen: {seen:?}",
+                    self.target.name()
                 );
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -1044,7 +1055,8 @@ pub fn http_unix(
 ) -> Result<(String, Vec<u8>), RpcError> {
     let t = |e: std::io::Error| RpcError::Transport(e.to_string());
     let mut s = UnixStream::connect(sock).map_err(t)?;
-    s.set_read_timeout(Some(Duration::from_secs(20))).map_err(t)?;
+    s.set_read_timeout(Some(Duration::from_secs(20)))
+        .map_err(t)?;
     let head = format!(
         "{verb} {path} HTTP/1.0\r\nHost: localhost\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n",
         body.len()
@@ -1073,8 +1085,8 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(eol) = b.windows(2).position(|w| w == b"\r\n") {
         let size_txt = String::from_utf8_lossy(&b[..eol]);
-        let size = usize::from_str_radix(size_txt.split(';').next().unwrap_or("").trim(), 16)
-            .unwrap_or(0);
+        let size =
+            usize::from_str_radix(size_txt.split(';').next().unwrap_or("").trim(), 16).unwrap_or(0);
         b = &b[eol + 2..];
         if size == 0 || size > b.len() {
             break;
@@ -1152,7 +1164,11 @@ impl XmlCursor<'_> {
         } else if self.eat("<boolean>") {
             Value::Bool(self.text_until("</boolean>")?.trim() == "1")
         } else if self.eat("<double>") {
-            json!(self.text_until("</double>")?.trim().parse::<f64>().unwrap_or(f64::NAN))
+            json!(self
+                .text_until("</double>")?
+                .trim()
+                .parse::<f64>()
+                .unwrap_or(f64::NAN))
         } else if self.eat("<base64>") {
             Value::String(self.text_until("</base64>")?)
         } else if self.eat("<dateTime.iso8601>") {
@@ -1210,7 +1226,9 @@ fn unescape(s: &str) -> String {
             "amp" => Some('&'),
             "quot" => Some('"'),
             "apos" => Some('\''),
-            _ if ent.starts_with("#x") => u32::from_str_radix(&ent[2..], 16).ok().and_then(char::from_u32),
+            _ if ent.starts_with("#x") => u32::from_str_radix(&ent[2..], 16)
+                .ok()
+                .and_then(char::from_u32),
             _ if ent.starts_with('#') => ent[1..].parse().ok().and_then(char::from_u32),
             _ => None,
         };
