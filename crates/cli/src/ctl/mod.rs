@@ -185,7 +185,7 @@ fn parse_args(argv: &[String]) -> Parsed {
     for (opt, val) in &opts {
         let slot: &mut Option<String> = match opt.as_str() {
             "-h" | "-?" | "--help" => {
-                print!("{}\n", USAGE.replace("%s", &progname()));
+                println!("{}", USAGE.replace("%s", &progname()));
                 return Parsed::Exit(0);
             }
             "-i" | "--interactive" => {
