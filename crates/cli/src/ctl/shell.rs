@@ -259,6 +259,6 @@ mod tests {
             vec!["g:a ", "g:* ", "g:b "]
         );
         assert_eq!(candidates("add ", "", &infos), vec!["cat ", "g "]);
-        assert_eq!(candidates("help st", "st", &infos).len(), 4);
+        assert_eq!(candidates("help st", "st", &infos).len(), 3);
     }
 }
