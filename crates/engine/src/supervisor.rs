@@ -1458,35 +1458,29 @@ impl Engine {
         tokio::spawn(async move {
             use tokio::io::AsyncReadExt;
             let mut buf = vec![0u8; 128 * 1024];
-            loop {
-                let n = match rx.read(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => n,
-                };
-                let data = &buf[..n];
-                if let Some(tap) = &tap {
-                    tap.lock().expect("tap lock").push(data);
-                }
-                if protocol {
-                    let _ = tx.send(Request::ListenerOutput {
-                        key: key.clone(),
-                        pid,
-                        data: data.to_vec(),
-                    });
-                    if let Some(log) = &log {
-                        let _ = log.lock().expect("log lock").feed(data);
+            // A failing disk would otherwise log one error per chunk: report the first
+            // failure and the recovery only.
+            let mut failing = false;
+            let mut deliver = |feed: logs::Feed| {
+                match (&feed.error, failing) {
+                    (Some(e), false) => {
+                        failing = true;
+                        main_log.log(
+                            LogLevel::Error,
+                            &format!(
+                                "error writing log of {}: {e} (output is being lost)",
+                                key.name
+                            ),
+                        );
                     }
-                    continue;
-                }
-                let Some(log) = &log else {
-                    continue;
-                };
-                let feed = log.lock().expect("log lock").feed(data);
-                if let Some(e) = &feed.error {
-                    main_log.log(
-                        LogLevel::Error,
-                        &format!("error writing log of {}: {e}", key.name),
-                    );
+                    (None, true) => {
+                        failing = false;
+                        main_log.log(
+                            LogLevel::Info,
+                            &format!("log of {} is writable again", key.name),
+                        );
+                    }
+                    _ => {}
                 }
                 if debug_mirror && !feed.logged.is_empty() {
                     main_log.log(
@@ -1507,6 +1501,38 @@ impl Engine {
                         logged: feed.logged,
                         captured: feed.captured,
                     });
+                }
+            };
+            loop {
+                let n = match rx.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                let data = &buf[..n];
+                if let Some(tap) = &tap {
+                    tap.lock().expect("tap lock").push(data);
+                }
+                if protocol {
+                    let _ = tx.send(Request::ListenerOutput {
+                        key: key.clone(),
+                        pid,
+                        data: data.to_vec(),
+                    });
+                    if let Some(log) = &log {
+                        let _ = log.lock().expect("log lock").feed(data);
+                    }
+                    continue;
+                }
+                if let Some(log) = &log {
+                    let feed = log.lock().expect("log lock").feed(data);
+                    deliver(feed);
+                }
+            }
+            // Bytes held back (a partial capture token, a lone ESC) belong to this run.
+            if let Some(log) = &log {
+                let feed = log.lock().expect("log lock").finish();
+                if !protocol {
+                    deliver(feed);
                 }
             }
         });
