@@ -217,10 +217,36 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Config, ConfigErrors> {
                                         if let Some(s) = ini.section("include") {
                                             if let Some(e) = s.entries.iter().find(|e| *e.file == m)
                                             {
-                                                warnings.push(Diagnostic {
-                                                    location: Ctx::location(s, &e.key, Some(e)),
-                                                    reason: "[include] inside an included file is ignored".into(),
-                                                });
+                                                // Not followed (as supervisord), but a nested
+                                                // include that points back at a file already
+                                                // read is a cycle: refuse it.
+                                                let here = PathBuf::from(here_of(&m));
+                                                let back: Vec<PathBuf> = e
+                                                    .value
+                                                    .split_whitespace()
+                                                    .filter_map(|p| {
+                                                        glob::glob(&here.join(p).to_string_lossy())
+                                                            .ok()
+                                                    })
+                                                    .flat_map(|g| g.filter_map(Result::ok))
+                                                    .map(absolute)
+                                                    .filter(|p| files.contains(p))
+                                                    .collect();
+                                                if let Some(first) = back.first() {
+                                                    errors.push(Diagnostic {
+                                                        location: Ctx::location(s, &e.key, Some(e)),
+                                                        reason: format!(
+                                                            "include cycle: {} includes {}, which is already included",
+                                                            m.display(),
+                                                            first.display()
+                                                        ),
+                                                    });
+                                                } else {
+                                                    warnings.push(Diagnostic {
+                                                        location: Ctx::location(s, &e.key, Some(e)),
+                                                        reason: "[include] inside an included file is ignored".into(),
+                                                    });
+                                                }
                                             }
                                         }
                                     }

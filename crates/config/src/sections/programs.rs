@@ -640,8 +640,13 @@ pub fn processes<'a>(
         r.error("process_name", m);
     }
     if numprocs > 1 && !process_name_tpl.contains("%(process_num)") {
+        // Point at what the user wrote: process_name if set, else numprocs.
         r.error(
-            "process_name",
+            if pn_entry.is_some() {
+                "process_name"
+            } else {
+                "numprocs"
+            },
             "%(process_num) must be present within process_name when numprocs > 1".into(),
         );
     }
