@@ -2,8 +2,9 @@
 //!
 //! Invoked as `supervisord` or `supervisorctl` (through a symlink), it behaves as those
 //! programs with their own flags; invoked as `steward`, it offers subcommands: `daemon`
-//! (supervisord's flags), `ctl` (supervisorctl's), `check`, and `cron next`.
+//! (supervisord's flags), `ctl` (supervisorctl's), `check`, and `cron next|list|history|run`.
 
+mod cron_cmd;
 mod cron_next;
 mod ctl;
 mod daemon;
@@ -53,6 +54,8 @@ enum Command {
 enum CronCommand {
     /// Print the next fire times of an expression.
     Next(cron_next::CronNextArgs),
+    #[command(flatten)]
+    Client(cron_cmd::CronClientCommand),
 }
 
 fn exit(code: i32) -> ExitCode {
@@ -113,6 +116,7 @@ fn main() -> ExitCode {
         Command::Check { configuration } => exit(check(configuration)),
         Command::Cron { command } => match command {
             CronCommand::Next(args) => exit(cron_next::run(&args)),
+            CronCommand::Client(cmd) => exit(cron_cmd::run(&cmd)),
         },
     }
 }
