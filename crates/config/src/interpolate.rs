@@ -17,7 +17,8 @@ pub enum Val {
 /// Name → value; a `BTreeMap` so "Available names" come out sorted like supervisord's.
 pub type Expansions = BTreeMap<String, Val>;
 
-/// Python `repr()` of a str (enough of it for messages).
+/// Python `repr()` of a str, as supervisord's `%r` messages embed it. The one
+/// implementation used by every crate (engine messages, ctl output).
 pub fn py_repr(s: &str) -> String {
     let quote = if s.contains('\'') && !s.contains('"') {
         '"'
@@ -36,7 +37,7 @@ pub fn py_repr(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+            c if (c as u32) < 0x20 || (0x7f..0xa0).contains(&(c as u32)) => {
                 out.push_str(&format!("\\x{:02x}", c as u32));
             }
             c => out.push(c),

@@ -2,35 +2,7 @@
 //! supervisord's messages embed Python reprs, errno names and timedelta strings that
 //! clients and log scrapers read verbatim.
 
-/// Python's `repr()` of a str: single quotes unless the text holds a single quote and no
-/// double quote; backslash escapes for quotes, backslashes and control characters.
-pub fn py_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
-}
+pub use steward_config::interpolate::py_repr;
 
 /// The symbolic name of an errno (`ENOENT`), as Python's `errno.errorcode` gives it; the
 /// number itself when unknown.
@@ -133,7 +105,10 @@ mod tests {
     fn timedelta_matches_python() {
         assert_eq!(timedelta(62), "0:01:02");
         assert_eq!(timedelta(86_405), "1 day, 0:00:05");
-        assert_eq!(timedelta(5 * 86_400 + 7 * 3600 + 18 * 60 + 14), "5 days, 7:18:14");
+        assert_eq!(
+            timedelta(5 * 86_400 + 7 * 3600 + 18 * 60 + 14),
+            "5 days, 7:18:14"
+        );
         assert_eq!(timedelta(-3), "0:00:00");
     }
 
@@ -141,9 +116,6 @@ mod tests {
     fn wait_status_decoding() {
         assert_eq!(decode_wait_status(3 << 8), (3, "exit status 3".into()));
         assert_eq!(decode_wait_status(9), (-1, "terminated by SIGKILL".into()));
-        assert_eq!(
-            decode_wait_status(15),
-            (-1, "terminated by SIGTERM".into())
-        );
+        assert_eq!(decode_wait_status(15), (-1, "terminated by SIGTERM".into()));
     }
 }
