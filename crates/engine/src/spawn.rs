@@ -11,6 +11,8 @@
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
+
+pub use fcgi::bind_fcgi_socket;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -182,6 +184,9 @@ pub struct SpawnContext<'a> {
     pub global_env: &'a [(String, String)],
     /// `SUPERVISOR_SERVER_URL` when the program has no `serverurl` of its own.
     pub serverurl: Option<&'a str>,
+    /// `[fcgi-program:x]`: the listening socket that becomes the child's fd 0 (there is
+    /// no stdin pipe then).
+    pub stdin_socket: Option<std::os::fd::BorrowedFd<'a>>,
 }
 
 /// Why a spawn failed after the command checks (fork or pipe errors, or exec failure).
@@ -219,7 +224,13 @@ pub fn spawn(
             )
         })
     };
-    let (stdin_r, stdin_w) = pipe().map_err(pipe_err)?;
+    let (stdin_r, stdin_w) = match ctx.stdin_socket {
+        Some(sock) => (sock.try_clone_to_owned().map_err(pipe_err)?, None),
+        None => {
+            let (r, w) = pipe().map_err(pipe_err)?;
+            (r, Some(w))
+        }
+    };
     let (stdout_r, stdout_w) = pipe().map_err(pipe_err)?;
     let (stderr_r, stderr_w) = if cfg.redirect_stderr {
         (None, None)
@@ -268,7 +279,7 @@ pub fn spawn(
     match command.spawn() {
         Ok(child) => Ok(Spawned {
             pid: child.id() as i32,
-            stdin: Some(stdin_w),
+            stdin: stdin_w,
             stdout: stdout_r,
             stderr: stderr_r,
         }),
@@ -377,4 +388,60 @@ pub fn set_nonblocking(fd: &OwnedFd) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+mod fcgi {
+    //! The listening socket of an `[fcgi-program:x]` group, created by the daemon before
+    //! the first spawn and handed to every child as fd 0 (supervisord's socket manager).
+
+    use std::os::fd::{AsRawFd, OwnedFd};
+    use std::os::unix::fs::PermissionsExt;
+
+    /// Binds `tcp://host:port` or `unix:///path`. Errors use supervisord's wording.
+    pub fn bind_fcgi_socket(
+        url: &str,
+        backlog: Option<u32>,
+        mode: u32,
+        owner: Option<&str>,
+    ) -> Result<OwnedFd, String> {
+        let fail =
+            |e: &dyn std::fmt::Display| format!("Could not create FastCGI socket {url}: {e}");
+        let fd: OwnedFd = if let Some(addr) = url.strip_prefix("tcp://") {
+            let listener = std::net::TcpListener::bind(addr).map_err(|e| fail(&e))?;
+            listener.into()
+        } else if let Some(path) = url.strip_prefix("unix://") {
+            match std::fs::remove_file(path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(fail(&e)),
+            }
+            let listener = std::os::unix::net::UnixListener::bind(path).map_err(|e| fail(&e))?;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                .map_err(|e| fail(&e))?;
+            if let Some(owner) = owner {
+                let (user, group) = match owner.split_once(':') {
+                    Some((u, g)) => (u, Some(g)),
+                    None => (owner, None),
+                };
+                let uid = nix::unistd::User::from_name(user)
+                    .ok()
+                    .flatten()
+                    .map(|u| u.uid)
+                    .ok_or_else(|| fail(&format!("unknown user {user}")))?;
+                let gid = group
+                    .and_then(|g| nix::unistd::Group::from_name(g).ok().flatten())
+                    .map(|g| g.gid);
+                nix::unistd::chown(path, Some(uid), gid).map_err(|e| fail(&e))?;
+            }
+            listener.into()
+        } else {
+            return Err(fail(&"unknown socket type"));
+        };
+        let backlog = backlog.unwrap_or(libc::SOMAXCONN as u32) as libc::c_int;
+        // SAFETY: listen(2) on a socket we own; re-listening only changes the backlog.
+        unsafe {
+            libc::listen(fd.as_raw_fd(), backlog);
+        }
+        Ok(fd)
+    }
 }

@@ -332,6 +332,8 @@ struct Pump {
 struct Group {
     cfg: Arc<GroupConfig>,
     procs: Vec<Proc>,
+    /// `[fcgi-program:x]`: the shared listening socket (fd 0 of every child).
+    fcgi_socket: Option<OwnedFd>,
 }
 
 struct Waiter {
@@ -743,7 +745,34 @@ impl Engine {
             .unwrap_or(self.groups.len());
         let cron = is_cron(&cfg).then(|| cfg.clone());
         self.pool_add(&cfg);
-        self.groups.insert(pos, Group { cfg, procs });
+        let fcgi_socket = match &cfg.kind {
+            steward_config::GroupKind::Fcgi {
+                socket,
+                socket_backlog,
+                socket_owner,
+                socket_mode,
+            } => match spawn::bind_fcgi_socket(
+                socket,
+                *socket_backlog,
+                *socket_mode,
+                socket_owner.as_deref(),
+            ) {
+                Ok(fd) => Some(fd),
+                Err(e) => {
+                    self.log.log(LogLevel::Critical, &e);
+                    None
+                }
+            },
+            _ => None,
+        };
+        self.groups.insert(
+            pos,
+            Group {
+                cfg,
+                procs,
+                fcgi_socket,
+            },
+        );
         self.rebuild_pids();
         self.dirty = true;
         self.refresh_ticks();
@@ -1365,11 +1394,26 @@ impl Engine {
             return;
         }
         let group_name = self.groups[gi].cfg.name.clone();
+        if matches!(
+            self.groups[gi].cfg.kind,
+            steward_config::GroupKind::Fcgi { .. }
+        ) && self.groups[gi].fcgi_socket.is_none()
+        {
+            let msg = format!(
+                "unknown error making dispatchers for '{}': EBADF (no FastCGI socket)",
+                cfg.name
+            );
+            self.record_spawnerr(gi, pi, msg);
+            self.enter_backoff(gi, pi);
+            return;
+        }
+        use std::os::fd::AsFd;
         let ctx = SpawnContext {
             group: &group_name,
             base_env: &self.base_env,
             global_env: &self.config.supervisord.environment,
             serverurl: self.serverurl.as_deref(),
+            stdin_socket: self.groups[gi].fcgi_socket.as_ref().map(|f| f.as_fd()),
         };
         match spawn::spawn(&cfg, &resolved, &ctx) {
             Ok(spawned) => {

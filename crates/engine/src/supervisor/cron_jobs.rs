@@ -431,6 +431,7 @@ impl Engine {
             base_env: &self.base_env,
             global_env: &self.config.supervisord.environment,
             serverurl: self.serverurl.as_deref(),
+            stdin_socket: None,
         };
         match spawn::spawn(&cfg, &resolved, &ctx) {
             Ok(spawned) => {
