@@ -1796,9 +1796,21 @@ fn is_cron(g: &GroupConfig) -> bool {
     matches!(g.kind, steward_config::GroupKind::Cron(_))
 }
 
-/// supervisord's `ProcessGroupConfig.__eq__`: AUTO log names compare equal.
+/// supervisord's `ProcessGroupConfig.__eq__`: every option counts, but not where in the
+/// file a section stands (editing another section must not make this one "changed").
 fn groups_equal(a: &GroupConfig, b: &GroupConfig) -> bool {
-    a == b
+    let located_nowhere = |g: &GroupConfig| {
+        let mut g = g.clone();
+        for p in &mut g.processes {
+            p.defined_at = Default::default();
+        }
+        g
+    };
+    a.name == b.name
+        && a.priority == b.priority
+        && a.kind == b.kind
+        && a.processes.len() == b.processes.len()
+        && located_nowhere(a) == located_nowhere(b)
 }
 
 async fn wait_wall(wall: &mut Option<WallTimer>) -> WallWake {
