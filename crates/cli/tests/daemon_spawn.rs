@@ -17,12 +17,12 @@ fn child_environment_has_supervisor_vars_and_merged_environment() {
         "environment=GLOBAL_ONLY=\"g\",SHARED=\"from-global\"",
         "
 [program:envy]
-command=sh -c 'env > {dir}/envy.env; exec sleep 1000'
+command=sh -c 'env > {dir}/envy.tmp; mv {dir}/envy.tmp {dir}/envy.env; exec sleep 1000'
 environment=PROGRAM_ONLY=\"p\",SHARED=\"from-program\"
 startsecs=0
 
 [program:member]
-command=sh -c 'env > {dir}/member.env; exec sleep 1000'
+command=sh -c 'env > {dir}/member.tmp; mv {dir}/member.tmp {dir}/member.env; exec sleep 1000'
 startsecs=0
 
 [group:team]
@@ -89,7 +89,7 @@ fn server_url_is_the_unix_socket_even_with_an_inet_server() {
 port=127.0.0.1:{port}
 
 [program:envy]
-command=sh -c 'env > {dir}/envy.env; exec sleep 1000'
+command=sh -c 'env > {dir}/envy.tmp; mv {dir}/envy.tmp {dir}/envy.env; exec sleep 1000'
 startsecs=0
 ",
     );
@@ -164,7 +164,7 @@ fn directory_and_umask_apply_to_the_child() {
     let conf = Conf::new(
         "
 [program:placed]
-command=sh -c 'pwd > {dir}/cwd; umask > {dir}/umask; touch {dir}/probe; exec sleep 1000'
+command=sh -c 'pwd > {dir}/cwd; touch {dir}/probe; umask > {dir}/umask.tmp; mv {dir}/umask.tmp {dir}/umask; exec sleep 1000'
 directory={dir}/work
 umask=027
 startsecs=0

@@ -413,6 +413,8 @@ pub struct Daemon {
     /// The daemon's pid; it is also its session id and process group id.
     pub pid: i32,
     exited: Option<ExitStatus>,
+    /// The threads copying the daemon's stdout/stderr pipes into files.
+    copiers: Vec<std::thread::JoinHandle<()>>,
 }
 
 /// XML-RPC fault.
@@ -484,6 +486,7 @@ impl Daemon {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {:?}: {e}", cmd.get_program()));
         drop(leak);
+        let mut copiers = Vec::new();
         for (pipe, name) in [
             (
                 child
@@ -502,14 +505,14 @@ impl Daemon {
         ] {
             let mut pipe = pipe.unwrap();
             let mut file = fs::File::create(conf.dir.join(name)).unwrap();
-            std::thread::spawn(move || {
+            copiers.push(std::thread::spawn(move || {
                 let mut buf = [0u8; 8192];
                 while let Ok(n) = pipe.read(&mut buf) {
                     if n == 0 || file.write_all(&buf[..n]).is_err() {
                         break;
                     }
                 }
-            });
+            }));
         }
         let pid = child.id() as i32;
         Daemon {
@@ -518,7 +521,14 @@ impl Daemon {
             child,
             pid,
             exited: None,
+            copiers,
         }
+    }
+
+    /// Wait (up to `timeout`) until the daemon's stdout and stderr pipes are at EOF and
+    /// fully copied into `daemon.stdout` / `daemon.stderr`.
+    pub fn drain_output(&self, timeout: Duration) -> bool {
+        wait_until(timeout, || self.copiers.iter().all(|h| h.is_finished()))
     }
 
     pub fn start_target(target: Target, conf: Conf) -> Daemon {
@@ -559,8 +569,7 @@ impl Daemon {
                 d.diagnostics()
             );
         }
-        // Let the copy threads drain the pipes.
-        std::thread::sleep(Duration::from_millis(50));
+        d.drain_output(Duration::from_secs(5));
         let out = Output {
             stdout: d.stdout(),
             stderr: d.stderr(),
