@@ -442,3 +442,367 @@ fn events_match_the_reference() {
         "listener stdout log:\n{out}"
     );
 }
+
+// ------------------------------------------------------------------ superlance
+
+#[test]
+fn superlance_crashmail_reports_a_crash() {
+    let conf = Conf::new(&format!(
+        "
+[eventlistener:crashmail]
+command={venv}/bin/crashmail -p crashy -m ops@example.com -s \"{fix}/fake_sendmail.sh {{dir}}/mail.txt\"
+events=PROCESS_STATE_EXITED
+
+[program:crashy]
+command=/bin/sh -c \"sleep 0.5; exit 7\"
+startsecs=0
+autorestart=false
+",
+        venv = venv().display(),
+        fix = fixture("").trim_end_matches('/'),
+    ));
+    let d = Daemon::start(conf);
+    d.wait_state("crashy", "EXITED", secs(15.0));
+    assert!(
+        wait_until(secs(15.0), || d
+            .conf
+            .read("mail.txt")
+            .contains("end of message")),
+        "no mail from crashmail:\n{}",
+        d.conf.read("mail.txt")
+    );
+    let mail = d.conf.read("mail.txt");
+    assert!(mail.contains("To: ops@example.com"), "{mail}");
+    assert!(mail.contains("crashy"), "{mail}");
+    assert!(mail.contains("exited unexpectedly"), "{mail}");
+    assert_eq!(d.state("crashmail"), "RUNNING");
+}
+
+#[test]
+fn superlance_memmon_restarts_a_memory_hog() {
+    let conf = Conf::new(&format!(
+        "
+[eventlistener:memmon]
+command={venv}/bin/memmon -p hog=20MB
+events=TICK_5
+
+[program:hog]
+command={{python}} {fix}/hog.py
+startsecs=0
+",
+        venv = venv().display(),
+        fix = fixture("").trim_end_matches('/'),
+    ));
+    let d = Daemon::start(conf);
+    d.wait_state("hog", "RUNNING", secs(10.0));
+    let first = d.process_pid("hog");
+    assert!(
+        wait_until(secs(20.0), || {
+            let p = d.process_pid("hog");
+            p != 0 && p != first
+        }),
+        "memmon did not restart hog (pid {first})\nmemmon stderr:\n{}",
+        d.ctl(&["tail", "memmon", "stderr"])
+    );
+    let err = d.ctl(&["tail", "memmon", "stderr"]).stdout;
+    assert!(err.contains("Restarting hog"), "{err}");
+}
+
+#[test]
+fn superlance_httpok_restarts_a_failing_web_server() {
+    let conf = Conf::new(&format!(
+        "
+[eventlistener:httpok]
+command={venv}/bin/httpok -p web -t 5 -c 200 http://127.0.0.1:{{port}}/missing.html
+events=TICK_5
+
+[program:web]
+command={{python}} -m http.server {{port}} --bind 127.0.0.1 --directory {{dir}}
+startsecs=1
+",
+        venv = venv().display(),
+    ));
+    let d = Daemon::start(conf);
+    d.wait_state("web", "RUNNING", secs(10.0));
+    // the server answers (404 for the checked path: the check fails)
+    let port = d.conf.port;
+    assert!(wait_until(secs(10.0), || std::net::TcpStream::connect((
+        "127.0.0.1",
+        port
+    ))
+    .is_ok()));
+    let first = d.process_pid("web");
+    assert!(
+        wait_until(secs(20.0), || {
+            let p = d.process_pid("web");
+            p != 0 && p != first
+        }),
+        "httpok did not restart web (pid {first})\nhttpok stderr:\n{}",
+        d.ctl(&["tail", "httpok", "stderr"])
+    );
+    let err = d.ctl(&["tail", "httpok", "stderr"]).stdout;
+    assert!(err.contains("web is in RUNNING state, restarting"), "{err}");
+}
+
+// ------------------------------------------------------------------ bad input
+
+fn remote(d: &Daemon, data: &str) {
+    d.call(
+        "supervisor.sendRemoteCommEvent",
+        vec![json!("test"), json!(data)],
+    );
+}
+
+#[test]
+fn garbage_instead_of_ready_puts_the_listener_in_unknown() {
+    let d = Daemon::start(Conf::new(&format!(
+        "
+[eventlistener:bad]
+command={{python}} {fix}/garbage.py
+events=REMOTE_COMMUNICATION
+
+[eventlistener:good]
+command={{python}} {fix}/recorder.py {{dir}}/good.jsonl
+events=REMOTE_COMMUNICATION
+
+[program:worker]
+command=sleep 1000
+startsecs=0
+",
+        fix = fixture("").trim_end_matches('/'),
+    )));
+    assert!(
+        wait_until(secs(10.0), || {
+            d.mainlog().contains(
+            "bad: has entered the UNKNOWN state and will no longer receive events, this usually indicates the process violated the eventlistener protocol"
+        )
+        }),
+        "no UNKNOWN warning"
+    );
+    d.wait_state("good", "RUNNING", secs(10.0));
+    d.wait_state("bad", "RUNNING", secs(10.0));
+    for i in 0..3 {
+        remote(&d, &format!("msg {i}"));
+    }
+    wait_rec(&d, "good.jsonl", "msg 2", |r| r.payload.ends_with("msg 2"));
+    let recs = records(&d.conf, "good.jsonl");
+    assert_eq!(recs.len(), 3, "{recs:?}");
+    check_envelopes(&recs, "good", "good");
+    assert_eq!(d.state("worker"), "RUNNING");
+    assert_eq!(d.state("bad"), "RUNNING");
+    assert_eq!(
+        d.call("supervisor.getState", vec![])["statename"],
+        "RUNNING"
+    );
+}
+
+#[test]
+fn a_listener_that_never_answers_overflows_its_buffer() {
+    let d = Daemon::start(Conf::new(&format!(
+        "
+[eventlistener:mute]
+command={{python}} {fix}/silent.py {{dir}}/mute.txt
+events=REMOTE_COMMUNICATION
+buffer_size=3
+
+[eventlistener:good]
+command={{python}} {fix}/recorder.py {{dir}}/good.jsonl
+events=PROCESS_STATE_RUNNING
+",
+        fix = fixture("").trim_end_matches('/'),
+    )));
+    d.wait_state("mute", "RUNNING", secs(10.0));
+    d.wait_state("good", "RUNNING", secs(10.0));
+    wait_rec(&d, "good.jsonl", "own RUNNING", |r| {
+        r.payload.contains("processname:good ")
+    });
+    remote(&d, "first");
+    assert!(wait_until(secs(10.0), || d
+        .conf
+        .read("mute.txt")
+        .contains("eventname:REMOTE")));
+    let swallowed = d.conf.read("mute.txt");
+    let s0: u64 = swallowed
+        .split(' ')
+        .find_map(|t| t.strip_prefix("serial:"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    for i in 0..7 {
+        remote(&d, &format!("more {i}"));
+    }
+    // 7 more events into a buffer of 3: the 4 oldest are discarded, each with a log line
+    let expected: Vec<String> = (1..=4)
+        .map(|k| {
+            format!(
+                "ERRO pool mute event buffer overflowed, discarding event {}",
+                s0 + k
+            )
+        })
+        .collect();
+    assert!(
+        wait_until(secs(10.0), || expected
+            .iter()
+            .all(|l| d.mainlog().contains(l.as_str()))),
+        "expected {expected:?}"
+    );
+    assert!(!d
+        .mainlog()
+        .contains(&format!("discarding event {}", s0 + 5)));
+    // the other pool and the daemon are fine
+    d.call("supervisor.stopProcess", vec![json!("good")]);
+    d.call("supervisor.startProcess", vec![json!("good")]);
+    wait_rec(&d, "good.jsonl", "good RUNNING again", |r| {
+        r.payload.contains("processname:good ") && r.poolserial() > 0
+    });
+    assert_eq!(d.conf.read("mute.txt").lines().count(), 1);
+}
+
+#[test]
+fn a_listener_dying_mid_event_gets_the_event_again_once() {
+    let d = Daemon::start(Conf::new(&format!(
+        "
+[eventlistener:phoenix]
+command={{python}} {fix}/dies_mid_event.py {{dir}}/phoenix.jsonl {{dir}}/died
+events=REMOTE_COMMUNICATION
+",
+        fix = fixture("").trim_end_matches('/'),
+    )));
+    d.wait_state("phoenix", "RUNNING", secs(10.0));
+    let first_pid = d.process_pid("phoenix");
+    remote(&d, "précieux");
+    wait_rec(&d, "phoenix.jsonl", "the rebuffered event", |r| {
+        r.payload.ends_with("précieux")
+    });
+    assert!(d.conf.file("died").exists());
+    remote(&d, "second");
+    wait_rec(&d, "phoenix.jsonl", "second", |r| {
+        r.payload.ends_with("second")
+    });
+    let recs = records(&d.conf, "phoenix.jsonl");
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    check_envelopes(&recs, "phoenix", "phoenix");
+    let died_header = d.conf.read("died");
+    assert_eq!(
+        died_header.trim_end(),
+        recs[0].header,
+        "same event, same serial"
+    );
+    assert_ne!(d.process_pid("phoenix"), first_pid);
+}
+
+#[test]
+fn fail_result_rebuffers_the_event() {
+    let d = Daemon::start(Conf::new(&format!(
+        "
+[eventlistener:picky]
+command={{python}} {fix}/recorder.py {{dir}}/picky.jsonl --fail-first
+events=REMOTE_COMMUNICATION
+",
+        fix = fixture("").trim_end_matches('/'),
+    )));
+    d.wait_state("picky", "RUNNING", secs(10.0));
+    remote(&d, "n0");
+    remote(&d, "n1");
+    wait_rec(&d, "picky.jsonl", "n1", |r| r.payload.ends_with("n1"));
+    let recs = records(&d.conf, "picky.jsonl");
+    // FAIL: rebuffered at the head and delivered again with the same serials, before n1
+    assert_eq!(recs.len(), 3, "{recs:?}");
+    assert_eq!(recs[0].answer, "FAIL");
+    assert_eq!(recs[0].header, recs[1].header);
+    assert_eq!(recs[1].answer, "OK");
+    assert!(recs[2].payload.ends_with("n1"));
+    check_envelopes(&recs, "picky", "picky");
+}
+
+#[test]
+fn numprocs_pool_gives_each_event_to_the_first_ready_listener() {
+    let d = Daemon::start(Conf::new(&format!(
+        "
+[eventlistener:pool]
+command={{python}} {fix}/recorder.py {{dir}}/pool_%(process_num)d.jsonl
+process_name=%(program_name)s_%(process_num)d
+numprocs=2
+events=REMOTE_COMMUNICATION
+",
+        fix = fixture("").trim_end_matches('/'),
+    )));
+    d.wait_state("pool:pool_0", "RUNNING", secs(10.0));
+    d.wait_state("pool:pool_1", "RUNNING", secs(10.0));
+    // Both READY: the first event goes to the first listener of the pool.
+    remote(&d, "n0");
+    wait_rec(&d, "pool_0.jsonl", "n0", |r| r.payload.ends_with("n0"));
+    assert_eq!(d.conf.read("pool_1.jsonl"), "", "n0 went to pool_0 only");
+    // Later ones go to whichever is READY first (pool_0 may still be between its RESULT
+    // and its next READY), each to exactly one listener.
+    for i in 1..4 {
+        remote(&d, &format!("n{i}"));
+    }
+    let all = || {
+        let mut v = records(&d.conf, "pool_0.jsonl");
+        v.extend(records(&d.conf, "pool_1.jsonl"));
+        v
+    };
+    assert!(wait_until(secs(10.0), || all().len() >= 4));
+    std::thread::sleep(secs(0.3));
+    let mut payloads: Vec<String> = all().into_iter().map(|r| r.payload).collect();
+    payloads.sort();
+    assert_eq!(
+        payloads,
+        [
+            "type:test\nn0",
+            "type:test\nn1",
+            "type:test\nn2",
+            "type:test\nn3"
+        ]
+    );
+    check_envelopes(&records(&d.conf, "pool_0.jsonl"), "pool", "pool_0");
+    check_envelopes(&records(&d.conf, "pool_1.jsonl"), "pool", "pool_1");
+    // pool_0 stopped: pool_1 takes over
+    d.call("supervisor.stopProcess", vec![json!("pool:pool_0")]);
+    remote(&d, "n4");
+    wait_rec(&d, "pool_1.jsonl", "n4", |r| r.payload.ends_with("n4"));
+}
+
+#[test]
+fn a_flood_is_bounded_by_buffer_size() {
+    let d = Daemon::start(Conf::new(&format!(
+        "
+[eventlistener:slow]
+command={{python}} {fix}/recorder.py {{dir}}/slow.jsonl --delay 0.05
+events=PROCESS_LOG
+buffer_size=5
+
+[program:flood]
+command={{python}} {fix}/chatter.py flood 1500
+startsecs=0
+stdout_events_enabled=true
+
+[program:bystander]
+command=sleep 1000
+startsecs=0
+",
+        fix = fixture("").trim_end_matches('/'),
+    )));
+    d.wait_state("bystander", "RUNNING", secs(10.0));
+    let bystander = d.process_pid("bystander");
+    assert!(
+        wait_until(secs(20.0), || d
+            .conf
+            .read("slow.jsonl")
+            .contains("line 1499")),
+        "the newest event must get through"
+    );
+    assert!(d
+        .mainlog()
+        .contains("ERRO pool slow event buffer overflowed, discarding event"));
+    let recs = records(&d.conf, "slow.jsonl");
+    check_envelopes(&recs, "slow", "slow");
+    assert!(recs.len() < 1500, "events were dropped, not all queued");
+    assert_eq!(d.process_pid("bystander"), bystander);
+    assert_eq!(d.state("flood"), "RUNNING");
+    assert_eq!(
+        d.call("supervisor.getState", vec![])["statename"],
+        "RUNNING"
+    );
+}
