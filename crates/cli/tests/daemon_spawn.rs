@@ -311,3 +311,66 @@ startsecs=0
     );
     assert_eq!(d.state("forker"), "RUNNING");
 }
+
+#[test]
+fn orphans_are_reaped_when_the_daemon_is_pid_1() {
+    // As a container's PID 1 (here: a new pid namespace), every orphan is adopted by the
+    // daemon, which must reap it (the reference reaps unknown pids too).
+    let ok = std::process::Command::new("unshare")
+        .args(["--pid", "--fork", "true"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("skipped: `unshare --pid --fork` is not available here");
+        return;
+    }
+    let conf = Conf::new(
+        "
+[program:forker]
+command=sh {dir}/forker.sh
+startsecs=0
+",
+    );
+    conf.script("forker.sh", "( {python} {dir}/gc.py & )\nexec sleep 1000\n");
+    conf.script(
+        "gc.py",
+        "import os, time\ntime.sleep(0.5)\nopen('{dir}/gc.tmp', 'w').write('%d %d' % (os.getpid(), os.getppid()))\nos.rename('{dir}/gc.tmp', '{dir}/gc.txt')\ntime.sleep(0.3)\n",
+    );
+    let d = Daemon::start_wrapped(target(), conf, &["unshare", "--pid", "--fork"]);
+    d.wait_state("forker", "RUNNING", secs(10.0));
+    assert!(wait_until(secs(10.0), || !d.conf.read("gc.txt").is_empty()));
+    let ppid = d.conf.read("gc.txt").split(' ').nth(1).unwrap().to_owned();
+    assert_eq!(ppid, "1", "the orphan was adopted by PID 1 (the daemon)");
+    // The daemon, seen from outside: the wrapper's child.
+    let daemon = d
+        .children()
+        .first()
+        .map(|p| p.pid)
+        .expect("the daemon under unshare");
+    let zombies = || -> Vec<ProcStat> {
+        processes()
+            .into_iter()
+            .filter(|p| p.ppid == daemon && p.state == 'Z')
+            .collect()
+    };
+    // gc.py exits 0.3 s after writing: wait until it is no longer running, then nothing
+    // may stay a zombie under the daemon.
+    let gc_running = || {
+        processes()
+            .iter()
+            .any(|p| p.ppid == daemon && p.comm.starts_with("python") && p.state != 'Z')
+    };
+    assert!(wait_until(secs(5.0), || !gc_running()), "gc.py never ended");
+    assert!(
+        wait_until(secs(5.0), || zombies().is_empty()),
+        "zombies under the daemon: {:?}",
+        zombies()
+    );
+    assert!(
+        holds_for(secs(1.0), || zombies().is_empty()),
+        "zombies under the daemon: {:?}",
+        zombies()
+    );
+    assert_eq!(d.state("forker"), "RUNNING");
+}

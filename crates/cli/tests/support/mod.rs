@@ -463,9 +463,33 @@ impl Daemon {
     /// `<dir>/daemon.stdout` / `daemon.stderr`, with an extra inherited fd 9 that must not
     /// reach the children. Does not wait for the socket.
     pub fn spawn(target: Target, conf: Conf) -> Daemon {
+        Daemon::spawn_wrapped(target, conf, &[])
+    }
+
+    /// Start the daemon under a wrapper command (e.g. `unshare --pid --fork` to make it
+    /// PID 1 of a new pid namespace) and wait until its socket answers. `pid` is then the
+    /// wrapper's pid (still the session id); see `daemon_pid_in_session`.
+    pub fn start_wrapped(target: Target, conf: Conf, wrapper: &[&str]) -> Daemon {
+        let d = Daemon::spawn_wrapped(target, conf, wrapper);
+        d.wait_ready()
+    }
+
+    fn spawn_wrapped(target: Target, conf: Conf, wrapper: &[&str]) -> Daemon {
         let leak = fs::File::create(conf.dir.join("inherited-fd9")).unwrap();
         let leak_fd = leak.as_raw_fd();
         let mut cmd = Daemon::command(target, &conf);
+        if let Some((first, rest)) = wrapper.split_first() {
+            let mut w = Command::new(first);
+            w.args(rest).arg(cmd.get_program()).args(cmd.get_args());
+            w.current_dir(&conf.dir);
+            for (k, v) in cmd.get_envs() {
+                match v {
+                    Some(v) => w.env(k, v),
+                    None => w.env_remove(k),
+                };
+            }
+            cmd = w;
+        }
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -532,11 +556,16 @@ impl Daemon {
     }
 
     pub fn start_target(target: Target, conf: Conf) -> Daemon {
-        let mut d = Daemon::spawn(target, conf);
+        Daemon::spawn(target, conf).wait_ready()
+    }
+
+    fn wait_ready(mut self) -> Daemon {
+        let d = &mut self;
+        let target = d.target;
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             if d.rpc("supervisor.getState", vec![]).is_ok() {
-                return d;
+                return self;
             }
             if let Some(st) = d.try_wait() {
                 // (Drop prints the daemon's output and log.)
