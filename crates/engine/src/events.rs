@@ -66,11 +66,23 @@ pub const EVENT_TYPES: &[(&str, Option<&str>)] = &[
     ("PROCESS_LOG_STDOUT", Some("PROCESS_LOG")),
     ("PROCESS_LOG_STDERR", Some("PROCESS_LOG")),
     ("PROCESS_COMMUNICATION", Some("EVENT")),
-    ("PROCESS_COMMUNICATION_STDOUT", Some("PROCESS_COMMUNICATION")),
-    ("PROCESS_COMMUNICATION_STDERR", Some("PROCESS_COMMUNICATION")),
+    (
+        "PROCESS_COMMUNICATION_STDOUT",
+        Some("PROCESS_COMMUNICATION"),
+    ),
+    (
+        "PROCESS_COMMUNICATION_STDERR",
+        Some("PROCESS_COMMUNICATION"),
+    ),
     ("SUPERVISOR_STATE_CHANGE", Some("EVENT")),
-    ("SUPERVISOR_STATE_CHANGE_RUNNING", Some("SUPERVISOR_STATE_CHANGE")),
-    ("SUPERVISOR_STATE_CHANGE_STOPPING", Some("SUPERVISOR_STATE_CHANGE")),
+    (
+        "SUPERVISOR_STATE_CHANGE_RUNNING",
+        Some("SUPERVISOR_STATE_CHANGE"),
+    ),
+    (
+        "SUPERVISOR_STATE_CHANGE_STOPPING",
+        Some("SUPERVISOR_STATE_CHANGE"),
+    ),
     ("TICK", Some("EVENT")),
     ("TICK_5", Some("TICK")),
     ("TICK_60", Some("TICK")),
@@ -187,11 +199,17 @@ fn decode_payload(data: &[u8]) -> String {
     match std::str::from_utf8(data) {
         Ok(s) => s.to_string(),
         Err(_) => {
-            let mut out = String::from("Undecodable: b'");
+            // Python's bytes repr: double quotes when the data holds a ' but no ".
+            let quote = if data.contains(&b'\'') && !data.contains(&b'"') {
+                '"'
+            } else {
+                '\''
+            };
+            let mut out = format!("Undecodable: b{quote}");
             for &b in data {
                 match b {
                     b'\\' => out.push_str("\\\\"),
-                    b'\'' => out.push_str("\\'"),
+                    b'\'' if quote == '\'' => out.push_str("\\'"),
                     b'\n' => out.push_str("\\n"),
                     b'\r' => out.push_str("\\r"),
                     b'\t' => out.push_str("\\t"),
@@ -199,7 +217,7 @@ fn decode_payload(data: &[u8]) -> String {
                     _ => out.push_str(&format!("\\x{b:02x}")),
                 }
             }
-            out.push('\'');
+            out.push(quote);
             out
         }
     }
@@ -229,5 +247,15 @@ mod tests {
         assert!(is_subtype("PROCESS_STATE_EXITED", "PROCESS_STATE"));
         assert!(is_subtype("TICK_5", "EVENT"));
         assert!(!is_subtype("TICK_5", "PROCESS_STATE"));
+    }
+
+    #[test]
+    fn undecodable_data_is_rendered_like_python_bytes_repr() {
+        assert_eq!(
+            decode_payload(b"a\xff'b\n"),
+            "Undecodable: b\"a\\xff'b\\n\""
+        );
+        assert_eq!(decode_payload(b"\xff'\""), "Undecodable: b'\\xff\\'\"'");
+        assert_eq!(decode_payload(b"ok"), "ok");
     }
 }
