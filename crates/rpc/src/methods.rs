@@ -32,6 +32,44 @@ pub const SUPERVISOR_VERSION: &str = "4.3.0";
 #[derive(Clone)]
 pub struct Rpc {
     engine: EngineHandle,
+    auto_names: Arc<std::sync::Mutex<AutoNames>>,
+}
+
+type LogPaths = (Option<std::path::PathBuf>, Option<std::path::PathBuf>);
+
+/// For getAllConfigInfo's AUTO log names. supervisord resolves `AUTO` in the config objects
+/// a group is created from (at startup, and by addProcessGroup), and they stay resolved
+/// when the group is removed; the objects of a later reloadConfig say `auto` until their
+/// group is added.
+#[derive(Default)]
+struct AutoNames {
+    /// The parse the rest applies to.
+    parse: Option<Arc<steward_config::Config>>,
+    /// The parse came from an RPC reloadConfig (not from startup or a restart).
+    from_reload: bool,
+    /// Groups added (addProcessGroup) since that reloadConfig.
+    added: Vec<String>,
+    /// Resolved log names seen, by (group, process).
+    paths: std::collections::HashMap<(String, String), LogPaths>,
+}
+
+impl AutoNames {
+    fn observe(&mut self, parse: &Arc<steward_config::Config>, snap: &steward_engine::Snapshot) {
+        if !self.parse.as_ref().is_some_and(|p| Arc::ptr_eq(p, parse)) {
+            *self = AutoNames {
+                parse: Some(parse.clone()),
+                ..Default::default()
+            };
+        }
+        for p in &snap.processes {
+            if !self.from_reload || self.added.iter().any(|g| **g == *p.group) {
+                self.paths.insert(
+                    (p.group.to_string(), p.name.to_string()),
+                    (p.stdout_logfile.clone(), p.stderr_logfile.clone()),
+                );
+            }
+        }
+    }
 }
 
 type RpcResult = Result<Value, Fault>;
@@ -130,12 +168,19 @@ fn result_struct(group: &str, name: &str, status: i32, description: &str) -> Val
 }
 
 fn fault_struct(group: &str, name: &str, f: &Fault) -> Value {
-    // supervisord puts `e.text` (the extra part, or the name alone) in description.
-    let text = match f.string.split_once(": ") {
-        Some((_, extra)) => extra.to_string(),
-        None => f.string.clone(),
-    };
-    result_struct(group, name, f.code, &text)
+    // supervisord puts `e.text` in description: the whole fault string, `NAME: extra`.
+    result_struct(group, name, f.code, &f.string)
+}
+
+/// Python's `str()` of an argument, for faults whose extra part is the argument itself.
+fn py_str(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Int(n) => n.to_string(),
+        Value::Bool(b) => if *b { "True" } else { "False" }.to_string(),
+        Value::Double(d) => format!("{d:?}"),
+        other => format!("{other:?}"),
+    }
 }
 
 /// The `description` of getProcessInfo (supervisord's `_interpretProcessInfo`).
@@ -193,7 +238,10 @@ fn process_info(p: &ProcInfo, now: f64) -> Value {
 
 impl Rpc {
     pub fn new(engine: EngineHandle) -> Rpc {
-        Rpc { engine }
+        Rpc {
+            engine,
+            auto_names: Default::default(),
+        }
     }
 
     pub fn engine(&self) -> &EngineHandle {
@@ -204,6 +252,10 @@ impl Rpc {
     /// that are not XML-RPC at all (supervisord answers those with HTTP 400).
     pub async fn handle_body(&self, body: &[u8]) -> Result<String, u16> {
         let (method, params) = xml::parse_call(body).map_err(|_| 400u16)?;
+        if method.is_empty() {
+            // supervisord: "no method name" is an invalid request, not a fault.
+            return Err(400);
+        }
         Ok(match self.call(&method, params).await {
             Ok(v) => xml::encode_response(&v),
             Err(f) => xml::encode_fault(&f),
@@ -237,14 +289,15 @@ impl Rpc {
             }
             "methodHelp" => {
                 arity(&params, 1, 1)?;
-                let n = arg_str(&params, 0)?;
+                // supervisord looks the name up: a non-string is simply not found.
+                let n = params[0].as_str().unwrap_or("");
                 docs::method_help(n)
                     .map(|h| Value::String(h.into()))
                     .ok_or_else(|| fault(faults::SIGNATURE_UNSUPPORTED, None))
             }
             "methodSignature" => {
                 arity(&params, 1, 1)?;
-                let n = arg_str(&params, 0)?;
+                let n = params[0].as_str().unwrap_or("");
                 docs::method_signature(n)
                     .map(|s| Value::Array(s.into_iter().map(|t| Value::String(t.into())).collect()))
                     .ok_or_else(|| fault(faults::SIGNATURE_UNSUPPORTED, None))
@@ -496,6 +549,13 @@ impl Rpc {
                     .call(|reply| Request::ReloadConfig { reply })
                     .await
                     .map_err(|e| action_fault(&e, ""))?;
+                if let Some((config, _)) = self.engine.config_info().await {
+                    *self.auto_names.lock().unwrap() = AutoNames {
+                        parse: Some(config),
+                        from_reload: true,
+                        ..Default::default()
+                    };
+                }
                 let list =
                     |v: Vec<String>| Value::Array(v.into_iter().map(Value::String).collect());
                 Ok(Value::Array(vec![Value::Array(vec![
@@ -506,7 +566,8 @@ impl Rpc {
             }
             "addProcessGroup" => {
                 arity(p, 1, 1)?;
-                let n = arg_str(p, 0)?.to_string();
+                // supervisord looks the name up in a dict: any other type is a BAD_NAME.
+                let n = py_str(&p[0]);
                 self.engine
                     .call(|reply| Request::AddGroup {
                         name: n.clone(),
@@ -514,11 +575,14 @@ impl Rpc {
                     })
                     .await
                     .map_err(|e| action_fault(&e, &n))?;
+                self.auto_names.lock().unwrap().added.push(n.clone());
+                self.observe_auto_names().await;
                 Ok(Value::Bool(true))
             }
             "removeProcessGroup" => {
                 arity(p, 1, 1)?;
-                let n = arg_str(p, 0)?.to_string();
+                let n = py_str(&p[0]);
+                self.observe_auto_names().await;
                 self.engine
                     .call(|reply| Request::RemoveGroup {
                         name: n.clone(),
@@ -526,6 +590,7 @@ impl Rpc {
                     })
                     .await
                     .map_err(|e| action_fault(&e, &n))?;
+
                 Ok(Value::Bool(true))
             }
             "startProcess" => {
@@ -699,7 +764,7 @@ impl Rpc {
                 let data = match &p[1] {
                     Value::String(s) => s.as_bytes().to_vec(),
                     Value::Base64(b) => b.clone(),
-                    _ => return Err(fault(faults::INCORRECT_PARAMETERS, None)),
+                    other => return Err(fault(faults::INCORRECT_PARAMETERS, Some(&py_str(other)))),
                 };
                 let snap = self.engine.snapshot();
                 let key = self.key_of(&snap, n)?;
@@ -812,12 +877,13 @@ impl Rpc {
         Ok(priority_order(&selected).into_iter().cloned().collect())
     }
 
-    /// supervisord's `make_allfunc` for start/stop: immediate results in order, then the
-    /// deferred ones as they complete.
+    /// supervisord's `make_allfunc` for start/stop: the immediate results (faults raised
+    /// before anything is spawned or signalled, and calls that did not have to wait) in
+    /// priority order, then the deferred ones (polled in priority order every round; here,
+    /// in priority order).
     async fn run_all(&self, members: Vec<ProcInfo>, start: bool, wait: bool) -> RpcResult {
-        let mut immediate = Vec::new();
         let mut pending = tokio::task::JoinSet::new();
-        for info in members {
+        for (index, info) in members.into_iter().enumerate() {
             let selected = if start {
                 !info.state.is_running()
             } else {
@@ -836,23 +902,31 @@ impl Rpc {
             } else {
                 self.engine.send(|reply| Request::Stop { key, wait, reply })
             };
-            pending.spawn(async move { (info, reply.wait().await) });
+            pending.spawn(async move { (index, info, reply.wait().await) });
         }
-        let mut deferred = Vec::new();
-        while let Some(Ok((info, r))) = pending.join_next().await {
+        let mut results = Vec::new();
+        while let Some(Ok((index, info, r))) = pending.join_next().await {
             let ns = make_namespec(&info.group, &info.name);
+            // Whether supervisord would have answered this one through a callback: a stop
+            // that waits always does (the process is STOPPING right after the signal); a
+            // start that waits does unless startsecs=0 made it RUNNING at once; the faults
+            // of the callback (SPAWN_ERROR, ABNORMAL_TERMINATION) come from it too.
+            let deferred = wait
+                && match &r {
+                    Ok(()) => !start || info.config.startsecs > 0,
+                    Err(ActionError::SpawnError | ActionError::AbnormalTermination) => start,
+                    Err(_) => false,
+                };
             let v = match r {
                 Ok(()) => result_struct(&info.group, &info.name, faults::SUCCESS, "OK"),
                 Err(e) => fault_struct(&info.group, &info.name, &action_fault(&e, &ns)),
             };
-            if matches!(v.get("status"), Some(Value::Int(c)) if *c != faults::SUCCESS) {
-                immediate.push(v);
-            } else {
-                deferred.push(v);
-            }
+            results.push((deferred, index, v));
         }
-        immediate.extend(deferred);
-        Ok(Value::Array(immediate))
+        results.sort_by_key(|(deferred, index, _)| (*deferred, *index));
+        Ok(Value::Array(
+            results.into_iter().map(|(_, _, v)| v).collect(),
+        ))
     }
 
     async fn start_group(&self, group: Option<&str>, wait: bool) -> RpcResult {
@@ -927,13 +1001,28 @@ impl Rpc {
         Ok(Value::Array(results))
     }
 
+    async fn observe_auto_names(&self) {
+        if let Some((config, _)) = self.engine.config_info().await {
+            let snap = self.engine.snapshot();
+            self.auto_names.lock().unwrap().observe(&config, &snap);
+        }
+    }
+
     async fn all_config_info(&self) -> RpcResult {
         let Some((config, active)) = self.engine.config_info().await else {
             return Err(fault(faults::SHUTDOWN_STATE, None));
         };
+        let paths = {
+            let mut auto = self.auto_names.lock().unwrap();
+            auto.observe(&config, &self.engine.snapshot());
+            auto.paths.clone()
+        };
         let mut rows: Vec<(String, Value)> = Vec::new();
-        let opt_path = |p: &steward_config::LogFile| match p {
-            steward_config::LogFile::Auto => Value::String("auto".into()),
+        let opt_path = |p: &steward_config::LogFile, actual: Option<&std::path::PathBuf>| match p {
+            steward_config::LogFile::Auto => match actual {
+                Some(a) => Value::String(a.to_string_lossy().into_owned()),
+                None => Value::String("auto".into()),
+            },
             steward_config::LogFile::None | steward_config::LogFile::Syslog => {
                 Value::String("none".into())
             }
@@ -943,6 +1032,9 @@ impl Rpc {
         for g in &config.groups {
             let inuse = active.iter().any(|a| **a == *g.name);
             for pc in &g.processes {
+                let resolved = paths.get(&(g.name.clone(), pc.name.clone()));
+                let stdout_actual = resolved.and_then(|r| r.0.as_ref());
+                let stderr_actual = resolved.and_then(|r| r.1.as_ref());
                 let d = vec![
                     ("autostart".to_string(), Value::Bool(pc.autostart)),
                     (
@@ -980,7 +1072,10 @@ impl Rpc {
                         "stdout_events_enabled".into(),
                         Value::Bool(pc.stdout.events_enabled),
                     ),
-                    ("stdout_logfile".into(), opt_path(&pc.stdout.file)),
+                    (
+                        "stdout_logfile".into(),
+                        opt_path(&pc.stdout.file, stdout_actual),
+                    ),
                     (
                         "stdout_logfile_backups".into(),
                         Value::Int(pc.stdout.backups as i32),
@@ -997,7 +1092,10 @@ impl Rpc {
                         "stderr_events_enabled".into(),
                         Value::Bool(pc.stderr.events_enabled),
                     ),
-                    ("stderr_logfile".into(), opt_path(&pc.stderr.file)),
+                    (
+                        "stderr_logfile".into(),
+                        opt_path(&pc.stderr.file, stderr_actual),
+                    ),
                     (
                         "stderr_logfile_backups".into(),
                         Value::Int(pc.stderr.backups as i32),
@@ -1009,7 +1107,7 @@ impl Rpc {
                         pc.serverurl
                             .clone()
                             .map(Value::String)
-                            .unwrap_or_else(|| Value::String("auto".into())),
+                            .unwrap_or_else(|| Value::String("none".into())),
                     ),
                 ];
                 rows.push((pc.name.clone(), Value::Struct(d)));
