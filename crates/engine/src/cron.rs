@@ -37,6 +37,11 @@ impl RunTrigger {
 /// count as missed (downtime, suspend, a clock step) and follow the job's `catchup`.
 pub const ON_TIME_GRACE: Duration = Duration::from_secs(30);
 
+/// The on-time grace when the daemon (re)starts: a fire time before the start was missed
+/// while the daemon was down and follows `catchup`; only a fire during the daemon's own
+/// start-up (this close to now) still runs as a scheduled run.
+pub const STARTUP_GRACE: Duration = Duration::from_secs(1);
+
 /// Upper bound of fire times examined in one plan (a seconds-level schedule after weeks of
 /// downtime would otherwise take long); past it, older fires are simply skipped.
 const MAX_EXAMINED: usize = 100_000;
@@ -183,6 +188,41 @@ mod tests {
         );
         assert_eq!(two.skipped, 3);
         assert_eq!(two.next, Some(ts("2026-01-01T06:00:00Z")));
+    }
+
+    #[test]
+    fn after_downtime_a_recent_fire_follows_catchup_with_the_startup_grace() {
+        let s = Schedule::parse("* * * * * *").unwrap();
+        let after = ts("2026-01-01T00:00:00Z");
+        let now = ts("2026-01-01T00:00:05.300Z");
+        // With the run-time grace the fire of 00:00:05 (0.3 s ago) is on time ...
+        let late = plan(&s, &TimeZone::UTC, after, now, 0, ON_TIME_GRACE);
+        assert_eq!(late.on_time, Some(ts("2026-01-01T00:00:05Z")));
+        // ... and so would be a fire 20 s ago: at start-up that is a missed fire.
+        let restart = plan(
+            &s,
+            &TimeZone::UTC,
+            after,
+            ts("2026-01-01T00:00:25.300Z"),
+            0,
+            STARTUP_GRACE,
+        );
+        assert_eq!(restart.on_time, None);
+        assert_eq!(restart.skipped, 25);
+        let two = plan(
+            &s,
+            &TimeZone::UTC,
+            after,
+            ts("2026-01-01T00:00:25.300Z"),
+            2,
+            STARTUP_GRACE,
+        );
+        assert_eq!(
+            two.catchup,
+            vec![ts("2026-01-01T00:00:24Z"), ts("2026-01-01T00:00:25Z")]
+        );
+        assert_eq!(two.on_time, None);
+        assert_eq!(two.skipped, 23);
     }
 
     #[test]

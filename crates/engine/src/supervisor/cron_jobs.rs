@@ -11,8 +11,8 @@ use jiff::Timestamp;
 use rand::Rng;
 
 use super::*;
-use crate::cron::{plan, JobSpec, RunTrigger, ON_TIME_GRACE};
-use crate::history::{OutputTap, RunEnd, Trigger};
+use crate::cron::{plan, JobSpec, RunTrigger, ON_TIME_GRACE, STARTUP_GRACE};
+use crate::history::{HistoryError, OutputTap, RunEnd, Trigger};
 
 /// The public picture of a job, for `steward cron list`.
 #[derive(Debug, Clone)]
@@ -37,7 +37,10 @@ pub struct RunSummary {
 }
 
 pub(super) struct CronRun {
+    /// The history row; written by [`Engine::cron_persist_begins`] after the spawn.
     id: Option<u64>,
+    /// Whether the history row was attempted (`id` stays `None` when history is down).
+    begun: bool,
     trigger: RunTrigger,
     scheduled: Option<Timestamp>,
     started: Timestamp,
@@ -58,6 +61,9 @@ pub(super) struct CronJob {
     queued: VecDeque<(RunTrigger, Option<Timestamp>)>,
     pub(super) current: Option<CronRun>,
     last: Option<RunSummary>,
+    /// The run-history error last logged for this job, so a broken state directory is
+    /// reported once (and its recovery once), not at every run.
+    history_error: Option<String>,
 }
 
 fn to_trigger(t: RunTrigger) -> Trigger {
@@ -84,6 +90,26 @@ impl Engine {
         ON_TIME_GRACE + Duration::from_secs(spec.config.jitter)
     }
 
+    /// Logs a run-history failure of job `name` once per distinct error, and the
+    /// recovery once; returns the value on success.
+    fn cron_history<T>(&mut self, name: &str, r: Result<T, HistoryError>) -> Option<T> {
+        let err = r.as_ref().err().map(|e| e.to_string());
+        if let Some(job) = self.jobs.get_mut(name) {
+            if job.history_error == err {
+                return r.ok();
+            }
+            job.history_error = err.clone();
+        }
+        match &err {
+            Some(e) => self.log.log(
+                LogLevel::Error,
+                &format!("cron: {name}: run history unavailable (runs continue without it): {e}"),
+            ),
+            None => self.info(&format!("cron: {name}: run history available again")),
+        }
+        r.ok()
+    }
+
     /// Registers a cron group's job and plans its first runs (catch-up after downtime,
     /// `@reboot`).
     pub(super) fn cron_add(&mut self, group: &GroupConfig) {
@@ -105,10 +131,21 @@ impl Engine {
         if let Some(h) = &mut self.history {
             h.set_keep(&group.name, cc.history);
         }
-        let last = self
-            .history
-            .as_mut()
-            .and_then(|h| h.last_scheduled(&group.name).ok().flatten());
+        let last = self.history.as_ref().map(|h| h.last_scheduled(&group.name));
+        let history_error = match &last {
+            Some(Err(e)) => {
+                self.log.log(
+                    LogLevel::Error,
+                    &format!(
+                        "cron: {}: run history unavailable (runs continue without it): {e}",
+                        group.name
+                    ),
+                );
+                Some(e.to_string())
+            }
+            _ => None,
+        };
+        let last = last.and_then(|r| r.ok().flatten());
         let mut job = CronJob {
             handled_until: last.unwrap_or(now),
             next: None,
@@ -116,6 +153,7 @@ impl Engine {
             queued: VecDeque::new(),
             current: None,
             last: None,
+            history_error,
             spec,
         };
         job.last = self.cron_last_summary(&group.name);
@@ -125,13 +163,15 @@ impl Engine {
                     job.queued.push_back((RunTrigger::Schedule, Some(now)));
                 }
             } else {
+                // Fire times before the daemon (re)started were missed, however recent:
+                // they follow `catchup`, not the on-time grace of a late wake-up.
                 let p = plan(
                     &job.spec.schedule,
                     &job.spec.tz,
                     job.handled_until,
                     now,
                     cc.catchup,
-                    Self::grace(&job.spec),
+                    STARTUP_GRACE,
                 );
                 if p.skipped > 0 {
                     self.info(&format!(
@@ -182,6 +222,9 @@ impl Engine {
             self.info("cron: the system clock changed; re-planning scheduled jobs");
         }
         let names: Vec<Arc<str>> = self.jobs.keys().cloned().collect();
+        // Persisted after every due run was spawned: each write is an fsync, and a job
+        // must not start late because another job's bookkeeping came first.
+        let mut persist = Vec::new();
         for name in names {
             let Some(job) = self.jobs.get_mut(&name) else {
                 continue;
@@ -206,14 +249,7 @@ impl Engine {
             let handled = job.handled_until;
             let skipped = p.skipped;
             let catchup = job.spec.config.catchup;
-            if let Some(h) = &mut self.history {
-                if let Err(e) = h.set_last_scheduled(&name, handled) {
-                    self.log.log(
-                        LogLevel::Warn,
-                        &format!("cron: run history unavailable: {e}"),
-                    );
-                }
-            }
+            persist.push((name.clone(), handled));
             if skipped > 0 {
                 self.info(&format!(
                     "cron: {name} missed {skipped} run(s) (catchup={catchup})"
@@ -224,6 +260,15 @@ impl Engine {
             }
             if let Some(t) = p.on_time {
                 self.cron_enqueue(&name, RunTrigger::Schedule, Some(t), false);
+            }
+        }
+        for (name, handled) in persist {
+            if let Some(r) = self
+                .history
+                .as_ref()
+                .map(|h| h.set_last_scheduled(&name, handled))
+            {
+                self.cron_history(&name, r);
             }
         }
         self.dirty = true;
@@ -259,7 +304,21 @@ impl Engine {
                     self.cron_spawn_extra(name, gi, pi, trigger, scheduled);
                     return;
                 }
-                steward_config::Overlap::Queue => {}
+                steward_config::Overlap::Queue => {
+                    // One queued run at most: a job slower than its schedule would
+                    // otherwise fall ever further behind.
+                    let queued = self
+                        .jobs
+                        .get(name)
+                        .is_some_and(|j| j.queued.iter().any(|(t, _)| *t != RunTrigger::Catchup));
+                    if queued {
+                        self.info(&format!(
+                            "cron: {name} is still running and a run is already queued; skipping the run scheduled at {} (overlap=queue)",
+                            scheduled.map(|t| t.to_string()).unwrap_or_default()
+                        ));
+                        return;
+                    }
+                }
             }
         }
         if let Some(job) = self.jobs.get_mut(name) {
@@ -309,19 +368,6 @@ impl Engine {
             .config
             .timeout
             .map(|t| Instant::now() + Duration::from_secs(t));
-        let id = match &mut self.history {
-            Some(h) => match h.begin(name, scheduled, started, to_trigger(trigger)) {
-                Ok(id) => Some(id),
-                Err(e) => {
-                    self.log.log(
-                        LogLevel::Warn,
-                        &format!("cron: run history unavailable: {e}"),
-                    );
-                    None
-                }
-            },
-            None => None,
-        };
         self.info(&format!(
             "cron: starting {name} ({}{})",
             trigger.as_str(),
@@ -330,7 +376,8 @@ impl Engine {
                 .unwrap_or_default()
         ));
         Some(CronRun {
-            id,
+            id: None,
+            begun: false,
             trigger,
             scheduled,
             started,
@@ -374,13 +421,79 @@ impl Engine {
         self.cron_drain(name);
     }
 
+    /// Writes the history rows of the runs started since the last call. Deferred from
+    /// the spawn (each write is an fsync) so that jobs due at the same second all start
+    /// before any of them does disk I/O; the engine loop calls this once per iteration
+    /// (through [`Engine::cron_timeouts`]).
+    fn cron_persist_begins(&mut self) {
+        if self.history.is_none() {
+            return;
+        }
+        let mut todo: Vec<(Arc<str>, Option<i32>)> = self
+            .jobs
+            .iter()
+            .filter(|(_, j)| j.current.as_ref().is_some_and(|r| !r.begun))
+            .map(|(n, _)| (n.clone(), None))
+            .collect();
+        todo.extend(
+            self.extra_runs
+                .iter()
+                .filter(|(_, (_, r))| !r.begun)
+                .map(|(pid, (n, _))| (n.clone(), Some(*pid))),
+        );
+        for (name, pid) in todo {
+            fn slot<'e>(
+                e: &'e mut Engine,
+                name: &str,
+                pid: Option<i32>,
+            ) -> Option<&'e mut CronRun> {
+                match pid {
+                    None => e.jobs.get_mut(name).and_then(|j| j.current.as_mut()),
+                    Some(pid) => e.extra_runs.get_mut(&pid).map(|(_, r)| r),
+                }
+            }
+            let Some(run) = slot(self, &name, pid) else {
+                continue;
+            };
+            run.begun = true;
+            let (scheduled, started, trigger) = (run.scheduled, run.started, run.trigger);
+            let Some(r) = self
+                .history
+                .as_ref()
+                .map(|h| h.begin(&name, scheduled, started, to_trigger(trigger)))
+            else {
+                continue;
+            };
+            let id = self.cron_history(&name, r);
+            if let Some(run) = slot(self, &name, pid) {
+                run.id = id;
+            }
+        }
+    }
+
+    /// Writes the history row of `run` (once).
+    fn cron_begin(&mut self, name: &str, run: &mut CronRun) {
+        if run.begun {
+            return;
+        }
+        run.begun = true;
+        let r = self
+            .history
+            .as_ref()
+            .map(|h| h.begin(name, run.scheduled, run.started, to_trigger(run.trigger)));
+        if let Some(r) = r {
+            run.id = self.cron_history(name, r);
+        }
+    }
+
     fn cron_record(
         &mut self,
         name: &str,
-        run: CronRun,
+        mut run: CronRun,
         exit_status: Option<i32>,
         error: Option<String>,
     ) -> RunSummary {
+        self.cron_begin(name, &mut run);
         let ended = Timestamp::now();
         let duration = ended.duration_since(run.started).as_secs_f64().max(0.0);
         let status = summary_status(exit_status, run.timed_out, error.as_deref());
@@ -389,18 +502,13 @@ impl Engine {
             run.trigger.as_str(),
             duration
         ));
-        if let (Some(id), Some(h)) = (run.id, &mut self.history) {
+        if let (Some(id), Some(h)) = (run.id, &self.history) {
             let mut end = RunEnd::new(ended, exit_status, &run.tap.lock().expect("tap lock"));
             end.timed_out = run.timed_out;
             end.error = error;
-            if let Err(e) = h.finish(id, end) {
-                self.log.log(
-                    LogLevel::Warn,
-                    &format!("cron: run history unavailable: {e}"),
-                );
-            }
+            let r = h.finish(id, end);
+            self.cron_history(name, r);
         }
-        let _ = run.scheduled;
         RunSummary {
             started: run.started,
             duration,
@@ -497,6 +605,7 @@ impl Engine {
 
     /// Timeouts of running jobs; returns the earliest pending deadline.
     pub(super) fn cron_timeouts(&mut self, now: Instant) -> Option<Instant> {
+        self.cron_persist_begins();
         let mut earliest: Option<Instant> = None;
         let mut consider = |t: Instant| earliest = Some(earliest.map_or(t, |e: Instant| e.min(t)));
         let names: Vec<Arc<str>> = self.jobs.keys().cloned().collect();
