@@ -126,7 +126,7 @@ if cargo nextest --version >/dev/null 2>&1; then
     --failure-output immediate --final-status-level fail "${RUNNER_ARGS[@]}" 2>&1 | tee "$RUNLOG"
   rc=${PIPESTATUS[0]}
   set -e
-  summary="$(grep -E '^ *Summary \[' "$RUNLOG" | tail -1)"
+  summary="$(grep -E '^ *Summary \[' "$RUNLOG" | tail -1 || true)"
 else
   step "cargo test --workspace (test threads: $THREADS)"
   set +e
@@ -145,9 +145,9 @@ if [ -n "$summary" ]; then
   timedout="$(sed -nE 's/.* ([0-9]+) timed out.*/\1/p' <<<"$summary")"
   skipped="$(sed -nE 's/.* ([0-9]+) skipped.*/\1/p' <<<"$summary")"
 else
-  passed="$(grep -E '^test result:' "$RUNLOG" | sed -nE 's/.* ([0-9]+) passed.*/\1/p' | awk '{s+=$1} END {print s+0}')"
-  failed="$(grep -E '^test result:' "$RUNLOG" | sed -nE 's/.* ([0-9]+) failed.*/\1/p' | awk '{s+=$1} END {print s+0}')"
-  skipped="$(grep -E '^test result:' "$RUNLOG" | sed -nE 's/.* ([0-9]+) ignored.*/\1/p' | awk '{s+=$1} END {print s+0}')"
+  passed="$(grep -E '^test result:' "$RUNLOG" | sed -nE 's/.* ([0-9]+) passed.*/\1/p' | awk '{s+=$1} END {print s+0}' || true)"
+  failed="$(grep -E '^test result:' "$RUNLOG" | sed -nE 's/.* ([0-9]+) failed.*/\1/p' | awk '{s+=$1} END {print s+0}' || true)"
+  skipped="$(grep -E '^test result:' "$RUNLOG" | sed -nE 's/.* ([0-9]+) ignored.*/\1/p' | awk '{s+=$1} END {print s+0}' || true)"
 fi
 failed=$(( ${failed:-0} + ${timedout:-0} ))
 if [ "$rc" != 0 ] && [ "$failed" = 0 ]; then failed=1; fi  # build failure or timeout: never report green
