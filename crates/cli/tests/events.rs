@@ -201,7 +201,7 @@ autostart=false
 ";
 
 fn compare_conf(extra: &str) -> String {
-    COMPARE_PROGRAMS.replace("{fix}", &fixture("").trim_end_matches('/').to_owned()) + extra
+    COMPARE_PROGRAMS.replace("{fix}", fixture("").trim_end_matches('/')) + extra
 }
 
 /// Phases of masked records (TICKs left out: they come whenever the clock says so).
