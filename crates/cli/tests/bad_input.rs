@@ -86,7 +86,7 @@ fn http_unix_raw(sock: &std::path::Path, head: &str, body: &[u8]) -> (u16, Strin
     s.set_write_timeout(Some(Duration::from_secs(20))).unwrap();
     let _ = s.write_all(head.as_bytes());
     let _ = s.write_all(body);
-    let _ = s.shutdown(std::net::Shutdown::Write);
+    // No half-close: a server may treat EOF on its read side as the client going away.
     let mut raw = Vec::new();
     let _ = s.read_to_end(&mut raw);
     split_response(&raw)

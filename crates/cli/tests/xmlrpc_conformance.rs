@@ -768,3 +768,33 @@ fn every_method_matches_the_reference() {
     );
     assert_eq!(step(t, "malformed XML")["raw"]["status"], json!(400));
 }
+
+/// `restart` and `shutdown` last, in their own daemon: both answer `true` before acting;
+/// restart brings the same daemon back with its processes respawned, shutdown ends it.
+#[test]
+fn restart_then_shutdown() {
+    let mut d = Daemon::start(Conf::new("[program:cat]\ncommand=cat\nstartsecs=0\n"));
+    d.wait_state("cat", "RUNNING", secs(10.0));
+    let before = d.process_pid("cat");
+    let daemon_pid = d.call("supervisor.getPID", vec![]);
+    assert_eq!(d.call("supervisor.restart", vec![]), json!(true));
+    assert!(
+        wait_until(secs(15.0), || d.state("cat") == "RUNNING"
+            && d.process_pid("cat") != before),
+        "after restart, cat runs again with a new pid (last: {})",
+        d.state("cat")
+    );
+    assert_eq!(
+        d.call("supervisor.getPID", vec![]),
+        daemon_pid,
+        "the same daemon"
+    );
+    assert!(d.is_running());
+    assert_eq!(d.call("supervisor.shutdown", vec![]), json!(true));
+    let st = d
+        .wait_exit(secs(15.0))
+        .expect("the daemon exits after shutdown");
+    assert_eq!(st.code(), Some(0), "{st}");
+    assert!(!pid_alive(before) || proc_stat(before).is_some_and(|p| p.session != d.pid));
+    assert!(d.rpc("supervisor.getState", vec![]).is_err());
+}
