@@ -1005,7 +1005,12 @@ impl Engine {
                 logged,
                 captured,
             } => {
-                if !logged.is_empty() {
+                // Capture mode also forwards output; PROCESS_LOG only when enabled.
+                let log_events = self.find(&key).is_some_and(|(gi, pi)| {
+                    let p = &self.groups[gi].procs[pi];
+                    p.pid == pid && p.events_enabled[usize::from(stderr)]
+                });
+                if log_events && !logged.is_empty() {
                     self.emit(Event::ProcessLog {
                         stderr,
                         group: key.group.clone(),
@@ -1496,12 +1501,10 @@ impl Engine {
         let tx = self.tx.clone();
         let debug_mirror = self.log.enabled(LogLevel::Debug);
         let main_log = self.log.clone();
-        let Ok(mut rx) = tokio::net::unix::pipe::Receiver::from_owned_fd(fd) else {
+        let Ok(rx) = tokio::net::unix::pipe::Receiver::from_owned_fd(fd) else {
             return;
         };
         tokio::spawn(async move {
-            use tokio::io::AsyncReadExt;
-            let mut buf = vec![0u8; 128 * 1024];
             // A failing disk would otherwise log one error per chunk: report the first
             // failure and the recovery only.
             let mut failing = false;
@@ -1548,28 +1551,43 @@ impl Engine {
                 }
             };
             loop {
-                let n = match rx.read(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => n,
-                };
-                let data = &buf[..n];
-                if let Some(tap) = &tap {
-                    tap.lock().expect("tap lock").push(data);
+                if rx.readable().await.is_err() {
+                    break;
                 }
-                if protocol {
-                    let _ = tx.send(Request::ListenerOutput {
-                        key: key.clone(),
-                        pid,
-                        data: data.to_vec(),
-                    });
-                    if let Some(log) = &log {
-                        let _ = log.lock().expect("log lock").feed(data);
+                // Read into the worker thread's scratch buffer and handle the bytes before
+                // the next await: an idle pump then owns no buffer at all (1,000 quiet
+                // children cost almost no memory).
+                let done = READ_SCRATCH.with(|scratch| {
+                    let mut buf = scratch.borrow_mut();
+                    let n = match rx.try_read(&mut buf[..]) {
+                        Ok(0) => return true,
+                        Ok(n) => n,
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return false,
+                        Err(_) => return true,
+                    };
+                    let data = &buf[..n];
+                    if let Some(tap) = &tap {
+                        tap.lock().expect("tap lock").push(data);
                     }
-                    continue;
-                }
-                if let Some(log) = &log {
-                    let feed = log.lock().expect("log lock").feed(data);
-                    deliver(feed);
+                    if protocol {
+                        let _ = tx.send(Request::ListenerOutput {
+                            key: key.clone(),
+                            pid,
+                            data: data.to_vec(),
+                        });
+                        if let Some(log) = &log {
+                            let _ = log.lock().expect("log lock").feed(data);
+                        }
+                        return false;
+                    }
+                    if let Some(log) = &log {
+                        let feed = log.lock().expect("log lock").feed(data);
+                        deliver(feed);
+                    }
+                    false
+                });
+                if done {
+                    break;
                 }
             }
             // Bytes held back (a partial capture token, a lone ESC) belong to this run.
@@ -1811,6 +1829,13 @@ fn groups_equal(a: &GroupConfig, b: &GroupConfig) -> bool {
         && a.kind == b.kind
         && a.processes.len() == b.processes.len()
         && located_nowhere(a) == located_nowhere(b)
+}
+
+thread_local! {
+    /// One read buffer per runtime thread, shared by every log pump on it
+    /// (supervisord reads up to 128 KiB at a time too).
+    static READ_SCRATCH: std::cell::RefCell<Box<[u8]>> =
+        std::cell::RefCell::new(vec![0u8; 128 * 1024].into_boxed_slice());
 }
 
 async fn wait_wall(wall: &mut Option<WallTimer>) -> WallWake {
