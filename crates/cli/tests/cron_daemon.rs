@@ -244,6 +244,12 @@ command = sh -c 's=$(date +%%s.%%N); sleep {sleep}; echo \"$s $(date +%%s.%%N)\"
         );
     }
     assert!(!log.contains("cron: queue is still running; skipping"));
+    // ... and at most one run waits: a job slower than its schedule does not pile up.
+    assert!(
+        log.contains("cron: queue is still running and a run is already queued; skipping"),
+        "{}",
+        d.diagnostics()
+    );
     // allow: concurrent runs observed.
     let a = intervals(&d.conf, "allow");
     assert!(

@@ -198,31 +198,41 @@ mod tests {
         // With the run-time grace the fire of 00:00:05 (0.3 s ago) is on time ...
         let late = plan(&s, &TimeZone::UTC, after, now, 0, ON_TIME_GRACE);
         assert_eq!(late.on_time, Some(ts("2026-01-01T00:00:05Z")));
-        // ... and so would be a fire 20 s ago: at start-up that is a missed fire.
+        // ... and so would be a fire 20 s ago: at start-up that is a missed fire; only
+        // the fire 0.3 s ago (during the daemon's own start-up) is on time.
+        let now = ts("2026-01-01T00:00:25.300Z");
+        let restart = plan(&s, &TimeZone::UTC, after, now, 0, STARTUP_GRACE);
+        assert_eq!(restart.on_time, Some(ts("2026-01-01T00:00:25Z")));
+        assert!(restart.catchup.is_empty());
+        assert_eq!(restart.skipped, 24);
+        let two = plan(&s, &TimeZone::UTC, after, now, 2, STARTUP_GRACE);
+        assert_eq!(
+            two.catchup,
+            vec![ts("2026-01-01T00:00:23Z"), ts("2026-01-01T00:00:24Z")]
+        );
+        assert_eq!(two.skipped, 22);
+        let run_time = plan(&s, &TimeZone::UTC, after, now, 0, ON_TIME_GRACE);
+        assert_eq!(run_time.on_time, Some(ts("2026-01-01T00:00:25Z")));
+        let hour = Schedule::parse("0 * * * *").unwrap();
         let restart = plan(
-            &s,
+            &hour,
             &TimeZone::UTC,
-            after,
-            ts("2026-01-01T00:00:25.300Z"),
+            ts("2026-01-01T00:00:00Z"),
+            ts("2026-01-01T01:00:20Z"),
             0,
             STARTUP_GRACE,
         );
-        assert_eq!(restart.on_time, None);
-        assert_eq!(restart.skipped, 25);
-        let two = plan(
-            &s,
+        assert_eq!(restart.on_time, None, "01:00 was 20 s before the start");
+        assert_eq!(restart.skipped, 1);
+        let late_wake = plan(
+            &hour,
             &TimeZone::UTC,
-            after,
-            ts("2026-01-01T00:00:25.300Z"),
-            2,
-            STARTUP_GRACE,
+            ts("2026-01-01T00:00:00Z"),
+            ts("2026-01-01T01:00:20Z"),
+            0,
+            ON_TIME_GRACE,
         );
-        assert_eq!(
-            two.catchup,
-            vec![ts("2026-01-01T00:00:24Z"), ts("2026-01-01T00:00:25Z")]
-        );
-        assert_eq!(two.on_time, None);
-        assert_eq!(two.skipped, 23);
+        assert_eq!(late_wake.on_time, Some(ts("2026-01-01T01:00:00Z")));
     }
 
     #[test]
