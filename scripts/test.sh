@@ -94,11 +94,13 @@ export STEWARD_TEST_VENV="$VENV"
 
 # ---------------------------------------------------------------- checks
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# fmt and clippy failures are reported at the end: the tests still run, so one run shows all.
+CHECKS_FAILED=()
 if [ "$QUICK" = 0 ]; then
   step "cargo fmt --all -- --check"
-  cargo fmt --all -- --check
+  cargo fmt --all -- --check || CHECKS_FAILED+=("cargo fmt --check")
   step "cargo clippy --workspace --all-targets -- -D warnings"
-  cargo clippy --workspace --all-targets -- -D warnings
+  cargo clippy --workspace --all-targets -- -D warnings || CHECKS_FAILED+=("cargo clippy")
 fi
 
 # ---------------------------------------------------------------- tests
@@ -151,6 +153,8 @@ else
 fi
 failed=$(( ${failed:-0} + ${timedout:-0} ))
 if [ "$rc" != 0 ] && [ "$failed" = 0 ]; then failed=1; fi  # build failure or timeout: never report green
+for c in "${CHECKS_FAILED[@]}"; do echo "test.sh: $c failed (see above)" >&2; done
 echo
 echo "steward: ${passed:-0} passed, ${failed} failed, ${skipped:-0} skipped"
+if [ "$rc" = 0 ] && [ ${#CHECKS_FAILED[@]} -gt 0 ]; then rc=1; fi
 exit "$rc"
