@@ -21,6 +21,6 @@ pub mod walltimer;
 
 pub use state::{ListenerState, ProcessState, SupervisorState};
 pub use supervisor::{
-    auto_serverurl, start, ActionError, CronJobInfo, RunSummary, ConfigDiff, EngineHandle, EngineOptions, ExitReason,
-    PendingReply, ProcInfo, ProcKey, Request, Snapshot,
+    auto_serverurl, start, ActionError, ConfigDiff, CronJobInfo, EngineHandle, EngineOptions,
+    ExitReason, PendingReply, ProcInfo, ProcKey, Request, RunSummary, Snapshot,
 };

@@ -426,7 +426,7 @@ pub fn start(opts: EngineOptions) -> (EngineHandle, tokio::task::JoinHandle<Exit
             .state_dir
             .clone()
             .unwrap_or_else(crate::history::History::default_state_dir);
-        LazyHistory::new(&dir)
+        LazyHistory::with_retry(&dir, Duration::from_secs(5))
     });
     let mut engine = Engine {
         parsed: opts.config.clone(),
@@ -824,6 +824,9 @@ impl Engine {
                     }
                     Ok(()) => {
                         let (gi, pi) = self.find(&key).expect("just started");
+                        // supervisord calls process.transition() here: with startsecs=0 the
+                        // process is RUNNING at once, even if it exits right after.
+                        self.transition_one(gi, pi, Instant::now());
                         let state = self.groups[gi].procs[pi].state;
                         if !wait || state == ProcessState::Running {
                             let _ = reply.send(Ok(()));
@@ -1101,6 +1104,8 @@ impl Engine {
         let mut diff = ConfigDiff::default();
         let global_env_changed =
             self.parsed.supervisord.environment != self.config.supervisord.environment;
+        // Added and changed in the order of the new config, removed in the order of the
+        // running groups, as supervisord's diff_to_active lists them.
         for g in &self.parsed.groups {
             match self.groups.iter().find(|r| r.cfg.name == g.name) {
                 None => diff.added.push(g.name.clone()),
@@ -1116,9 +1121,6 @@ impl Engine {
                 diff.removed.push(r.cfg.name.clone());
             }
         }
-        diff.added.sort();
-        diff.changed.sort();
-        diff.removed.sort();
         diff
     }
 
