@@ -280,7 +280,7 @@ impl Backend for DaemonBackend {
         } else {
             &p.stdout_logfile
         };
-        path.clone()
+        path.as_deref().map(Path::to_path_buf)
     }
 
     fn main_log_path(&self) -> Option<PathBuf> {
@@ -411,6 +411,7 @@ pub fn run(args: DaemonArgs) -> i32 {
 }
 
 fn run_inner(args: DaemonArgs) -> anyhow::Result<i32> {
+    steward_engine::spawn::prepare_daemon_process();
     let path = find_config(args.configuration.as_deref())?;
     let mut cfg = load(&path, &args).map_err(|e| anyhow!("{e}"))?;
     if let Some(user) = cfg.supervisord.user.clone() {

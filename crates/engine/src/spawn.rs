@@ -262,19 +262,31 @@ pub fn spawn(
     command.process_group(0);
 
     let privileges = plan_privileges(cfg);
-    let chdir = cfg.directory.as_ref().map(|d| {
-        let c = CString::new(d.as_os_str().as_encoded_bytes()).unwrap_or_default();
-        let prefix = format!("supervisor: couldn't chdir to {}: ", d.display());
-        (c, prefix)
-    });
-    let umask = cfg.umask;
-    // SAFETY: the closure runs in the forked child before exec and only makes
-    // async-signal-safe calls on data prepared in the parent.
-    unsafe {
-        command.pre_exec(move || {
-            child_setup(&privileges, chdir.as_ref(), umask);
-            Ok(())
+    // Fast path: with nothing to do between fork and exec but chdir and the process group,
+    // std uses posix_spawn (a vfork-style clone that does not copy the daemon's page
+    // tables): spawning 1,000 programs is several times faster. The daemon marked every
+    // inherited descriptor close-on-exec at start (`prepare_daemon_process`), so nothing
+    // leaks without the pre_exec hook.
+    let fast = matches!(privileges, Privileges::Keep) && cfg.umask.is_none();
+    if fast {
+        if let Some(dir) = &cfg.directory {
+            command.current_dir(dir);
+        }
+    } else {
+        let chdir = cfg.directory.as_ref().map(|d| {
+            let c = CString::new(d.as_os_str().as_encoded_bytes()).unwrap_or_default();
+            let prefix = format!("supervisor: couldn't chdir to {}: ", d.display());
+            (c, prefix)
         });
+        let umask = cfg.umask;
+        // SAFETY: the closure runs in the forked child before exec and only makes
+        // async-signal-safe calls on data prepared in the parent.
+        unsafe {
+            command.pre_exec(move || {
+                child_setup(&privileges, chdir.as_ref(), umask);
+                Ok(())
+            });
+        }
     }
     match command.spawn() {
         Ok(child) => Ok(Spawned {
@@ -290,6 +302,12 @@ pub fn spawn(
                     "Too many processes in process table to spawn {}",
                     py_repr(name)
                 )))
+            } else if let Some(why) = fast
+                .then(|| cfg.directory.as_ref().and_then(|d| chdir_error(d)))
+                .flatten()
+            {
+                // posix_spawn's chdir failed: report it as supervisord's child would.
+                Err(SpawnError::ExecFailed { message: why })
             } else {
                 Err(SpawnError::ExecFailed {
                     message: format!(
@@ -298,6 +316,45 @@ pub fn spawn(
                         errno_name(code)
                     ),
                 })
+            }
+        }
+    }
+}
+
+/// Why `dir` cannot be entered, as the child's `couldn't chdir` message; None if it can.
+fn chdir_error(dir: &Path) -> Option<String> {
+    let errno = match std::fs::read_dir(dir) {
+        Ok(_) => return None,
+        Err(e) => e.raw_os_error().unwrap_or(libc::ENOENT),
+    };
+    Some(format!(
+        "supervisor: couldn't chdir to {}: {}\nsupervisor: child process was not spawned\n",
+        dir.display(),
+        errno_name(errno)
+    ))
+}
+
+/// Makes the daemon process safe to spawn children from without a pre_exec hook: every
+/// descriptor it inherited above stderr becomes close-on-exec, and signals its parent left
+/// ignored go back to their defaults (children must not inherit them). Call once, early.
+pub fn prepare_daemon_process() {
+    // SAFETY: plain syscalls on our own process.
+    unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        );
+        for sig in 1..32 {
+            if sig == libc::SIGKILL || sig == libc::SIGSTOP || sig == libc::SIGPIPE {
+                continue;
+            }
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(sig, std::ptr::null(), &mut old) == 0
+                && old.sa_sigaction == libc::SIG_IGN
+            {
+                libc::signal(sig, libc::SIG_DFL);
             }
         }
     }

@@ -17,7 +17,6 @@
 
 use std::collections::HashMap;
 use std::os::fd::OwnedFd;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -89,8 +88,8 @@ pub struct ProcInfo {
     pub stop: f64,
     pub spawnerr: Option<String>,
     pub exitstatus: Option<i32>,
-    pub stdout_logfile: Option<PathBuf>,
-    pub stderr_logfile: Option<PathBuf>,
+    pub stdout_logfile: Option<Arc<std::path::Path>>,
+    pub stderr_logfile: Option<Arc<std::path::Path>>,
     pub config: Arc<ProcessConfig>,
 }
 
@@ -311,7 +310,7 @@ struct Proc {
     exitstatus: Option<i32>,
     stdin: Option<Arc<tokio::sync::Mutex<tokio::net::unix::pipe::Sender>>>,
     logs: [Option<Arc<Mutex<ChannelLog>>>; 2],
-    log_paths: [Option<PathBuf>; 2],
+    log_paths: [Option<Arc<std::path::Path>>; 2],
     events_enabled: [bool; 2],
     listener: Option<listeners::ListenerProto>,
 }
@@ -371,6 +370,10 @@ struct Engine {
     event_serial: u64,
     /// TICK_n periods some pool subscribes to, with the last `when` emitted.
     ticks: Vec<(u32, i64)>,
+    /// Replies waiting for the next snapshot (see `respond`).
+    outbox: Vec<Box<dyn FnOnce() + Send>>,
+    /// (group index, process index) in (group, name) order, for the snapshot.
+    lexical: Vec<(usize, usize)>,
 }
 
 fn wall_now() -> f64 {
@@ -455,6 +458,8 @@ pub fn start(opts: EngineOptions) -> (EngineHandle, tokio::task::JoinHandle<Exit
         pools_dirty: false,
         event_serial: 0,
         ticks: Vec::new(),
+        outbox: Vec::new(),
+        lexical: Vec::new(),
     };
     let task = tokio::spawn(async move { engine.run(rx).await });
     (handle, task)
@@ -497,6 +502,7 @@ impl Engine {
             if self.dirty {
                 self.publish();
             }
+            self.flush_replies();
             let tick_deadline = self.emit_ticks();
             let cron_deadline = if self.jobs.is_empty() {
                 None
@@ -536,6 +542,7 @@ impl Engine {
             }
         }
         self.publish();
+        self.flush_replies();
         self.exit.unwrap_or(ExitReason::Shutdown)
     }
 
@@ -574,10 +581,13 @@ impl Engine {
 
     fn publish(&mut self) {
         self.dirty = false;
-        let mut processes = Vec::new();
-        for g in &self.groups {
-            for p in &g.procs {
-                processes.push(ProcInfo {
+        let processes: Vec<ProcInfo> = self
+            .lexical
+            .iter()
+            .map(|&(gi, pi)| {
+                let g = &self.groups[gi];
+                let p = &g.procs[pi];
+                ProcInfo {
                     group: p.key.group.clone(),
                     name: p.key.name.clone(),
                     group_priority: g.cfg.priority,
@@ -590,10 +600,9 @@ impl Engine {
                     stdout_logfile: p.log_paths[0].clone(),
                     stderr_logfile: p.log_paths[1].clone(),
                     config: p.cfg.clone(),
-                });
-            }
-        }
-        processes.sort_by(|a, b| (&a.group, &a.name).cmp(&(&b.group, &b.name)));
+                }
+            })
+            .collect();
         let mut groups: Vec<Arc<str>> = self
             .groups
             .iter()
@@ -669,6 +678,20 @@ impl Engine {
     }
 
     fn rebuild_pids(&mut self) {
+        let mut lexical: Vec<(usize, usize)> = Vec::new();
+        for (gi, g) in self.groups.iter().enumerate() {
+            for pi in 0..g.procs.len() {
+                lexical.push((gi, pi));
+            }
+        }
+        lexical.sort_by(|a, b| {
+            let (ka, kb) = (
+                &self.groups[a.0].procs[a.1].key,
+                &self.groups[b.0].procs[b.1].key,
+            );
+            (&ka.group, &ka.name).cmp(&(&kb.group, &kb.name))
+        });
+        self.lexical = lexical;
         self.pids.clear();
         for (gi, g) in self.groups.iter().enumerate() {
             for (pi, p) in g.procs.iter().enumerate() {
@@ -698,14 +721,14 @@ impl Engine {
                     continue;
                 }
                 log_paths[i] = match &lc.file {
-                    LogFile::Path(p) => Some(p.clone()),
+                    LogFile::Path(p) => Some(Arc::from(p.as_path())),
                     LogFile::Auto => match logs::auto_log_path(
                         &self.config.supervisord.childlogdir,
                         &pc.name,
                         chan,
                         &self.config.supervisord.identifier,
                     ) {
-                        Ok(p) => Some(p),
+                        Ok(p) => Some(Arc::from(p.as_path())),
                         Err(e) => {
                             self.log.log(
                                 LogLevel::Error,
@@ -803,9 +826,23 @@ impl Engine {
 
     // ---- requests -----------------------------------------------------------------
 
-    fn refuse_when_stopping<T>(&self, reply: Reply<T>) -> Option<Reply<T>> {
+    /// Queues a reply; replies go out after the snapshot of this loop iteration is
+    /// published, so a caller never reads a picture older than its answer.
+    fn respond<V: Send + 'static>(&mut self, reply: oneshot::Sender<V>, value: V) {
+        self.outbox.push(Box::new(move || {
+            let _ = reply.send(value);
+        }));
+    }
+
+    fn flush_replies(&mut self) {
+        for send in self.outbox.drain(..) {
+            send();
+        }
+    }
+
+    fn refuse_when_stopping<T: Send + 'static>(&mut self, reply: Reply<T>) -> Option<Reply<T>> {
         if self.mood < SupervisorState::Running {
-            let _ = reply.send(Err(ActionError::ShutdownState));
+            self.respond(reply, Err(ActionError::ShutdownState));
             None
         } else {
             Some(reply)
@@ -820,7 +857,7 @@ impl Engine {
                 };
                 match self.start_request(&key) {
                     Err(e) => {
-                        let _ = reply.send(Err(e));
+                        self.respond(reply, Err(e));
                     }
                     Ok(()) => {
                         let (gi, pi) = self.find(&key).expect("just started");
@@ -829,7 +866,7 @@ impl Engine {
                         self.transition_one(gi, pi, Instant::now());
                         let state = self.groups[gi].procs[pi].state;
                         if !wait || state == ProcessState::Running {
-                            let _ = reply.send(Ok(()));
+                            self.respond(reply, Ok(()));
                         } else {
                             self.waiters.push(Waiter {
                                 key,
@@ -845,15 +882,15 @@ impl Engine {
                     return;
                 };
                 let Some((gi, pi)) = self.find(&key) else {
-                    let _ = reply.send(Err(ActionError::BadName));
+                    self.respond(reply, Err(ActionError::BadName));
                     return;
                 };
                 if !self.groups[gi].procs[pi].state.is_running() {
-                    let _ = reply.send(Err(ActionError::NotRunning));
+                    self.respond(reply, Err(ActionError::NotRunning));
                     return;
                 }
                 if let Err(msg) = self.stop_proc(gi, pi) {
-                    let _ = reply.send(Err(ActionError::Failed(msg)));
+                    self.respond(reply, Err(ActionError::Failed(msg)));
                     return;
                 }
                 self.reap();
@@ -862,7 +899,7 @@ impl Engine {
                     .map(|(g, p)| self.groups[g].procs[p].state)
                     .unwrap_or(ProcessState::Stopped);
                 if !wait || state.is_stopped() {
-                    let _ = reply.send(Ok(()));
+                    self.respond(reply, Ok(()));
                 } else {
                     self.waiters.push(Waiter {
                         key,
@@ -875,23 +912,24 @@ impl Engine {
                 let Some(reply) = self.refuse_when_stopping(reply) else {
                     return;
                 };
-                let _ = reply.send(self.signal_request(&key, signal));
+                let r = self.signal_request(&key, signal);
+                self.respond(reply, r);
             }
             Request::SendStdin { key, data, reply } => {
                 let Some(reply) = self.refuse_when_stopping(reply) else {
                     return;
                 };
                 let Some((gi, pi)) = self.find(&key) else {
-                    let _ = reply.send(Err(ActionError::BadName));
+                    self.respond(reply, Err(ActionError::BadName));
                     return;
                 };
                 let p = &self.groups[gi].procs[pi];
                 if p.pid == 0 || p.killing {
-                    let _ = reply.send(Err(ActionError::NotRunning));
+                    self.respond(reply, Err(ActionError::NotRunning));
                     return;
                 }
                 let Some(stdin) = p.stdin.clone() else {
-                    let _ = reply.send(Err(ActionError::NoFile(key.name.to_string())));
+                    self.respond(reply, Err(ActionError::NoFile(key.name.to_string())));
                     return;
                 };
                 let name = key.name.to_string();
@@ -912,7 +950,7 @@ impl Engine {
                     return;
                 };
                 let Some((gi, pi)) = self.find(&key) else {
-                    let _ = reply.send(Err(ActionError::BadName));
+                    self.respond(reply, Err(ActionError::BadName));
                     return;
                 };
                 let p = &mut self.groups[gi].procs[pi];
@@ -930,7 +968,7 @@ impl Engine {
                         }
                     }
                 }
-                let _ = reply.send(result);
+                self.respond(reply, result);
             }
             Request::ClearMainLog { reply } => {
                 let Some(reply) = self.refuse_when_stopping(reply) else {
@@ -940,7 +978,7 @@ impl Engine {
                     .log
                     .clear()
                     .map_err(|e| ActionError::Failed(e.to_string()));
-                let _ = reply.send(r);
+                self.respond(reply, r);
             }
             Request::ReloadConfig { reply } => {
                 let Some(reply) = self.refuse_when_stopping(reply) else {
@@ -948,11 +986,12 @@ impl Engine {
                 };
                 match (self.reparse)() {
                     Err(msg) => {
-                        let _ = reply.send(Err(ActionError::CantReread(msg)));
+                        self.respond(reply, Err(ActionError::CantReread(msg)));
                     }
                     Ok(cfg) => {
                         self.parsed = Arc::new(cfg);
-                        let _ = reply.send(Ok(self.diff()));
+                        let diff = self.diff();
+                        self.respond(reply, Ok(diff));
                     }
                 }
             }
@@ -961,17 +1000,17 @@ impl Engine {
                     return;
                 };
                 if self.groups.iter().any(|g| g.cfg.name == name) {
-                    let _ = reply.send(Err(ActionError::AlreadyAdded));
+                    self.respond(reply, Err(ActionError::AlreadyAdded));
                     return;
                 }
                 match self.parsed.groups.iter().find(|g| g.name == name) {
                     None => {
-                        let _ = reply.send(Err(ActionError::BadName));
+                        self.respond(reply, Err(ActionError::BadName));
                     }
                     Some(g) => {
                         let g = Arc::new(g.clone());
                         self.add_group(g);
-                        let _ = reply.send(Ok(()));
+                        self.respond(reply, Ok(()));
                     }
                 }
             }
@@ -979,27 +1018,28 @@ impl Engine {
                 let Some(reply) = self.refuse_when_stopping(reply) else {
                     return;
                 };
-                let _ = reply.send(self.remove_group(&name));
+                let r = self.remove_group(&name);
+                self.respond(reply, r);
             }
             Request::Shutdown { reply } => {
                 if self.mood == SupervisorState::Restarting {
                     // A shutdown during a restart turns it into a shutdown.
                     self.mood = SupervisorState::Shutdown;
-                    let _ = reply.send(Ok(()));
+                    self.respond(reply, Ok(()));
                     return;
                 }
                 let Some(reply) = self.refuse_when_stopping(reply) else {
                     return;
                 };
                 self.begin_stop(SupervisorState::Shutdown);
-                let _ = reply.send(Ok(()));
+                self.respond(reply, Ok(()));
             }
             Request::Restart { reply } => {
                 let Some(reply) = self.refuse_when_stopping(reply) else {
                     return;
                 };
                 self.begin_stop(SupervisorState::Restarting);
-                let _ = reply.send(Ok(()));
+                self.respond(reply, Ok(()));
             }
             Request::Output {
                 key,
@@ -1040,18 +1080,19 @@ impl Engine {
                         }
                     }
                 }
-                let _ = reply.send(Ok(()));
+                self.respond(reply, Ok(()));
             }
             Request::Publish(event) => self.emit(event),
             Request::ListenerOutput { key, pid, data } => {
                 self.listener_output(&key, pid, &data);
             }
             Request::CronList { reply } => {
-                let _ = reply.send(self.cron_infos());
+                let infos = self.cron_infos();
+                self.respond(reply, infos);
             }
             Request::CronHistory { name, limit, reply } => {
                 if !self.jobs.contains_key(name.as_str()) {
-                    let _ = reply.send(Err(ActionError::BadName));
+                    self.respond(reply, Err(ActionError::BadName));
                     return;
                 }
                 let r = match &mut self.history {
@@ -1060,7 +1101,7 @@ impl Engine {
                         .map_err(|e| ActionError::Failed(e.to_string())),
                     None => Ok(Vec::new()),
                 };
-                let _ = reply.send(r);
+                self.respond(reply, r);
             }
             Request::CronRun { name, reply } => {
                 let Some(reply) = self.refuse_when_stopping(reply) else {
@@ -1068,16 +1109,16 @@ impl Engine {
                 };
                 let name: Arc<str> = name.as_str().into();
                 let Some(job) = self.jobs.get(&name) else {
-                    let _ = reply.send(Err(ActionError::BadName));
+                    self.respond(reply, Err(ActionError::BadName));
                     return;
                 };
                 let busy = job.current.is_some();
                 if busy && job.spec.config.overlap == steward_config::Overlap::Skip {
-                    let _ = reply.send(Err(ActionError::AlreadyStarted));
+                    self.respond(reply, Err(ActionError::AlreadyStarted));
                     return;
                 }
                 self.cron_enqueue_manual(&name);
-                let _ = reply.send(Ok(()));
+                self.respond(reply, Ok(()));
             }
             Request::ConfigInfo { reply } => {
                 let active = self
@@ -1085,7 +1126,8 @@ impl Engine {
                     .iter()
                     .map(|g| Arc::from(g.cfg.name.as_str()))
                     .collect();
-                let _ = reply.send((self.parsed.clone(), active));
+                let parsed = self.parsed.clone();
+                self.respond(reply, (parsed, active));
             }
         }
     }
@@ -1195,22 +1237,22 @@ impl Engine {
         let waiters = std::mem::take(&mut self.waiters);
         for w in waiters {
             let Some((gi, pi)) = self.find(&w.key) else {
-                let _ = w.reply.send(Err(ActionError::BadName));
+                self.respond(w.reply, Err(ActionError::BadName));
                 continue;
             };
             let p = &self.groups[gi].procs[pi];
             if w.start {
                 if p.spawnerr.is_some() {
-                    let _ = w.reply.send(Err(ActionError::SpawnError));
+                    self.respond(w.reply, Err(ActionError::SpawnError));
                 } else if !matches!(p.state, ProcessState::Starting | ProcessState::Running) {
-                    let _ = w.reply.send(Err(ActionError::AbnormalTermination));
+                    self.respond(w.reply, Err(ActionError::AbnormalTermination));
                 } else if p.state == ProcessState::Running {
-                    let _ = w.reply.send(Ok(()));
+                    self.respond(w.reply, Ok(()));
                 } else {
                     self.waiters.push(w);
                 }
             } else if p.state.is_stopped() {
-                let _ = w.reply.send(Ok(()));
+                self.respond(w.reply, Ok(()));
             } else {
                 self.waiters.push(w);
             }
@@ -1344,7 +1386,7 @@ impl Engine {
             }
             let lc = if i == 0 { &p.cfg.stdout } else { &p.cfg.stderr };
             let opts = ChannelLogOptions {
-                path: p.log_paths[i].clone(),
+                path: p.log_paths[i].as_deref().map(std::path::Path::to_path_buf),
                 maxbytes: lc.maxbytes,
                 backups: lc.backups,
                 strip_ansi,
@@ -1764,7 +1806,7 @@ impl Engine {
             self.emit(Event::SupervisorStopping);
             // Waiters can never complete now.
             for w in std::mem::take(&mut self.waiters) {
-                let _ = w.reply.send(Err(ActionError::ShutdownState));
+                self.respond(w.reply, Err(ActionError::ShutdownState));
             }
         }
         // Stop the highest-priority group that still has unstopped processes.

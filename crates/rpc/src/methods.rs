@@ -35,7 +35,7 @@ pub struct Rpc {
     auto_names: Arc<std::sync::Mutex<AutoNames>>,
 }
 
-type LogPaths = (Option<std::path::PathBuf>, Option<std::path::PathBuf>);
+type LogPaths = (Option<Arc<std::path::Path>>, Option<Arc<std::path::Path>>);
 
 /// For getAllConfigInfo's AUTO log names. supervisord resolves `AUTO` in the config objects
 /// a group is created from (at startup, and by addProcessGroup), and they stay resolved
@@ -206,7 +206,7 @@ pub fn describe(p: &ProcInfo, now: f64) -> String {
 }
 
 fn process_info(p: &ProcInfo, now: f64) -> Value {
-    let path = |o: &Option<std::path::PathBuf>| {
+    let path = |o: &Option<Arc<std::path::Path>>| {
         o.as_ref()
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_default()
@@ -1018,7 +1018,8 @@ impl Rpc {
             auto.paths.clone()
         };
         let mut rows: Vec<(String, Value)> = Vec::new();
-        let opt_path = |p: &steward_config::LogFile, actual: Option<&std::path::PathBuf>| match p {
+        let opt_path = |p: &steward_config::LogFile, actual: Option<&Arc<std::path::Path>>| match p
+        {
             steward_config::LogFile::Auto => match actual {
                 Some(a) => Value::String(a.to_string_lossy().into_owned()),
                 None => Value::String("auto".into()),
