@@ -140,6 +140,11 @@ else
   summary=""
 fi
 [ "$rc" = 124 ] && echo "test.sh: the test run was stopped after ${TEST_TIMEOUT}s" >&2
+# The benchmark suite must keep working end to end (it asserts nothing about speed here).
+if [ "$QUICK" = 0 ] && [ "$REFERENCE" = 0 ]; then
+  step "bench smoke: bench/run --smoke"
+  timeout 900 bash bench/smoke_test.sh || CHECKS_FAILED+=("bench smoke (bench/run --smoke)")
+fi
 # The closing line, counted over the whole run: "steward: N passed, N failed, N skipped".
 if [ -n "$summary" ]; then
   passed="$(sed -nE 's/.* ([0-9]+) passed.*/\1/p' <<<"$summary")"
