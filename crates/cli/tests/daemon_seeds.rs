@@ -266,8 +266,22 @@ fn seed000_laravel_queue_worker_numprocs_2_stopasgroup() {
                 group_members(pid)
             );
             // "Restart All Workers" of the seed: the whole group.
-            let out = tr.ctl(d, &["restart", "myapp-email:*"]);
+            // Not in the compared transcript: the reference prints the two "stopped" lines
+            // in the order the processes happen to exit.
+            let out = d.ctl(&["restart", "myapp-email:*"]);
             assert_eq!(out.code, 0, "{out}");
+            let mut lines: Vec<&str> = out.stdout.lines().collect();
+            lines.sort();
+            assert_eq!(
+                lines,
+                [
+                    "myapp-email:myapp-email_00: started",
+                    "myapp-email:myapp-email_00: stopped",
+                    "myapp-email:myapp-email_01: started",
+                    "myapp-email:myapp-email_01: stopped",
+                ],
+                "{out}"
+            );
             assert_status_all_running(d, tr, &names);
         },
     );
