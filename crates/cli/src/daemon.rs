@@ -185,6 +185,27 @@ fn load(path: &Path, args: &DaemonArgs) -> Result<Config, String> {
     Ok(cfg)
 }
 
+/// Like [`load`], with the error worded as supervisord's CANT_REREAD fault carries it:
+/// `<reason> in section '<section>' (file: '<file>')`.
+fn load_for_reread(path: &Path, args: &DaemonArgs) -> Result<Config, String> {
+    let mut cfg = match steward_config::load(path, &LoadOptions::from_system()) {
+        Ok(c) => c,
+        Err(errors) => {
+            return Err(match errors.0.first() {
+                Some(d) => format!(
+                    "{} in section '{}' (file: '{}')",
+                    d.reason,
+                    d.location.section,
+                    d.location.file.display()
+                ),
+                None => "unknown error".into(),
+            })
+        }
+    };
+    apply_overrides(&mut cfg, args)?;
+    Ok(cfg)
+}
+
 fn apply_overrides(cfg: &mut Config, a: &DaemonArgs) -> Result<(), String> {
     let s = &mut cfg.supervisord;
     if a.nodaemon {
@@ -554,7 +575,7 @@ async fn run_cycle(
     let reparse_args = args.clone();
     let (engine, task) = steward_engine::start(EngineOptions {
         config: cfg.clone(),
-        reparse: Box::new(move || load(&reparse_path, &reparse_args)),
+        reparse: Box::new(move || load_for_reread(&reparse_path, &reparse_args)),
         main_log: log.clone(),
         base_env,
         first_start,
@@ -563,7 +584,6 @@ async fn run_cycle(
     let servers = bound
         .serve(Arc::new(DaemonBackend { rpc }))
         .map_err(|e| anyhow!("{e}"))?;
-    log.log(LogLevel::Info, "RPC interface 'supervisor' initialized");
 
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;

@@ -789,7 +789,22 @@ fn follow_commands_match() {
             .unwrap();
         wait_output(child, Duration::from_secs(10))
     });
-    p.diff("fg sleeper (stdin at EOF)", &r, &o, &mut failures);
+    // The real client itself sometimes dies in asyncore after "Exiting foreground" (an
+    // AttributeError, exit -1), whichever daemon it talks to: compare up to that line.
+    let upto = |out: &(String, i32)| {
+        let text = out
+            .0
+            .split_inclusive('\n')
+            .take_while(|l| !l.starts_with("error: <class"))
+            .collect::<String>();
+        (text, 0)
+    };
+    p.diff(
+        "fg sleeper (stdin at EOF)",
+        &upto(&r),
+        &upto(&o),
+        &mut failures,
+    );
     check(failures);
 }
 
@@ -805,9 +820,8 @@ fn maintail_matches() {
 /// the start-up lines of the main log ("RPC interface 'supervisor' initialized" once per
 /// HTTP server, before the "running without any HTTP authentication" line and before
 /// "supervisord started") and the text of CANT_REREAD faults (supervisord's ValueError
-/// text, not Steward's file:line diagnostic). Run with --ignored.
+/// text, not Steward's file:line diagnostic). Both fixed; kept as a regression test.
 #[test]
-#[ignore = "known differences in the main log and CANT_REREAD texts (see the report)"]
 fn main_log_and_config_error_texts_match() {
     let venv = need_venv!();
     let p = Pair::start(&venv);
@@ -815,7 +829,10 @@ fn main_log_and_config_error_texts_match() {
     let until =
         "trapper entered RUNNING state, process has stayed up for > than 0 seconds (startsecs)\n";
     let (r, o) = p.both(|d| d.ctl_follow("maintail -f", Some(until)));
-    let (r, o) = ((drop_first_line(&r.0), r.1), (drop_first_line(&o.0), o.1));
+    // Drop the "Press Ctrl-C" banner and the first log line, which the last-1024-bytes
+    // window cuts at a different place in each log.
+    let cut = |t: &str| drop_first_line(&drop_first_line(t));
+    let (r, o) = ((cut(&r.0), r.1), (cut(&o.0), o.1));
     p.diff("maintail -f", &r, &o, &mut failures);
     failures.extend(p.compare(&["stop talker", "start talker", "maintail -300"]));
     for d in [&p.sup, &p.ours] {

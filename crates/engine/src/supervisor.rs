@@ -1393,7 +1393,7 @@ impl Engine {
                 capture_maxbytes: lc.capture_maxbytes,
                 syslog: lc.syslog || lc.file == LogFile::Syslog,
                 syslog_tag: p.key.name.to_string(),
-                tail_capacity: 64 * 1024,
+                tail_capacity: 16 * 1024,
             };
             match ChannelLog::open(opts) {
                 Ok(log) => p.logs[i] = Some(Arc::new(Mutex::new(log))),
@@ -1544,6 +1544,8 @@ impl Engine {
         } = pump;
         let tx = self.tx.clone();
         let debug_mirror = self.log.enabled(LogLevel::Debug);
+        // Nobody needs the logged bytes back: write them without copying.
+        let quiet = !events && !debug_mirror;
         let main_log = self.log.clone();
         let Ok(rx) = tokio::net::unix::pipe::Receiver::from_owned_fd(fd) else {
             return;
@@ -1625,8 +1627,16 @@ impl Engine {
                         return false;
                     }
                     if let Some(log) = &log {
-                        let feed = log.lock().expect("log lock").feed(data);
-                        deliver(feed);
+                        if quiet {
+                            let error = log.lock().expect("log lock").feed_quiet(data);
+                            deliver(logs::Feed {
+                                error,
+                                ..Default::default()
+                            });
+                        } else {
+                            let feed = log.lock().expect("log lock").feed(data);
+                            deliver(feed);
+                        }
                     }
                     false
                 });

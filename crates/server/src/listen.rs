@@ -72,12 +72,16 @@ impl BoundServers {
             options,
             notices: Vec::new(),
         };
+        // supervisord announces each server as it starts it, inet servers first:
+        // "RPC interface 'supervisor' initialized", then the no-auth warning.
+        let mut unix_notices = Vec::new();
         for cfg in unix {
             let (listener, id) =
-                bind_unix(cfg, bound.options.stale_probe_timeout, &mut bound.notices)?;
+                bind_unix(cfg, bound.options.stale_probe_timeout, &mut unix_notices)?;
             let auth = Auth::new(cfg.username.as_deref(), cfg.password.as_deref());
+            unix_notices.push(rpc_notice());
             if auth.is_none() {
-                bound.notices.push(no_auth_notice(&cfg.section));
+                unix_notices.push(no_auth_notice(&cfg.section));
             }
             bound.unix.push(BoundUnix {
                 listener,
@@ -89,11 +93,13 @@ impl BoundServers {
         for cfg in inet {
             let listener = bind_tcp(cfg)?;
             let auth = Auth::new(cfg.username.as_deref(), cfg.password.as_deref());
+            bound.notices.push(rpc_notice());
             if auth.is_none() {
                 bound.notices.push(no_auth_notice(&cfg.section));
             }
             bound.tcp.push(BoundTcp { listener, auth });
         }
+        bound.notices.extend(unix_notices);
         Ok(bound)
     }
 
@@ -123,6 +129,13 @@ impl Drop for BoundServers {
         for u in &self.unix {
             unlink_if_ours(&u.path, u.id);
         }
+    }
+}
+
+fn rpc_notice() -> Notice {
+    Notice {
+        level: NoticeLevel::Info,
+        message: "RPC interface 'supervisor' initialized".into(),
     }
 }
 

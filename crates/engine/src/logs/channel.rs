@@ -134,6 +134,16 @@ impl ChannelLog {
         feed
     }
 
+    /// [`ChannelLog::feed`] for callers that don't need the logged bytes back (no events,
+    /// no debug mirror): without capture mode or ANSI stripping the chunk goes straight
+    /// to the file with no copy. Returns the write error, if any.
+    pub fn feed_quiet(&mut self, data: &[u8]) -> Option<io::Error> {
+        if self.capture.is_none() && self.strip.is_none() {
+            return self.emit(data);
+        }
+        self.feed(data).error
+    }
+
     /// End of stream (the pipe closed): logs bytes held back while waiting
     /// for more input (a partial capture token, a trailing `ESC`). An
     /// unterminated capture is discarded, as in supervisord.
