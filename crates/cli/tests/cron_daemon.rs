@@ -731,3 +731,27 @@ fn cron_next_cli() {
         "{out}"
     );
 }
+
+#[test]
+fn every_run_records_its_whole_output_from_both_channels() {
+    // The run is recorded only once its pipes are drained: a quick job's output is never
+    // lost to the race between the exit (SIGCHLD) and the last read.
+    let conf = cron_conf(
+        "{dir}/state",
+        "
+[cron:chatty]
+schedule = * * * * * *
+command = sh -c 'echo out-line; echo err-line >&2; exit 3'
+",
+    );
+    let d = Daemon::start_steward(conf);
+    wait_for("four finished runs", &d, secs(15.0), || {
+        finished(&d, "chatty", "schedule").len() >= 4
+    });
+    for r in finished(&d, "chatty", "schedule") {
+        let head = r["output_head"].as_str().unwrap_or_default();
+        assert!(head.contains("out-line\n"), "{r:?}");
+        assert!(head.contains("err-line\n"), "{r:?}");
+        assert_eq!(r["exitstatus"], 3, "{r:?}");
+    }
+}

@@ -192,6 +192,10 @@ pub enum Request {
     },
     /// An event from outside the loop.
     Publish(Event),
+    /// A log pump reached the end of a child's pipe.
+    PumpClosed {
+        pid: i32,
+    },
     /// Protocol output of an event listener's stdout.
     ListenerOutput {
         key: ProcKey,
@@ -374,6 +378,10 @@ struct Engine {
     outbox: Vec<Box<dyn FnOnce() + Send>>,
     /// (group index, process index) in (group, name) order, for the snapshot.
     lexical: Vec<(usize, usize)>,
+    /// Log pumps still reading, per child pid (a run's output is complete at zero).
+    open_pumps: HashMap<i32, u8>,
+    /// Cron runs whose process exited but whose output is still being read.
+    draining: Vec<cron_jobs::Draining>,
 }
 
 fn wall_now() -> f64 {
@@ -460,6 +468,8 @@ pub fn start(opts: EngineOptions) -> (EngineHandle, tokio::task::JoinHandle<Exit
         ticks: Vec::new(),
         outbox: Vec::new(),
         lexical: Vec::new(),
+        open_pumps: HashMap::new(),
+        draining: Vec::new(),
     };
     let task = tokio::spawn(async move { engine.run(rx).await });
     (handle, task)
@@ -507,7 +517,12 @@ impl Engine {
             let cron_deadline = if self.jobs.is_empty() {
                 None
             } else {
-                self.cron_timeouts(Instant::now())
+                let now = Instant::now();
+                let drains = self.cron_finish_drains(now);
+                [self.cron_timeouts(now), drains]
+                    .into_iter()
+                    .flatten()
+                    .min()
             };
             let deadline = [self.next_deadline(), cron_deadline, tick_deadline]
                 .into_iter()
@@ -1083,6 +1098,16 @@ impl Engine {
                 self.respond(reply, Ok(()));
             }
             Request::Publish(event) => self.emit(event),
+            Request::PumpClosed { pid } => {
+                let left = self.open_pumps.get_mut(&pid).map(|n| {
+                    *n = n.saturating_sub(1);
+                    *n
+                });
+                if left == Some(0) {
+                    self.open_pumps.remove(&pid);
+                    self.cron_output_complete(pid);
+                }
+            }
             Request::ListenerOutput { key, pid, data } => {
                 self.listener_output(&key, pid, &data);
             }
@@ -1532,7 +1557,7 @@ impl Engine {
         }
     }
 
-    fn start_pump(&self, fd: OwnedFd, pump: Pump) {
+    fn start_pump(&mut self, fd: OwnedFd, pump: Pump) {
         let Pump {
             log,
             key,
@@ -1550,6 +1575,7 @@ impl Engine {
         let Ok(rx) = tokio::net::unix::pipe::Receiver::from_owned_fd(fd) else {
             return;
         };
+        *self.open_pumps.entry(pid).or_default() += 1;
         tokio::spawn(async move {
             // A failing disk would otherwise log one error per chunk: report the first
             // failure and the recovery only.
@@ -1651,6 +1677,7 @@ impl Engine {
                     deliver(feed);
                 }
             }
+            let _ = tx.send(Request::PumpClosed { pid });
         });
     }
 
@@ -1745,6 +1772,7 @@ impl Engine {
     /// supervisord's `Subprocess.finish()`.
     fn finish(&mut self, gi: usize, pi: usize, status: i32) {
         let (es, msg) = decode_wait_status(status);
+        let pid = self.groups[gi].procs[pi].pid;
         let now = Instant::now();
         let p = &mut self.groups[gi].procs[pi];
         p.laststop_wall = wall_now();
@@ -1792,7 +1820,7 @@ impl Engine {
         self.listener_exited(gi, pi);
         if is_cron(&self.groups[gi].cfg) {
             let name: Arc<str> = self.groups[gi].cfg.name.as_str().into();
-            self.cron_run_ends(&name, Some(es), None);
+            self.cron_run_ends(&name, pid, Some(es), None);
         }
     }
 
@@ -1803,7 +1831,7 @@ impl Engine {
         }
         let name: Arc<str> = self.groups[gi].cfg.name.as_str().into();
         if self.cron_run_begins(&name).is_some() {
-            self.cron_run_ends(&name, None, Some(error));
+            self.cron_run_ends(&name, 0, None, Some(error));
         }
     }
 

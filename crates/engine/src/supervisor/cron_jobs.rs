@@ -36,6 +36,19 @@ pub struct RunSummary {
     pub status: String,
 }
 
+/// How long a finished run waits for its output pipes to close before it is recorded.
+const DRAIN_WAIT: Duration = Duration::from_secs(2);
+
+/// A finished run waiting for the rest of its output.
+pub(super) struct Draining {
+    pid: i32,
+    name: Arc<str>,
+    run: CronRun,
+    exit_status: Option<i32>,
+    error: Option<String>,
+    deadline: Instant,
+}
+
 pub(super) struct CronRun {
     /// The history row; written by [`Engine::cron_persist_begins`] after the spawn.
     id: Option<u64>,
@@ -405,6 +418,7 @@ impl Engine {
     pub(super) fn cron_run_ends(
         &mut self,
         name: &Arc<str>,
+        pid: i32,
         exit_status: Option<i32>,
         error: Option<String>,
     ) {
@@ -414,11 +428,62 @@ impl Engine {
         let Some(run) = job.current.take() else {
             return;
         };
-        let summary = self.cron_record(name, run, exit_status, error);
-        if let Some(job) = self.jobs.get_mut(name) {
+        self.cron_close(name.clone(), pid, run, exit_status, error);
+        self.cron_drain(name);
+    }
+
+    /// Records a finished run, or, while its output pipes are still being read, parks
+    /// it until they close (so the stored head/tail of the output is complete). A
+    /// grandchild holding a pipe open delays the record by at most `DRAIN_WAIT`.
+    fn cron_close(
+        &mut self,
+        name: Arc<str>,
+        pid: i32,
+        run: CronRun,
+        exit_status: Option<i32>,
+        error: Option<String>,
+    ) {
+        if pid != 0 && self.open_pumps.get(&pid).is_some_and(|n| *n > 0) {
+            self.draining.push(Draining {
+                pid,
+                name,
+                run,
+                exit_status,
+                error,
+                deadline: Instant::now() + DRAIN_WAIT,
+            });
+            return;
+        }
+        let summary = self.cron_record(&name, run, exit_status, error);
+        if let Some(job) = self.jobs.get_mut(&name) {
             job.last = Some(summary);
         }
-        self.cron_drain(name);
+    }
+
+    /// Every pipe of `pid` is at end of file: record its parked run.
+    pub(super) fn cron_output_complete(&mut self, pid: i32) {
+        let (done, rest): (Vec<Draining>, Vec<Draining>) = std::mem::take(&mut self.draining)
+            .into_iter()
+            .partition(|d| d.pid == pid);
+        self.draining = rest;
+        for d in done {
+            self.cron_close(d.name, 0, d.run, d.exit_status, d.error);
+        }
+    }
+
+    /// Records parked runs whose wait is over; returns the next such deadline.
+    pub(super) fn cron_finish_drains(&mut self, now: Instant) -> Option<Instant> {
+        if self.draining.is_empty() {
+            return None;
+        }
+        let (due, rest): (Vec<Draining>, Vec<Draining>) = std::mem::take(&mut self.draining)
+            .into_iter()
+            .partition(|d| d.deadline <= now);
+        self.draining = rest;
+        for d in due {
+            self.cron_close(d.name, 0, d.run, d.exit_status, d.error);
+        }
+        self.draining.iter().map(|d| d.deadline).min()
     }
 
     /// Writes the history rows of the runs started since the last call. Deferred from
@@ -596,10 +661,7 @@ impl Engine {
             return false;
         };
         let (es, _) = decode_wait_status(status);
-        let summary = self.cron_record(&name, run, Some(es), None);
-        if let Some(job) = self.jobs.get_mut(&name) {
-            job.last = Some(summary);
-        }
+        self.cron_close(name, pid, run, Some(es), None);
         true
     }
 
