@@ -242,7 +242,7 @@ fn apply_overrides(cfg: &mut Config, a: &DaemonArgs) -> Result<(), String> {
             .map_err(|_| format!("invalid logfile_backups {v:?}"))?;
     }
     if let Some(v) = &a.loglevel {
-        s.loglevel = parse_level(v).ok_or_else(|| format!("invalid log level {v:?}"))?;
+        s.loglevel = steward_config::values::parse_loglevel(v)?;
     }
     if let Some(p) = &a.pidfile {
         s.pidfile = std::path::absolute(p).map_err(|e| e.to_string())?;
@@ -260,19 +260,6 @@ fn apply_overrides(cfg: &mut Config, a: &DaemonArgs) -> Result<(), String> {
         s.minprocs = v.parse().map_err(|_| format!("invalid minprocs {v:?}"))?;
     }
     Ok(())
-}
-
-fn parse_level(v: &str) -> Option<LogLevel> {
-    Some(match v.to_ascii_lowercase().as_str() {
-        "critical" => LogLevel::Critical,
-        "error" => LogLevel::Error,
-        "warn" => LogLevel::Warn,
-        "info" => LogLevel::Info,
-        "debug" => LogLevel::Debug,
-        "trace" => LogLevel::Trace,
-        "blather" => LogLevel::Blather,
-        _ => return None,
-    })
 }
 
 /// The HTTP server's view of the daemon.

@@ -1030,13 +1030,36 @@ impl Rpc {
             steward_config::LogFile::Path(p) => Value::String(p.to_string_lossy().into_owned()),
         };
         let int = |v: u64| Value::Int(v.min(i32::MAX as u64) as i32);
+        // The six per-channel keys, in supervisord's order.
+        let channel = |prefix: &str,
+                       lc: &steward_config::LogChannelConfig,
+                       actual: Option<&Arc<std::path::Path>>|
+         -> Vec<(String, Value)> {
+            vec![
+                (
+                    format!("{prefix}_capture_maxbytes"),
+                    int(lc.capture_maxbytes),
+                ),
+                (
+                    format!("{prefix}_events_enabled"),
+                    Value::Bool(lc.events_enabled),
+                ),
+                (format!("{prefix}_logfile"), opt_path(&lc.file, actual)),
+                (
+                    format!("{prefix}_logfile_backups"),
+                    Value::Int(lc.backups as i32),
+                ),
+                (format!("{prefix}_logfile_maxbytes"), int(lc.maxbytes)),
+                (format!("{prefix}_syslog"), Value::Bool(lc.syslog)),
+            ]
+        };
         for g in &config.groups {
             let inuse = active.iter().any(|a| **a == *g.name);
             for pc in &g.processes {
                 let resolved = paths.get(&(g.name.clone(), pc.name.clone()));
                 let stdout_actual = resolved.and_then(|r| r.0.as_ref());
                 let stderr_actual = resolved.and_then(|r| r.1.as_ref());
-                let d = vec![
+                let mut d: Vec<(String, Value)> = vec![
                     ("autostart".to_string(), Value::Bool(pc.autostart)),
                     (
                         "directory".into(),
@@ -1065,52 +1088,18 @@ impl Rpc {
                     ("redirect_stderr".into(), Value::Bool(pc.redirect_stderr)),
                     ("startretries".into(), Value::Int(pc.startretries as i32)),
                     ("startsecs".into(), int(pc.startsecs)),
-                    (
-                        "stdout_capture_maxbytes".into(),
-                        int(pc.stdout.capture_maxbytes),
-                    ),
-                    (
-                        "stdout_events_enabled".into(),
-                        Value::Bool(pc.stdout.events_enabled),
-                    ),
-                    (
-                        "stdout_logfile".into(),
-                        opt_path(&pc.stdout.file, stdout_actual),
-                    ),
-                    (
-                        "stdout_logfile_backups".into(),
-                        Value::Int(pc.stdout.backups as i32),
-                    ),
-                    ("stdout_logfile_maxbytes".into(), int(pc.stdout.maxbytes)),
-                    ("stdout_syslog".into(), Value::Bool(pc.stdout.syslog)),
-                    ("stopsignal".into(), Value::Int(pc.stopsignal)),
-                    ("stopwaitsecs".into(), int(pc.stopwaitsecs)),
-                    (
-                        "stderr_capture_maxbytes".into(),
-                        int(pc.stderr.capture_maxbytes),
-                    ),
-                    (
-                        "stderr_events_enabled".into(),
-                        Value::Bool(pc.stderr.events_enabled),
-                    ),
-                    (
-                        "stderr_logfile".into(),
-                        opt_path(&pc.stderr.file, stderr_actual),
-                    ),
-                    (
-                        "stderr_logfile_backups".into(),
-                        Value::Int(pc.stderr.backups as i32),
-                    ),
-                    ("stderr_logfile_maxbytes".into(), int(pc.stderr.maxbytes)),
-                    ("stderr_syslog".into(), Value::Bool(pc.stderr.syslog)),
-                    (
-                        "serverurl".into(),
-                        pc.serverurl
-                            .clone()
-                            .map(Value::String)
-                            .unwrap_or_else(|| Value::String("none".into())),
-                    ),
                 ];
+                d.extend(channel("stdout", &pc.stdout, stdout_actual));
+                d.push(("stopsignal".into(), Value::Int(pc.stopsignal)));
+                d.push(("stopwaitsecs".into(), int(pc.stopwaitsecs)));
+                d.extend(channel("stderr", &pc.stderr, stderr_actual));
+                d.push((
+                    "serverurl".into(),
+                    pc.serverurl
+                        .clone()
+                        .map(Value::String)
+                        .unwrap_or_else(|| Value::String("none".into())),
+                ));
                 rows.push((pc.name.clone(), Value::Struct(d)));
             }
         }
