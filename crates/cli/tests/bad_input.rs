@@ -315,3 +315,28 @@ fn a_stale_socket_of_a_dead_daemon_is_replaced() {
     d.wait_state("sleeper", "RUNNING", secs(10.0));
     assert_up(&d, "replacing a stale socket");
 }
+
+#[test]
+fn a_client_that_half_closes_after_its_request_still_gets_the_answer() {
+    use std::io::{Read, Write};
+    let d = Daemon::start_steward(Conf::new(
+        "\n[program:p]\ncommand=sleep 1000\nstartsecs=0\n",
+    ));
+    let body = call_body("supervisor.getState", "");
+    for _ in 0..5 {
+        let mut s = UnixStream::connect(&d.conf.sock).expect("connect");
+        s.set_read_timeout(Some(secs(10.0))).unwrap();
+        let head = format!(
+            "POST /RPC2 HTTP/1.0\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        s.write_all(head.as_bytes()).unwrap();
+        s.write_all(body.as_bytes()).unwrap();
+        s.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).unwrap();
+        let (status, _, text) = split_response(&raw);
+        assert_eq!(status, 200, "{text}");
+        assert!(text.contains("RUNNING"), "{text}");
+    }
+}

@@ -229,7 +229,12 @@ where
         service::handle(req, ctx.clone(), probe, guard)
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
-    builder.keep_alive(true).header_read_timeout(None);
+    builder
+        .keep_alive(true)
+        .header_read_timeout(None)
+        // A client may send its request and shut down its write side (as some HTTP
+        // clients and `nc -N` do); it must still get the answer.
+        .half_close(true);
     let _ = builder.serve_connection(TokioIo::new(io), svc).await;
 }
 
