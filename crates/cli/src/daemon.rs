@@ -504,10 +504,13 @@ fn run_inner(args: DaemonArgs) -> anyhow::Result<i32> {
         if first {
             write_pidfile(&cfg, &log);
         }
+        // The engine owns the configuration while it runs (no second copy here); it
+        // comes back with the cycle's end.
+        let pidfile = cfg.supervisord.pidfile.clone();
         let reason = runtime.block_on(run_cycle(
             &path,
             &args,
-            cfg.clone(),
+            cfg,
             log.clone(),
             bound_now,
             base_env.clone(),
@@ -515,7 +518,7 @@ fn run_inner(args: DaemonArgs) -> anyhow::Result<i32> {
         ))?;
         match reason {
             (ExitReason::Shutdown, _) => {
-                let _ = std::fs::remove_file(&cfg.supervisord.pidfile);
+                let _ = std::fs::remove_file(&pidfile);
                 log.log(LogLevel::Info, "supervisord stopped");
                 return Ok(0);
             }
@@ -612,8 +615,9 @@ async fn run_cycle(
         }
     };
     servers.shutdown().await;
+    drop(engine);
     let next = match reason {
-        ExitReason::Shutdown => (*cfg).clone(),
+        ExitReason::Shutdown => Arc::try_unwrap(cfg).unwrap_or_else(|c| (*c).clone()),
         ExitReason::Restart => match next_config {
             Some(c) => c,
             None => match load(path, args) {

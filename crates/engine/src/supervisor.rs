@@ -783,6 +783,14 @@ impl Engine {
             .unwrap_or(self.groups.len());
         let cron = is_cron(&cfg).then(|| cfg.clone());
         self.pool_add(&cfg);
+        // The process configs live in the process records only (one copy): the group
+        // keeps its header.
+        let cfg = Arc::new(GroupConfig {
+            name: cfg.name.clone(),
+            priority: cfg.priority,
+            kind: cfg.kind.clone(),
+            processes: Vec::new(),
+        });
         let fcgi_socket = match &cfg.kind {
             steward_config::GroupKind::Fcgi {
                 socket,
@@ -1177,7 +1185,7 @@ impl Engine {
             match self.groups.iter().find(|r| r.cfg.name == g.name) {
                 None => diff.added.push(g.name.clone()),
                 Some(running) => {
-                    if !groups_equal(&running.cfg, g) || global_env_changed {
+                    if !groups_equal(running, g) || global_env_changed {
                         diff.changed.push(g.name.clone())
                     }
                 }
@@ -1898,19 +1906,21 @@ fn is_cron(g: &GroupConfig) -> bool {
 
 /// supervisord's `ProcessGroupConfig.__eq__`: every option counts, but not where in the
 /// file a section stands (editing another section must not make this one "changed").
-fn groups_equal(a: &GroupConfig, b: &GroupConfig) -> bool {
-    let located_nowhere = |g: &GroupConfig| {
-        let mut g = g.clone();
-        for p in &mut g.processes {
-            p.defined_at = Default::default();
-        }
-        g
+fn groups_equal(running: &Group, new: &GroupConfig) -> bool {
+    let same_process = |a: &ProcessConfig, b: &ProcessConfig| {
+        let mut a = a.clone();
+        a.defined_at = b.defined_at.clone();
+        a == *b
     };
-    a.name == b.name
-        && a.priority == b.priority
-        && a.kind == b.kind
-        && a.processes.len() == b.processes.len()
-        && located_nowhere(a) == located_nowhere(b)
+    running.cfg.name == new.name
+        && running.cfg.priority == new.priority
+        && running.cfg.kind == new.kind
+        && running.procs.len() == new.processes.len()
+        && running
+            .procs
+            .iter()
+            .zip(&new.processes)
+            .all(|(p, n)| same_process(&p.cfg, n))
 }
 
 thread_local! {
