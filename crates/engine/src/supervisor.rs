@@ -330,6 +330,8 @@ struct Pump {
     tap: Option<Arc<Mutex<OutputTap>>>,
     /// An event listener's stdout: the loop parses the protocol.
     protocol: bool,
+    /// No other channel writes this log file, so bytes may be spliced into it.
+    exclusive_file: bool,
 }
 
 struct Group {
@@ -382,6 +384,8 @@ struct Engine {
     open_pumps: HashMap<i32, u8>,
     /// Cron runs whose process exited but whose output is still being read.
     draining: Vec<cron_jobs::Draining>,
+    /// How many channels of the running groups write each log file.
+    path_uses: HashMap<Arc<std::path::Path>, u32>,
 }
 
 fn wall_now() -> f64 {
@@ -470,6 +474,7 @@ pub fn start(opts: EngineOptions) -> (EngineHandle, tokio::task::JoinHandle<Exit
         lexical: Vec::new(),
         open_pumps: HashMap::new(),
         draining: Vec::new(),
+        path_uses: HashMap::new(),
     };
     let task = tokio::spawn(async move { engine.run(rx).await });
     (handle, task)
@@ -727,7 +732,7 @@ impl Engine {
                 group: group_name.clone(),
                 name: pc.name.as_str().into(),
             };
-            let mut log_paths = [None, None];
+            let mut log_paths: [Option<Arc<std::path::Path>>; 2] = [None, None];
             for (i, (chan, lc)) in [(Channel::Stdout, &pc.stdout), (Channel::Stderr, &pc.stderr)]
                 .into_iter()
                 .enumerate()
@@ -754,6 +759,9 @@ impl Engine {
                     },
                     LogFile::None | LogFile::Syslog => None,
                 };
+            }
+            for path in log_paths.iter().flatten() {
+                *self.path_uses.entry(path.clone()).or_default() += 1;
             }
             procs.push(Proc {
                 key,
@@ -838,6 +846,14 @@ impl Engine {
             return Err(ActionError::StillRunning);
         }
         let g = self.groups.remove(gi);
+        for path in g.procs.iter().flat_map(|p| p.log_paths.iter().flatten()) {
+            if let Some(n) = self.path_uses.get_mut(path) {
+                *n -= 1;
+                if *n == 0 {
+                    self.path_uses.remove(path);
+                }
+            }
+        }
         self.jobs.remove(g.cfg.name.as_str());
         self.pool_remove(&g.cfg.name);
         self.rebuild_pids();
@@ -1527,13 +1543,16 @@ impl Engine {
                 let pumps: Vec<_> = outputs
                     .into_iter()
                     .map(|(fd, i)| {
+                        let exclusive_file = p.log_paths[i]
+                            .as_ref()
+                            .is_some_and(|path| self.path_uses.get(path).copied() == Some(1));
                         let events = p.events_enabled[i]
                             || (if i == 0 { &cfg.stdout } else { &cfg.stderr }).capture_maxbytes
                                 > 0;
-                        (fd, p.logs[i].clone(), i == 1, events)
+                        (fd, p.logs[i].clone(), i == 1, events, exclusive_file)
                     })
                     .collect();
-                for (fd, log, stderr, events) in pumps {
+                for (fd, log, stderr, events, exclusive_file) in pumps {
                     let pump = Pump {
                         log,
                         key: key.clone(),
@@ -1542,6 +1561,7 @@ impl Engine {
                         events,
                         tap: tap.clone(),
                         protocol: protocol && !stderr,
+                        exclusive_file,
                     };
                     self.start_pump(fd, pump);
                 }
@@ -1574,11 +1594,21 @@ impl Engine {
             events,
             tap,
             protocol,
+            exclusive_file,
         } = pump;
         let tx = self.tx.clone();
         let debug_mirror = self.log.enabled(LogLevel::Debug);
         // Nobody needs the logged bytes back: write them without copying.
         let quiet = !events && !debug_mirror;
+        let (mut enlarged, mut tried_enlarging) = (false, false);
+        // Nothing to look at in the bytes at all: move them pipe → file with splice(2).
+        let mut splicing = quiet
+            && tap.is_none()
+            && !protocol
+            && exclusive_file
+            && log
+                .as_ref()
+                .is_some_and(|l| l.lock().expect("log lock").can_splice());
         let main_log = self.log.clone();
         let Ok(rx) = tokio::net::unix::pipe::Receiver::from_owned_fd(fd) else {
             return;
@@ -1634,6 +1664,32 @@ impl Engine {
                 if rx.readable().await.is_err() {
                     break;
                 }
+                if splicing {
+                    use std::os::fd::AsRawFd;
+                    let raw = rx.as_raw_fd();
+                    let log = log.as_ref().expect("splicing needs a log");
+                    match rx.try_io(|| log.lock().expect("log lock").splice_from(raw, 1 << 20)) {
+                        Ok(0) => break,
+                        Ok(n) => {
+                            if n >= DEFAULT_PIPE_SIZE && !tried_enlarging {
+                                tried_enlarging = true;
+                                enlarged = enlarge_pipe(raw);
+                            }
+                            continue;
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                        Err(e) => {
+                            // A full disk or a filesystem without splice: report it and
+                            // go on with plain reads (which drop what can't be written).
+                            deliver(logs::Feed {
+                                error: Some(e),
+                                ..Default::default()
+                            });
+                            splicing = false;
+                            continue;
+                        }
+                    }
+                }
                 // Read into the worker thread's scratch buffer and handle the bytes before
                 // the next await: an idle pump then owns no buffer at all (1,000 quiet
                 // children cost almost no memory).
@@ -1684,6 +1740,9 @@ impl Engine {
                 if !protocol {
                     deliver(feed);
                 }
+            }
+            if enlarged {
+                release_enlarged_pipe();
             }
             let _ = tx.send(Request::PumpClosed { pid });
         });
@@ -1921,6 +1980,36 @@ fn groups_equal(running: &Group, new: &GroupConfig) -> bool {
             .iter()
             .zip(&new.processes)
             .all(|(p, n)| same_process(&p.cfg, n))
+}
+
+/// The kernel's default pipe capacity.
+const DEFAULT_PIPE_SIZE: usize = 64 * 1024;
+/// Capacity given to the pipe of a child that keeps it full.
+const BUSY_PIPE_SIZE: libc::c_int = 1024 * 1024;
+/// At most this many pipes are enlarged: pipe buffers count against the user's
+/// `pipe-user-pages-soft` quota, past which new pipes shrink to a page or two.
+const MAX_ENLARGED_PIPES: usize = 32;
+static ENLARGED_PIPES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Gives a busy child's output pipe a bigger buffer (fewer wake-ups per MiB), within
+/// `MAX_ENLARGED_PIPES` for the whole daemon. True when it took one of those slots (give
+/// it back with `release_enlarged_pipe`); a failed fcntl is harmless.
+fn enlarge_pipe(fd: std::os::fd::RawFd) -> bool {
+    use std::sync::atomic::Ordering;
+    if ENLARGED_PIPES.fetch_add(1, Ordering::Relaxed) >= MAX_ENLARGED_PIPES {
+        ENLARGED_PIPES.fetch_sub(1, Ordering::Relaxed);
+        return false;
+    }
+    // SAFETY: fcntl on a pipe descriptor we own.
+    unsafe {
+        libc::fcntl(fd, libc::F_SETPIPE_SZ, BUSY_PIPE_SIZE);
+    }
+    true
+}
+
+/// The enlarged pipe was closed: its share of the quota is free again.
+fn release_enlarged_pipe() {
+    ENLARGED_PIPES.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
 }
 
 thread_local! {

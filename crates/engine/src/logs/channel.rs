@@ -144,6 +144,26 @@ impl ChannelLog {
         self.feed(data).error
     }
 
+    /// True when chunks can go straight from the pipe to the file with no processing
+    /// (no capture, no ANSI stripping, no syslog, a regular file): see
+    /// [`ChannelLog::splice_from`]. The in-memory tail is not fed on that path.
+    pub fn can_splice(&self) -> bool {
+        self.capture.is_none()
+            && self.strip.is_none()
+            && self.syslog_tag.is_none()
+            && self.file.as_ref().is_some_and(|f| f.seekable())
+    }
+
+    /// Moves up to `max` bytes from the pipe to the file without copying them through
+    /// user space (only when [`ChannelLog::can_splice`]). `Ok(0)` at end of file,
+    /// `WouldBlock` when the pipe is empty.
+    pub fn splice_from(&mut self, pipe: std::os::fd::RawFd, max: usize) -> io::Result<usize> {
+        match &mut self.file {
+            Some(f) => f.splice_from(pipe, max),
+            None => Err(io::Error::from(io::ErrorKind::Unsupported)),
+        }
+    }
+
     /// End of stream (the pipe closed): logs bytes held back while waiting
     /// for more input (a partial capture token, a trailing `ESC`). An
     /// unterminated capture is discarded, as in supervisord.

@@ -37,6 +37,9 @@ use std::path::{Path, PathBuf};
 pub(crate) struct RotatingFile {
     path: PathBuf,
     file: Option<File>,
+    /// A second, non-append descriptor of the same file for `splice(2)`, which refuses
+    /// O_APPEND targets. Dropped whenever `file` is replaced (rotation, reopen, clear).
+    splice_file: Option<File>,
     seekable: bool,
     maxbytes: u64,
     backups: u32,
@@ -77,6 +80,7 @@ impl RotatingFile {
         Ok(RotatingFile {
             path: path.to_path_buf(),
             file: Some(file),
+            splice_file: None,
             seekable,
             maxbytes,
             backups,
@@ -137,6 +141,50 @@ impl RotatingFile {
         result.and(rotated)
     }
 
+    /// Moves up to `max` bytes from the (non-blocking) pipe `pipe` straight into the file
+    /// with `splice(2)`: no copy through user space. The bytes go at the current end of
+    /// the file (as an append would, so `copytruncate` keeps working), then the rotation
+    /// rule applies as after a write. `Ok(0)`: end of file on the pipe; `WouldBlock`: the
+    /// pipe is empty. Only for seekable targets.
+    pub(crate) fn splice_from(
+        &mut self,
+        pipe: std::os::fd::RawFd,
+        max: usize,
+    ) -> io::Result<usize> {
+        use std::os::fd::AsRawFd;
+        if self.file.is_none() {
+            self.reopen()?;
+        }
+        if self.splice_file.is_none() {
+            self.splice_file = Some(OpenOptions::new().write(true).open(&self.path)?);
+        }
+        let fd = self.splice_file.as_ref().expect("opened above").as_raw_fd();
+        // SAFETY: lseek/splice on descriptors we own; `offset` outlives the call.
+        let n = unsafe {
+            let mut offset = libc::lseek(fd, 0, libc::SEEK_END);
+            if offset < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            libc::splice(
+                pipe,
+                std::ptr::null_mut(),
+                fd,
+                &mut offset,
+                max,
+                libc::SPLICE_F_NONBLOCK | libc::SPLICE_F_MOVE,
+            )
+        };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let n = n as usize;
+        if n > 0 {
+            self.size += n as u64;
+            self.maybe_rotate()?;
+        }
+        Ok(n)
+    }
+
     fn maybe_rotate(&mut self) -> io::Result<()> {
         if !self.rotates() || self.size < self.maxbytes {
             return Ok(());
@@ -158,6 +206,7 @@ impl RotatingFile {
             let (file, seekable, _) = open_append(&self.path)?;
             file.set_len(0)?;
             self.file = Some(file);
+            self.splice_file = None;
             self.seekable = seekable;
             self.size = 0;
             return Ok(());
@@ -171,6 +220,7 @@ impl RotatingFile {
         rename_ignoring_missing(&self.path, &numbered(&self.path, 1))?;
         let (file, seekable, size) = open_append(&self.path)?;
         self.file = Some(file);
+        self.splice_file = None;
         self.seekable = seekable;
         self.size = size;
         Ok(())
@@ -181,6 +231,7 @@ impl RotatingFile {
     pub(crate) fn reopen(&mut self) -> io::Result<()> {
         let (file, seekable, size) = open_append(&self.path)?;
         self.file = Some(file);
+        self.splice_file = None;
         self.seekable = seekable;
         self.size = size;
         Ok(())

@@ -583,3 +583,59 @@ print(json.dumps([out_r, out_t]))
         assert_eq!(py_res, want, "python tailFile({off}, {len})");
     }
 }
+
+#[test]
+fn splice_moves_pipe_bytes_into_the_file_and_rotates_without_losing_any() {
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spliced.log");
+    let mut log = ChannelLog::open(opts(Some(path.clone()), 50_000, 20)).unwrap();
+    assert!(log.can_splice());
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_NONBLOCK).unwrap();
+    let mut writer = std::fs::File::from(w);
+    let mut expected = Vec::new();
+    for i in 0..12_000 {
+        let line = format!("line {i:06}\n");
+        expected.extend_from_slice(line.as_bytes());
+    }
+    // Feed in pieces that fit the pipe; splice after each.
+    for chunk in expected.chunks(30_000) {
+        writer.write_all(chunk).unwrap();
+        loop {
+            match log.splice_from(r.as_raw_fd(), 1 << 20) {
+                Ok(0) => break,
+                Ok(_) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+    drop(writer);
+    assert_eq!(log.splice_from(r.as_raw_fd(), 1 << 20).unwrap(), 0, "EOF");
+    // Backups (oldest first) then the base file hold every byte exactly once.
+    let mut got = Vec::new();
+    for n in (1..=20).rev() {
+        if let Ok(b) = std::fs::read(format!("{}.{n}", path.display())) {
+            got.extend(b);
+        }
+    }
+    got.extend(std::fs::read(&path).unwrap());
+    assert_eq!(got, expected);
+    assert!(
+        std::path::Path::new(&format!("{}.1", path.display())).exists(),
+        "it rotated"
+    );
+}
+
+#[test]
+fn splice_is_off_when_the_bytes_must_be_looked_at() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = opts(Some(dir.path().join("x.log")), 0, 0);
+    o.strip_ansi = true;
+    assert!(!ChannelLog::open(o).unwrap().can_splice());
+    let mut o = opts(Some(dir.path().join("y.log")), 0, 0);
+    o.capture_maxbytes = 100;
+    assert!(!ChannelLog::open(o).unwrap().can_splice());
+    assert!(!ChannelLog::open(opts(None, 0, 0)).unwrap().can_splice());
+}

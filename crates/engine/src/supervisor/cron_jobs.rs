@@ -634,6 +634,7 @@ impl Engine {
                         events: false,
                         tap: tap.clone(),
                         protocol: false,
+                        exclusive_file: false,
                     },
                 );
                 if let Some(e) = spawned.stderr {
@@ -647,6 +648,7 @@ impl Engine {
                             events: false,
                             tap,
                             protocol: false,
+                            exclusive_file: false,
                         },
                     );
                 }
