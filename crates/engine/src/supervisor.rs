@@ -386,6 +386,11 @@ struct Engine {
     draining: Vec<cron_jobs::Draining>,
     /// How many channels of the running groups write each log file.
     path_uses: HashMap<Arc<std::path::Path>, u32>,
+    /// Group name → index in `groups` (rebuilt with `rebuild_pids`).
+    group_index: HashMap<Arc<str>, usize>,
+    /// True while the start-up groups are being added (indexing is done once after).
+    loading: bool,
+    loading_crons: Vec<Arc<GroupConfig>>,
 }
 
 fn wall_now() -> f64 {
@@ -475,6 +480,9 @@ pub fn start(opts: EngineOptions) -> (EngineHandle, tokio::task::JoinHandle<Exit
         open_pumps: HashMap::new(),
         draining: Vec::new(),
         path_uses: HashMap::new(),
+        group_index: HashMap::new(),
+        loading: false,
+        loading_crons: Vec::new(),
     };
     let task = tokio::spawn(async move { engine.run(rx).await });
     (handle, task)
@@ -499,8 +507,15 @@ impl Engine {
         let mut wall_armed_for: Option<jiff::Timestamp> = None;
         let initial: Vec<Arc<GroupConfig>> =
             self.config.groups.iter().cloned().map(Arc::new).collect();
+        self.loading = true;
         for g in initial {
             self.add_group(g);
+        }
+        self.loading = false;
+        self.rebuild_pids();
+        self.refresh_ticks();
+        for cfg in std::mem::take(&mut self.loading_crons) {
+            self.cron_add(&cfg);
         }
         self.emit(Event::SupervisorRunning);
         loop {
@@ -689,7 +704,7 @@ impl Engine {
     }
 
     fn find(&self, key: &ProcKey) -> Option<(usize, usize)> {
-        let gi = self.groups.iter().position(|g| *g.cfg.name == *key.group)?;
+        let gi = *self.group_index.get(&key.group)?;
         let pi = self.groups[gi]
             .procs
             .iter()
@@ -712,6 +727,12 @@ impl Engine {
             (&ka.group, &ka.name).cmp(&(&kb.group, &kb.name))
         });
         self.lexical = lexical;
+        self.group_index = self
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(gi, g)| (Arc::from(g.cfg.name.as_str()), gi))
+            .collect();
         self.pids.clear();
         for (gi, g) in self.groups.iter().enumerate() {
             for (pi, p) in g.procs.iter().enumerate() {
@@ -827,10 +848,15 @@ impl Engine {
                 fcgi_socket,
             },
         );
-        self.rebuild_pids();
         self.dirty = true;
-        self.refresh_ticks();
         self.emit(Event::GroupAdded(group_name));
+        if self.loading {
+            // Start-up adds every group first and indexes them once (see `run`).
+            self.loading_crons.extend(cron);
+            return;
+        }
+        self.rebuild_pids();
+        self.refresh_ticks();
         if let Some(cfg) = cron {
             self.cron_add(&cfg);
         }
