@@ -597,35 +597,35 @@ impl Rpc {
                 arity(p, 1, 2)?;
                 let n = arg_str(p, 0)?;
                 let wait = arg_wait(p, 1)?;
-                self.start_process(n, wait).await
+                self.start_or_stop(n, true, wait).await
             }
             "startProcessGroup" => {
                 arity(p, 1, 2)?;
                 let n = arg_str(p, 0)?;
                 let wait = arg_wait(p, 1)?;
-                self.start_group(Some(n), wait).await
+                self.start_or_stop_group(Some(n), true, wait).await
             }
             "startAllProcesses" => {
                 arity(p, 0, 1)?;
                 let wait = arg_wait(p, 0)?;
-                self.start_group(None, wait).await
+                self.start_or_stop_group(None, true, wait).await
             }
             "stopProcess" => {
                 arity(p, 1, 2)?;
                 let n = arg_str(p, 0)?;
                 let wait = arg_wait(p, 1)?;
-                self.stop_process(n, wait).await
+                self.start_or_stop(n, false, wait).await
             }
             "stopProcessGroup" => {
                 arity(p, 1, 2)?;
                 let n = arg_str(p, 0)?;
                 let wait = arg_wait(p, 1)?;
-                self.stop_group(Some(n), wait).await
+                self.start_or_stop_group(Some(n), false, wait).await
             }
             "stopAllProcesses" => {
                 arity(p, 0, 1)?;
                 let wait = arg_wait(p, 0)?;
-                self.stop_group(None, wait).await
+                self.start_or_stop_group(None, false, wait).await
             }
             "signalProcess" => {
                 arity(p, 2, 2)?;
@@ -815,43 +815,26 @@ impl Rpc {
         })
     }
 
-    async fn start_process(&self, namespec: &str, wait: bool) -> RpcResult {
+    /// startProcess / stopProcess: one process, or its whole group for `g:*` / `g:`.
+    async fn start_or_stop(&self, namespec: &str, start: bool, wait: bool) -> RpcResult {
         let snap = self.engine.snapshot();
         match self.lookup(&snap, namespec)? {
             None => {
                 let (g, _) = split_namespec(namespec);
-                self.start_group(Some(g), wait).await
+                self.start_or_stop_group(Some(g), start, wait).await
             }
             Some(info) => {
                 let key = ProcKey {
                     group: info.group.clone(),
                     name: info.name.clone(),
                 };
-                self.engine
-                    .call(|reply| Request::Start { key, wait, reply })
-                    .await
-                    .map_err(|e| action_fault(&e, namespec))?;
-                Ok(Value::Bool(true))
-            }
-        }
-    }
-
-    async fn stop_process(&self, namespec: &str, wait: bool) -> RpcResult {
-        let snap = self.engine.snapshot();
-        match self.lookup(&snap, namespec)? {
-            None => {
-                let (g, _) = split_namespec(namespec);
-                self.stop_group(Some(g), wait).await
-            }
-            Some(info) => {
-                let key = ProcKey {
-                    group: info.group.clone(),
-                    name: info.name.clone(),
+                let reply = if start {
+                    self.engine
+                        .send(|reply| Request::Start { key, wait, reply })
+                } else {
+                    self.engine.send(|reply| Request::Stop { key, wait, reply })
                 };
-                self.engine
-                    .call(|reply| Request::Stop { key, wait, reply })
-                    .await
-                    .map_err(|e| action_fault(&e, namespec))?;
+                reply.wait().await.map_err(|e| action_fault(&e, namespec))?;
                 Ok(Value::Bool(true))
             }
         }
@@ -929,16 +912,11 @@ impl Rpc {
         ))
     }
 
-    async fn start_group(&self, group: Option<&str>, wait: bool) -> RpcResult {
+    /// start/stop of a group (`Some`) or of everything (`None`).
+    async fn start_or_stop_group(&self, group: Option<&str>, start: bool, wait: bool) -> RpcResult {
         let snap = self.engine.snapshot();
         let members = self.members(&snap, group)?;
-        self.run_all(members, true, wait).await
-    }
-
-    async fn stop_group(&self, group: Option<&str>, wait: bool) -> RpcResult {
-        let snap = self.engine.snapshot();
-        let members = self.members(&snap, group)?;
-        self.run_all(members, false, wait).await
+        self.run_all(members, start, wait).await
     }
 
     async fn signal_process(&self, namespec: &str, signal: &Value) -> RpcResult {
