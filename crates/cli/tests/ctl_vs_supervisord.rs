@@ -4,54 +4,17 @@
 //! both clients and requires identical stdout (pids, uptimes and stop times masked)
 //! and exit codes. Skipped (with a note) when no venv with supervisor is found.
 
+mod refclient;
+use refclient::{venv, PROGRAMS};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn venv() -> Option<PathBuf> {
-    let mut cands: Vec<PathBuf> = Vec::new();
-    if let Ok(v) = std::env::var("STEWARD_TEST_VENV") {
-        cands.push(v.into());
-    }
-    cands.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv"));
-    cands.push("/work/main/.venv".into());
-    cands.push("/tmp/venv-sup".into());
-    cands
-        .into_iter()
-        .find(|p| p.join("bin/supervisord").exists() && p.join("bin/supervisorctl").exists())
-}
 
 struct Daemon {
     child: Child,
     dir: tempfile::TempDir,
     venv: PathBuf,
 }
-
-const PROGRAMS: &str = r#"
-[program:sleeper]
-command=sleep 1000
-startsecs=0
-[program:trapper]
-command=sh -c 'trap "" HUP; while :; do sleep 1; done'
-startsecs=0
-[program:quick]
-command=sh -c 'echo out-line; echo err-line >&2; exit 3'
-autostart=false
-startsecs=1
-startretries=0
-[program:missing]
-command=/nonexistent/steward-test-cmd
-autostart=false
-[group:grp]
-programs=ga,gb
-[program:ga]
-command=sleep 1000
-startsecs=0
-[program:gb]
-command=sleep 1000
-autostart=false
-startsecs=0
-"#;
 
 impl Daemon {
     fn start(venv: &Path) -> Daemon {

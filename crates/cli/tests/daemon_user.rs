@@ -56,27 +56,6 @@ fn creds(pid: i32) -> (String, String, String) {
     (get("Uid:"), get("Gid:"), get("Groups:"))
 }
 
-/// Run `f` against real supervisord and the daemon under test at the same time.
-fn both<T: Send>(f: impl Fn(Target) -> T + Sync) -> (T, T) {
-    std::thread::scope(|s| {
-        let r = s.spawn(|| f(Target::Supervisord));
-        let t = s.spawn(|| f(target()));
-        let t = t.join();
-        let r = r.join();
-        match (r, t) {
-            (Ok(r), Ok(t)) => (r, t),
-            (Err(e), _) => {
-                eprintln!("the scenario failed against the reference supervisord");
-                std::panic::resume_unwind(e)
-            }
-            (_, Err(e)) => {
-                eprintln!("the scenario failed against {}", target().name());
-                std::panic::resume_unwind(e)
-            }
-        }
-    })
-}
-
 /// What a child running as `user` reports about itself: its `id` output, HOME and USER
 /// (from its stdout log, written by the daemon) and its /proc credentials.
 fn child_identity(t: Target, user: &str) -> (String, String, (String, String, String)) {

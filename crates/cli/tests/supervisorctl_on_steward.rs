@@ -8,54 +8,13 @@
 //! The venv is STEWARD_TEST_VENV, else `<repo>/.venv`, else /tmp/venv-sup; the tests
 //! are skipped (with a note) when none holds supervisord and supervisorctl.
 
+mod refclient;
+use refclient::{venv, PROGRAMS};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-fn venv() -> Option<PathBuf> {
-    let mut cands: Vec<PathBuf> = Vec::new();
-    if let Ok(v) = std::env::var("STEWARD_TEST_VENV") {
-        cands.push(v.into());
-    }
-    cands.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv"));
-    cands.push("/work/main/.venv".into());
-    cands.push("/tmp/venv-sup".into());
-    cands
-        .into_iter()
-        .find(|p| p.join("bin/supervisord").exists() && p.join("bin/supervisorctl").exists())
-}
-
-/// The programs of ctl_vs_supervisord.rs, plus `talker` (known output, for tail).
-const PROGRAMS: &str = r#"
-[program:sleeper]
-command=sleep 1000
-startsecs=0
-[program:trapper]
-command=sh -c 'trap "" HUP; while :; do sleep 1; done'
-startsecs=0
-[program:quick]
-command=sh -c 'echo out-line; echo err-line >&2; exit 3'
-autostart=false
-startsecs=1
-startretries=0
-[program:missing]
-command=/nonexistent/steward-test-cmd
-autostart=false
-[group:grp]
-programs=ga,gb
-[program:ga]
-command=sleep 1000
-startsecs=0
-[program:gb]
-command=sleep 1000
-autostart=false
-startsecs=0
-[program:talker]
-command=sh -c 'echo talk-out; echo talk-err >&2; exec sleep 1000'
-startsecs=0
-"#;
 
 /// Programs RUNNING once a fresh daemon has started.
 const AUTOSTARTED: &[&str] = &["sleeper", "trapper", "grp:ga", "talker"];

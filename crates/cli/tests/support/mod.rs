@@ -978,23 +978,7 @@ where
         scenario(&d, &mut tr);
         tr
     };
-    let (reference, tested) = std::thread::scope(|s| {
-        let r = s.spawn(|| run(Target::Supervisord));
-        let t = s.spawn(|| run(target()));
-        let r = r.join();
-        let t = t.join();
-        match (r, t) {
-            (Ok(r), Ok(t)) => (r, t),
-            (Err(e), _) => {
-                eprintln!("the scenario failed against the reference supervisord");
-                std::panic::resume_unwind(e)
-            }
-            (_, Err(e)) => {
-                eprintln!("the scenario failed against {}", target().name());
-                std::panic::resume_unwind(e)
-            }
-        }
-    });
+    let (reference, tested) = both(run);
     if reference != tested {
         let mut msg = format!(
             "supervisorctl outputs differ between supervisord 4.3 and {}\n",
@@ -1300,4 +1284,26 @@ fn parse_response(xml: &str) -> Result<Value, RpcError> {
         .ok_or_else(|| RpcError::Transport(format!("bad XML-RPC response: {xml}")))?;
     c.pos = i + "<param>".len();
     c.value()
+}
+
+/// Runs `f` against real supervisord and against the daemon under test at the same time;
+/// (reference result, tested result). A panic on either side is re-raised, saying which.
+pub fn both<T: Send>(f: impl Fn(Target) -> T + Sync) -> (T, T) {
+    std::thread::scope(|s| {
+        let r = s.spawn(|| f(Target::Supervisord));
+        let t = s.spawn(|| f(target()));
+        let r = r.join();
+        let t = t.join();
+        match (r, t) {
+            (Ok(r), Ok(t)) => (r, t),
+            (Err(e), _) => {
+                eprintln!("the scenario failed against the reference supervisord");
+                std::panic::resume_unwind(e)
+            }
+            (_, Err(e)) => {
+                eprintln!("the scenario failed against {}", target().name());
+                std::panic::resume_unwind(e)
+            }
+        }
+    })
 }
