@@ -129,26 +129,32 @@ impl RunRecord {
     /// The result in the words of `steward.cronList`'s `last_status`: `ok`, `exit N`,
     /// `killed`, `timed out`, `spawn error: …`, `running`, or `interrupted`.
     pub fn status_text(&self) -> String {
-        if self.timed_out {
-            return "timed out".into();
+        match (self.ended, &self.error) {
+            (None, Some(_)) if !self.timed_out => "interrupted".into(),
+            (None, None) if !self.timed_out => "running".into(),
+            _ => end_status_text(self.exit_status, self.timed_out, self.error.as_deref()),
         }
-        if let Some(e) = &self.error {
-            if self.ended.is_none() {
-                return "interrupted".into();
-            }
-            return if e.starts_with("spawn error") {
-                e.clone()
-            } else {
-                format!("spawn error: {e}")
-            };
-        }
-        match (self.ended, self.exit_status) {
-            (None, _) => "running".into(),
-            (Some(_), Some(0)) => "ok".into(),
-            (Some(_), Some(-1)) => "killed".into(),
-            (Some(_), Some(n)) => format!("exit {n}"),
-            (Some(_), None) => "unknown".into(),
-        }
+    }
+}
+
+/// The words for how a finished run ended: `timed out`, `spawn error: …`, `ok`,
+/// `killed` (by a signal), `exit N`, or `unknown`.
+pub fn end_status_text(exit_status: Option<i32>, timed_out: bool, error: Option<&str>) -> String {
+    if timed_out {
+        return "timed out".into();
+    }
+    if let Some(e) = error {
+        return if e.starts_with("spawn error") {
+            e.to_string()
+        } else {
+            format!("spawn error: {e}")
+        };
+    }
+    match exit_status {
+        Some(0) => "ok".into(),
+        Some(-1) => "killed".into(),
+        Some(n) => format!("exit {n}"),
+        None => "unknown".into(),
     }
 }
 

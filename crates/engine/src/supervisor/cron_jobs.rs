@@ -12,7 +12,7 @@ use rand::Rng;
 
 use super::*;
 use crate::cron::{plan, JobSpec, RunTrigger, ON_TIME_GRACE, STARTUP_GRACE};
-use crate::history::{HistoryError, OutputTap, RunEnd, Trigger};
+use crate::history::{end_status_text, HistoryError, OutputTap, RunEnd, Trigger};
 
 /// The public picture of a job, for `steward cron list`.
 #[derive(Debug, Clone)]
@@ -212,7 +212,7 @@ impl Engine {
         Some(RunSummary {
             started: rec.started,
             duration: rec.duration().map(|d| d.as_secs_f64()).unwrap_or(-1.0),
-            status: summary_status(rec.exit_status, rec.timed_out, rec.error.as_deref()),
+            status: rec.status_text(),
         })
     }
 
@@ -561,7 +561,7 @@ impl Engine {
         self.cron_begin(name, &mut run);
         let ended = Timestamp::now();
         let duration = ended.duration_since(run.started).as_secs_f64().max(0.0);
-        let status = summary_status(exit_status, run.timed_out, error.as_deref());
+        let status = end_status_text(exit_status, run.timed_out, error.as_deref());
         self.info(&format!(
             "cron: {name} finished ({}) in {:.3}s: {status}",
             run.trigger.as_str(),
@@ -760,20 +760,5 @@ impl Engine {
             .collect();
         out.sort_by(|a, b| a.name.cmp(&b.name));
         out
-    }
-}
-
-fn summary_status(exit_status: Option<i32>, timed_out: bool, error: Option<&str>) -> String {
-    if timed_out {
-        return "timed out".into();
-    }
-    if let Some(e) = error {
-        return format!("spawn error: {e}");
-    }
-    match exit_status {
-        Some(0) => "ok".into(),
-        Some(-1) => "killed".into(),
-        Some(n) => format!("exit {n}"),
-        None => "unknown".into(),
     }
 }
