@@ -160,6 +160,33 @@ startsecs=0
 }
 
 #[test]
+fn children_start_with_default_signal_dispositions_and_nothing_blocked() {
+    // The daemon ignores SIGPIPE (Rust does) and handles SIGCHLD, SIGTERM, SIGHUP...; its
+    // children must start from a clean slate, as supervisord's do after exec.
+    let conf = Conf::new(
+        "
+[program:sigs]
+command=sh -c 'grep -E \"^Sig(Ign|Blk|Cgt):\" /proc/self/status > {dir}/sigs.tmp; mv {dir}/sigs.tmp {dir}/sigs; exec sleep 1000'
+startsecs=0
+",
+    );
+    let d = Daemon::start(conf);
+    assert!(wait_until(secs(10.0), || !d.conf.read("sigs").is_empty()));
+    let sigs = d.conf.read("sigs");
+    for line in sigs.lines() {
+        let (name, mask) = line.split_once(':').expect("Sig line");
+        if name == "SigCgt" {
+            continue; // the shell's own handlers
+        }
+        assert_eq!(
+            mask.trim(),
+            "0000000000000000",
+            "{name} of the child is not empty: {sigs}"
+        );
+    }
+}
+
+#[test]
 fn directory_and_umask_apply_to_the_child() {
     let conf = Conf::new(
         "

@@ -154,6 +154,38 @@ stderr_logfile={dir}/nodir.err
     );
 }
 
+#[test]
+fn exec_failure_is_logged_as_the_childs_stderr_and_exits_127() {
+    // The file exists and is executable, so the pre-spawn checks pass; execve itself
+    // fails (its interpreter is missing), as it would in supervisord's forked child.
+    let conf = Conf::new(
+        "
+[program:badinterp]
+command={dir}/script.sh
+startsecs=1
+startretries=0
+stderr_logfile={dir}/badinterp.err
+",
+    );
+    let script = conf.file("script.sh");
+    std::fs::write(&script, "#!/nonexistent/interpreter\necho never\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let d = Daemon::start(conf);
+    d.wait_state("badinterp", "FATAL", secs(10.0));
+    let shown = script.display().to_string();
+    assert_eq!(
+        d.conf.read("badinterp.err"),
+        format!("supervisor: couldn't exec {shown}: ENOENT\nsupervisor: child process was not spawned\n")
+    );
+    // supervisord 4.3 shows exactly this once it has given up (exitstatus 0, too).
+    let info = d.info("badinterp");
+    assert_eq!(
+        info["description"],
+        "Exited too quickly (process log may have details)"
+    );
+    assert_eq!(info["exitstatus"], 0);
+}
+
 fn run_program(name: &str, code: i32, autorestart: &str) -> String {
     format!(
         "

@@ -3,14 +3,17 @@
 //! `can't find command 'x'` and friends), create the stdin/stdout/stderr pipes, fork, and in
 //! the child: own process group, drop privileges, chdir, umask, exec.
 //!
-//! We use `std::process::Command` with a `pre_exec` hook rather than `tokio::process`,
-//! because the engine's single reaper must own every `waitpid`. Everything the child does
-//! after `fork` is async-signal-safe: messages and user records are prepared in the parent,
-//! and failures are written to fd 2 (so they land in the stderr log, as in supervisord)
-//! before `_exit(127)`.
+//! Children start through [`vfork`], a vfork-style clone that hands the child only its three
+//! descriptors (see there for why that beats posix_spawn). Only `user=` takes the slow road:
+//! `std::process::Command` with a `pre_exec` hook (a real fork), because dropping
+//! privileges must not happen in a child that shares the daemon's memory. Not
+//! `tokio::process` in either case: the engine's single reaper owns every `waitpid`.
+//! Everything a child does before exec is async-signal-safe, on data prepared in the
+//! parent; failures reach the stderr log as supervisord's child would write them.
 
+use std::collections::BTreeMap;
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 pub use fcgi::bind_fcgi_socket;
 use std::os::unix::fs::PermissionsExt;
@@ -239,19 +242,30 @@ pub fn spawn(
         (Some(r), Some(w))
     };
 
+    let env = child_environment(cfg, ctx);
+    let privileges = plan_privileges(cfg);
+    if matches!(privileges, Privileges::Keep) {
+        let stderr_fd = stderr_w.as_ref().unwrap_or(&stdout_w);
+        let spawned = spawn_fast(
+            cfg,
+            resolved,
+            &env,
+            [stdin_r.as_fd(), stdout_w.as_fd(), stderr_fd.as_fd()],
+        );
+        return spawned.map(|pid| Spawned {
+            pid,
+            stdin: stdin_w,
+            stdout: stdout_r,
+            stderr: stderr_r,
+        });
+    }
+
+    // user= needs setgroups/setgid/setuid between fork and exec, which glibc's wrappers
+    // must not do in a child sharing our memory: fork with std's Command instead.
     let mut command = Command::new(&resolved.filename);
     command.arg0(&resolved.argv[0]).args(&resolved.argv[1..]);
     command.env_clear();
-    command.envs(ctx.base_env.iter().map(|(k, v)| (k, v)));
-    command.env("SUPERVISOR_ENABLED", "1");
-    if let Some(url) = cfg.serverurl.as_deref().or(ctx.serverurl) {
-        command.env("SUPERVISOR_SERVER_URL", url);
-    }
-    command.env("SUPERVISOR_PROCESS_NAME", name);
-    command.env("SUPERVISOR_GROUP_NAME", ctx.group);
-    for (k, v) in ctx.global_env.iter().chain(cfg.environment.iter()) {
-        command.env(k, v);
-    }
+    command.envs(env.iter());
     let stdout_dup = stdout_w.try_clone().map_err(pipe_err)?;
     command.stdin(Stdio::from(stdin_r));
     command.stdout(Stdio::from(stdout_w));
@@ -260,33 +274,19 @@ pub fn spawn(
         None => Stdio::from(stdout_dup),
     });
     command.process_group(0);
-
-    let privileges = plan_privileges(cfg);
-    // Fast path: with nothing to do between fork and exec but chdir and the process group,
-    // std uses posix_spawn (a vfork-style clone that does not copy the daemon's page
-    // tables): spawning 1,000 programs is several times faster. The daemon marked every
-    // inherited descriptor close-on-exec at start (`prepare_daemon_process`), so nothing
-    // leaks without the pre_exec hook.
-    let fast = matches!(privileges, Privileges::Keep) && cfg.umask.is_none();
-    if fast {
-        if let Some(dir) = &cfg.directory {
-            command.current_dir(dir);
-        }
-    } else {
-        let chdir = cfg.directory.as_ref().map(|d| {
-            let c = CString::new(d.as_os_str().as_encoded_bytes()).unwrap_or_default();
-            let prefix = format!("supervisor: couldn't chdir to {}: ", d.display());
-            (c, prefix)
+    let chdir = cfg.directory.as_ref().map(|d| {
+        let c = CString::new(d.as_os_str().as_encoded_bytes()).unwrap_or_default();
+        let prefix = format!("supervisor: couldn't chdir to {}: ", d.display());
+        (c, prefix)
+    });
+    let umask = cfg.umask;
+    // SAFETY: the closure runs in the forked child before exec and only makes
+    // async-signal-safe calls on data prepared in the parent.
+    unsafe {
+        command.pre_exec(move || {
+            child_setup(&privileges, chdir.as_ref(), umask);
+            Ok(())
         });
-        let umask = cfg.umask;
-        // SAFETY: the closure runs in the forked child before exec and only makes
-        // async-signal-safe calls on data prepared in the parent.
-        unsafe {
-            command.pre_exec(move || {
-                child_setup(&privileges, chdir.as_ref(), umask);
-                Ok(())
-            });
-        }
     }
     match command.spawn() {
         Ok(child) => Ok(Spawned {
@@ -295,50 +295,116 @@ pub fn spawn(
             stdout: stdout_r,
             stderr: stderr_r,
         }),
-        Err(e) => {
-            let code = e.raw_os_error().unwrap_or(0);
-            if code == libc::EAGAIN {
-                Err(SpawnError::Spawnerr(format!(
-                    "Too many processes in process table to spawn {}",
-                    py_repr(name)
-                )))
-            } else if let Some(why) = fast
-                .then(|| cfg.directory.as_ref().and_then(|d| chdir_error(d)))
-                .flatten()
-            {
-                // posix_spawn's chdir failed: report it as supervisord's child would.
-                Err(SpawnError::ExecFailed { message: why })
-            } else {
-                Err(SpawnError::ExecFailed {
-                    message: format!(
-                        "supervisor: couldn't exec {}: {}\nsupervisor: child process was not spawned\n",
-                        resolved.argv[0],
-                        errno_name(code)
-                    ),
-                })
+        Err(e) => Err(spawn_failure(cfg, resolved, e.raw_os_error().unwrap_or(0))),
+    }
+}
+
+/// The child's environment, supervisord's way: the daemon's own, the SUPERVISOR_*
+/// variables, `[supervisord] environment`, then the program's (later entries win).
+/// Sorted by name, as std's Command passes it.
+fn child_environment<'a>(
+    cfg: &'a ProcessConfig,
+    ctx: &'a SpawnContext<'_>,
+) -> BTreeMap<&'a str, &'a str> {
+    let mut env: BTreeMap<&str, &str> = ctx
+        .base_env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    env.insert("SUPERVISOR_ENABLED", "1");
+    if let Some(url) = cfg.serverurl.as_deref().or(ctx.serverurl) {
+        env.insert("SUPERVISOR_SERVER_URL", url);
+    }
+    env.insert("SUPERVISOR_PROCESS_NAME", &cfg.name);
+    env.insert("SUPERVISOR_GROUP_NAME", ctx.group);
+    for (k, v) in ctx.global_env.iter().chain(cfg.environment.iter()) {
+        env.insert(k, v);
+    }
+    env
+}
+
+/// Spawns through [`vfork`] (see there for why not posix_spawn).
+fn spawn_fast(
+    cfg: &ProcessConfig,
+    resolved: &ResolvedCommand,
+    env: &BTreeMap<&str, &str>,
+    stdio: [std::os::fd::BorrowedFd<'_>; 3],
+) -> Result<i32, SpawnError> {
+    let invalid = || spawn_failure(cfg, resolved, libc::EINVAL);
+    let path =
+        CString::new(resolved.filename.as_os_str().as_encoded_bytes()).map_err(|_| invalid())?;
+    let argv: Vec<CString> = resolved
+        .argv
+        .iter()
+        .map(|a| CString::new(a.as_bytes()))
+        .collect::<Result<_, _>>()
+        .map_err(|_| invalid())?;
+    let envp: Vec<CString> = env
+        .iter()
+        .map(|(k, v)| CString::new(format!("{k}={v}")))
+        .collect::<Result<_, _>>()
+        .map_err(|_| invalid())?;
+    let dir = match &cfg.directory {
+        Some(d) => Some(CString::new(d.as_os_str().as_encoded_bytes()).map_err(|_| invalid())?),
+        None => None,
+    };
+    let argv_ptrs: Vec<*const std::ffi::c_char> = argv
+        .iter()
+        .map(|a| a.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
+    let envp_ptrs: Vec<*const std::ffi::c_char> = envp
+        .iter()
+        .map(|e| e.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
+    let spec = vfork::ChildSpec {
+        path: &path,
+        argv: &argv_ptrs,
+        envp: &envp_ptrs,
+        chdir: dir.as_deref(),
+        umask: cfg.umask,
+        stdio,
+    };
+    vfork::spawn(&spec).map_err(|failure| match failure {
+        vfork::Failure::Clone(e) => spawn_failure(cfg, resolved, e.raw_os_error().unwrap_or(0)),
+        vfork::Failure::Chdir(errno) => {
+            let dir = cfg.directory.as_deref().unwrap_or(Path::new(""));
+            SpawnError::ExecFailed {
+                message: format!(
+                    "supervisor: couldn't chdir to {}: {}\nsupervisor: child process was not spawned\n",
+                    dir.display(),
+                    errno_name(errno)
+                ),
             }
+        }
+        vfork::Failure::Exec(errno) => spawn_failure(cfg, resolved, errno),
+    })
+}
+
+/// The error for a failed fork/clone (EAGAIN) or exec, in supervisord's words.
+fn spawn_failure(cfg: &ProcessConfig, resolved: &ResolvedCommand, errno: i32) -> SpawnError {
+    if errno == libc::EAGAIN {
+        SpawnError::Spawnerr(format!(
+            "Too many processes in process table to spawn {}",
+            py_repr(&cfg.name)
+        ))
+    } else {
+        SpawnError::ExecFailed {
+            message: format!(
+                "supervisor: couldn't exec {}: {}\nsupervisor: child process was not spawned\n",
+                resolved.argv[0],
+                errno_name(errno)
+            ),
         }
     }
 }
 
-/// Why `dir` cannot be entered, as the child's `couldn't chdir` message; None if it can.
-fn chdir_error(dir: &Path) -> Option<String> {
-    let errno = match std::fs::read_dir(dir) {
-        Ok(_) => return None,
-        Err(e) => e.raw_os_error().unwrap_or(libc::ENOENT),
-    };
-    Some(format!(
-        "supervisor: couldn't chdir to {}: {}\nsupervisor: child process was not spawned\n",
-        dir.display(),
-        errno_name(errno)
-    ))
-}
-
-/// Makes the daemon process safe to spawn children from without a pre_exec hook: every
-/// descriptor it inherited above stderr becomes close-on-exec, and signals its parent left
-/// ignored go back to their defaults (children must not inherit them). Call once, early.
+/// Makes the daemon process safe to spawn children from: every descriptor it inherited
+/// above stderr becomes close-on-exec, and the low descriptor slots the fast spawner stages
+/// a child's stdio in are reserved while they are still free. Call once, early.
 pub fn prepare_daemon_process() {
-    // SAFETY: plain syscalls on our own process.
+    // SAFETY: a plain syscall on our own descriptor table.
     unsafe {
         libc::syscall(
             libc::SYS_close_range,
@@ -346,18 +412,9 @@ pub fn prepare_daemon_process() {
             u32::MAX,
             libc::CLOSE_RANGE_CLOEXEC,
         );
-        for sig in 1..32 {
-            if sig == libc::SIGKILL || sig == libc::SIGSTOP || sig == libc::SIGPIPE {
-                continue;
-            }
-            let mut old: libc::sigaction = std::mem::zeroed();
-            if libc::sigaction(sig, std::ptr::null(), &mut old) == 0
-                && old.sa_sigaction == libc::SIG_IGN
-            {
-                libc::signal(sig, libc::SIG_DFL);
-            }
-        }
     }
+    // Without the reservation, spawning still works: the slots are taken on first use.
+    let _ = vfork::reserve();
 }
 
 /// Runs in the child between fork and exec.
@@ -446,6 +503,8 @@ pub fn set_nonblocking(fd: &OwnedFd) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+mod vfork;
 
 mod fcgi {
     //! The listening socket of an `[fcgi-program:x]` group, created by the daemon before
