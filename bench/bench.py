@@ -1097,12 +1097,20 @@ def targets(res):
                     v <= 2 * lim, "%s s = %s× the machine" % (fmt(v), fmt(v / lim))))
     else:
         out.append(("spawn: 1000 RUNNING within 2× of the machine", None, "not measured"))
+    # Each process turns RUNNING startsecs after its own start, so with N programs the last
+    # one cannot be RUNNING before the machine has spawned all N: the 0.3 s allowance is
+    # counted from there (for N = 10 or 100 that adds milliseconds; see docs/decisions.md).
     ks = [k for k in res.order if k.startswith("spawn.s1.")]
-    if ks:
-        worst = max(med(k) for k in ks)
-        out.append(("spawn: startsecs=1 all RUNNING within 1.3 s", worst <= 1.3,
-                    "worst median %s s (%s)" % (fmt(worst), ", ".join(
-                        "N=%s: %s" % (k.split(".")[-1], fmt(med(k))) for k in ks))))
+    if ks and L.get("spawn_alive_s_per_1000"):
+        def bound(k):
+            return 1.3 + L["spawn_alive_s_per_1000"] * int(k.split(".")[-1]) / 1000.0
+        ok = all(med(k) <= bound(k) for k in ks)
+        out.append(("spawn: startsecs=1 all RUNNING within 1 s + 0.3 s + the machine's spawn "
+                    "time for N", ok, ", ".join(
+                        "N=%s: %s s (bound %s s)" % (k.split(".")[-1], fmt(med(k)), fmt(bound(k)))
+                        for k in ks)))
+    else:
+        out.append(("spawn: startsecs=1 all RUNNING within 1 s + 0.3 s", None, "not measured"))
     adv_target("rpc: getAllProcessInfo at N=1000 ≥ 50× faster", "rpc.gapi.p50", 50)
     adv_target("rpc: getState ≥ 20× more calls/s", "rpc.getstate", 20)
     x = s("rpc.ctlstatus")
