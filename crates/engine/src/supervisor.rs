@@ -562,8 +562,9 @@ impl Engine {
         }
         self.emit(Event::SupervisorRunning);
         loop {
+            // Children are reaped when SIGCHLD says so, not on every pass: waitpid(-1)
+            // makes the kernel walk every child, ~1,000 of them here.
             self.transition_all();
-            self.reap();
             if self.mood < SupervisorState::Running {
                 self.ordered_stop();
                 if self.exit.is_some() {
