@@ -316,7 +316,9 @@ struct Proc {
     logs: [Option<Arc<Mutex<ChannelLog>>>; 2],
     log_paths: [Option<Arc<std::path::Path>>; 2],
     events_enabled: [bool; 2],
-    listener: Option<listeners::ListenerProto>,
+    /// Boxed: only event listeners have one, and every record would otherwise carry its
+    /// size.
+    listener: Option<Box<listeners::ListenerProto>>,
 }
 
 /// What a log pump needs to know about its channel.
@@ -747,7 +749,9 @@ impl Engine {
 
     fn add_group(&mut self, cfg: Arc<GroupConfig>) {
         let group_name: Arc<str> = cfg.name.as_str().into();
-        let mut procs = Vec::new();
+        // Exact capacity: most groups hold one process, and a growing Vec would reserve
+        // room for four.
+        let mut procs = Vec::with_capacity(cfg.processes.len());
         for pc in &cfg.processes {
             let key = ProcKey {
                 group: group_name.clone(),
@@ -802,7 +806,7 @@ impl Engine {
                 log_paths,
                 events_enabled: [pc.stdout.events_enabled, pc.stderr.events_enabled],
                 listener: matches!(cfg.kind, steward_config::GroupKind::EventListener { .. })
-                    .then(listeners::ListenerProto::new),
+                    .then(|| Box::new(listeners::ListenerProto::new())),
             });
         }
         let pos = self
@@ -1553,7 +1557,7 @@ impl Engine {
                 p.pid = pid;
                 p.spawnerr = None;
                 if p.listener.is_some() {
-                    p.listener = Some(listeners::ListenerProto::new());
+                    p.listener = Some(Box::new(listeners::ListenerProto::new()));
                 }
                 let protocol = p.listener.is_some();
                 p.delay = Some(now + Duration::from_secs(cfg.startsecs));

@@ -247,7 +247,7 @@ impl Engine {
             return;
         };
         let in_flight = l.in_flight.take();
-        *l = ListenerProto::new();
+        **l = ListenerProto::new();
         if let Some(ev) = in_flight {
             self.rebuffer(&pool, ev);
         }
