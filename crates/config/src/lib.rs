@@ -144,6 +144,6 @@ impl Config {
     pub fn processes(&self) -> impl Iterator<Item = (&GroupConfig, &ProcessConfig)> {
         self.groups
             .iter()
-            .flat_map(|g| g.processes.iter().map(move |p| (g, p)))
+            .flat_map(|g| g.processes.iter().map(move |p| (g, &**p)))
     }
 }

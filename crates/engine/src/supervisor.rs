@@ -790,7 +790,8 @@ impl Engine {
             }
             procs.push(Proc {
                 key,
-                cfg: Arc::new(pc.clone()),
+                // The parsed config's own Arc: one copy of each process config.
+                cfg: pc.clone(),
                 state: ProcessState::Stopped,
                 pid: 0,
                 laststart: None,
@@ -816,14 +817,6 @@ impl Engine {
             .unwrap_or(self.groups.len());
         let cron = is_cron(&cfg).then(|| cfg.clone());
         self.pool_add(&cfg);
-        // The process configs live in the process records only (one copy): the group
-        // keeps its header.
-        let cfg = Arc::new(GroupConfig {
-            name: cfg.name.clone(),
-            priority: cfg.priority,
-            kind: cfg.kind.clone(),
-            processes: Vec::new(),
-        });
         let fcgi_socket = match &cfg.kind {
             steward_config::GroupKind::Fcgi {
                 socket,
