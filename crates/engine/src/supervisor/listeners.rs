@@ -179,7 +179,7 @@ impl Engine {
                     payload.chars().count()
                 );
                 let p = &mut self.groups[gi].procs[proc_index];
-                let stdin = p.stdin.clone().expect("checked");
+                let stdin = p.stdin_writer().expect("checked");
                 if let Some(l) = p.listener.as_mut() {
                     l.state = ListenerState::Busy;
                     l.in_flight = Some(ev.clone());
