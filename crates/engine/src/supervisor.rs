@@ -1544,7 +1544,7 @@ impl Engine {
             }
             let lc = if i == 0 { &p.cfg.stdout } else { &p.cfg.stderr };
             let opts = ChannelLogOptions {
-                path: p.log_paths[i].as_deref().map(std::path::Path::to_path_buf),
+                path: p.log_paths[i].clone(),
                 maxbytes: lc.maxbytes,
                 backups: lc.backups,
                 strip_ansi,
