@@ -22,7 +22,8 @@ pub struct Config {
     pub supervisorctl: Option<CtlSection>,
     pub steward: StewardSection,
     /// Program, heterogeneous, listener, fcgi and cron groups, sorted by (priority, name).
-    pub groups: Vec<GroupConfig>,
+    /// Shared with the running engine's groups (no copy per group).
+    pub groups: Vec<Arc<GroupConfig>>,
     /// `[rpcinterface:x]` sections; only the main factory is built in.
     pub rpcinterfaces: Vec<RpcInterfaceSection>,
     /// Non-fatal findings: unknown keys, deprecated values, ignored options.

@@ -593,8 +593,7 @@ impl Engine {
         let mut sigchld = signal(SignalKind::child()).expect("SIGCHLD handler");
         let mut wall = WallTimer::new().ok();
         let mut wall_armed_for: Option<jiff::Timestamp> = None;
-        let initial: Vec<Arc<GroupConfig>> =
-            self.config.groups.iter().cloned().map(Arc::new).collect();
+        let initial: Vec<Arc<GroupConfig>> = self.config.groups.to_vec();
         self.loading = true;
         for g in initial {
             self.add_group(g);
@@ -1156,7 +1155,7 @@ impl Engine {
                         self.respond(reply, Err(ActionError::BadName));
                     }
                     Some(g) => {
-                        let g = Arc::new(g.clone());
+                        let g = g.clone();
                         self.add_group(g);
                         self.respond(reply, Ok(()));
                     }
