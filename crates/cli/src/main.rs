@@ -116,6 +116,21 @@ fn main() -> ExitCode {
     if prog == "supervisorctl" {
         return exit(ctl::main_ctl(rest));
     }
+    // `steward daemon ARGS` hands ARGS to supervisord's own parser, as clap would (a
+    // trailing, hyphen-accepting argument list), without running clap: parsing touches
+    // ~230 KB of clap's code, which would then stay resident for the daemon's lifetime.
+    // clap still handles what it would interpret itself: a leading `-h`/`--help`/`--`.
+    if rest.first().map(String::as_str) == Some("daemon")
+        && !matches!(
+            rest.get(1).map(String::as_str),
+            Some("-h" | "--help" | "--")
+        )
+    {
+        return match daemon::parse_args("steward daemon", &rest[1..]) {
+            Ok(a) => exit(daemon::run(a)),
+            Err(code) => exit(code),
+        };
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Daemon { args } => match daemon::parse_args("steward daemon", &args) {
