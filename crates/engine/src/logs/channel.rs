@@ -70,7 +70,8 @@ pub struct Feed {
 pub struct ChannelLog {
     file: Option<RotatingFile>,
     strip: Option<AnsiStripper>,
-    capture: Option<CaptureParser>,
+    /// Boxed: capture mode is rare, and every channel would otherwise carry its size.
+    capture: Option<Box<CaptureParser>>,
     syslog_tag: Option<Vec<u8>>,
     tail: VecDeque<u8>,
     tail_capacity: usize,
@@ -84,7 +85,9 @@ impl ChannelLog {
             None => None,
         };
         let capture = (opts.capture_maxbytes > 0).then(|| {
-            CaptureParser::new(usize::try_from(opts.capture_maxbytes).unwrap_or(usize::MAX))
+            Box::new(CaptureParser::new(
+                usize::try_from(opts.capture_maxbytes).unwrap_or(usize::MAX),
+            ))
         });
         Ok(ChannelLog {
             file,
@@ -262,6 +265,8 @@ impl ChannelLog {
 
     /// True between a capture BEGIN and END token.
     pub fn capturing(&self) -> bool {
-        self.capture.as_ref().is_some_and(CaptureParser::capturing)
+        self.capture
+            .as_deref()
+            .is_some_and(CaptureParser::capturing)
     }
 }
