@@ -420,6 +420,16 @@ pub fn run(args: DaemonArgs) -> i32 {
 
 fn run_inner(args: DaemonArgs) -> anyhow::Result<i32> {
     steward_engine::spawn::prepare_daemon_process();
+    // One malloc arena for the whole daemon. glibc gives each thread that allocates its
+    // own arena: the engine runs on a runtime worker, so its records would land in a
+    // second arena while the memory freed after parsing the config stays in the first,
+    // unused (≈ 0.5 MiB at 1,000 programs). The daemon's threads allocate little and
+    // rarely at the same time, so sharing one arena costs no measurable contention.
+    // SAFETY: called before the runtime starts any thread.
+    #[cfg(target_env = "gnu")]
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
     let path = find_config(args.configuration.as_deref())?;
     let mut cfg = load(&path, &args).map_err(|e| anyhow!("{e}"))?;
     if let Some(user) = cfg.supervisord.user.clone() {

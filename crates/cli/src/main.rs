@@ -85,6 +85,16 @@ fn check(configuration: Option<PathBuf>) -> i32 {
     }
 }
 
+/// The only libm function the binary uses: tokio's multi-thread scheduler calls `pow` for
+/// its poll-time average. Defined here (from the pure-Rust `libm` crate) so the linker,
+/// which links libraries only as needed, leaves libm.so out of the process: loading it
+/// runs its IFUNC resolvers and keeps ≈ 0.5 MiB of its pages resident for one function.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[no_mangle]
+pub extern "C" fn pow(x: f64, y: f64) -> f64 {
+    libm::pow(x, y)
+}
+
 fn main() -> ExitCode {
     let mut argv: Vec<String> = std::env::args().collect();
     let prog = argv
@@ -105,6 +115,21 @@ fn main() -> ExitCode {
     }
     if prog == "supervisorctl" {
         return exit(ctl::main_ctl(rest));
+    }
+    // `steward daemon ARGS` hands ARGS to supervisord's own parser, as clap would (a
+    // trailing, hyphen-accepting argument list), without running clap: parsing touches
+    // ~230 KB of clap's code, which would then stay resident for the daemon's lifetime.
+    // clap still handles what it would interpret itself: a leading `-h`/`--help`/`--`.
+    if rest.first().map(String::as_str) == Some("daemon")
+        && !matches!(
+            rest.get(1).map(String::as_str),
+            Some("-h" | "--help" | "--")
+        )
+    {
+        return match daemon::parse_args("steward daemon", &rest[1..]) {
+            Ok(a) => exit(daemon::run(a)),
+            Err(code) => exit(code),
+        };
     }
     let cli = Cli::parse();
     match cli.command {

@@ -137,13 +137,13 @@ impl Config {
 
     /// A group by name.
     pub fn group(&self, name: &str) -> Option<&GroupConfig> {
-        self.groups.iter().find(|g| g.name == name)
+        self.groups.iter().find(|g| g.name == name).map(|g| &**g)
     }
 
     /// Every process with its group, in start order (groups by priority, then name).
     pub fn processes(&self) -> impl Iterator<Item = (&GroupConfig, &ProcessConfig)> {
         self.groups
             .iter()
-            .flat_map(|g| g.processes.iter().map(move |p| (g, p)))
+            .flat_map(|g| g.processes.iter().map(move |p| (&**g, &**p)))
     }
 }

@@ -335,7 +335,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Config, ConfigErrors> {
         inet_http_servers,
         supervisorctl,
         steward,
-        groups,
+        groups: groups.into_iter().map(std::sync::Arc::new).collect(),
         rpcinterfaces,
         warnings,
     })

@@ -7,6 +7,7 @@
 //! `ProcessGroupConfig.__eq__`), so every field that supervisord compares is a field here.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// A fully parsed and validated configuration file (with its includes).
 #[derive(Debug, Clone, PartialEq)]
@@ -21,7 +22,8 @@ pub struct Config {
     pub supervisorctl: Option<CtlSection>,
     pub steward: StewardSection,
     /// Program, heterogeneous, listener, fcgi and cron groups, sorted by (priority, name).
-    pub groups: Vec<GroupConfig>,
+    /// Shared with the running engine's groups (no copy per group).
+    pub groups: Vec<Arc<GroupConfig>>,
     /// `[rpcinterface:x]` sections; only the main factory is built in.
     pub rpcinterfaces: Vec<RpcInterfaceSection>,
     /// Non-fatal findings: unknown keys, deprecated values, ignored options.
@@ -230,8 +232,9 @@ pub struct GroupConfig {
     pub name: String,
     pub priority: i32,
     pub kind: GroupKind,
-    /// Sorted by (priority, name).
-    pub processes: Vec<ProcessConfig>,
+    /// Sorted by (priority, name). Shared so the running engine's process records use
+    /// these configs instead of holding copies.
+    pub processes: Vec<Arc<ProcessConfig>>,
 }
 
 /// Everything needed to spawn and manage one process.

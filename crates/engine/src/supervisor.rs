@@ -316,16 +316,39 @@ struct Proc {
     killing: bool,
     spawnerr: Option<String>,
     exitstatus: Option<i32>,
-    stdin: Option<Arc<tokio::sync::Mutex<tokio::net::unix::pipe::Sender>>>,
+    stdin: Option<StdinPipe>,
     logs: [Option<Arc<Mutex<ChannelLog>>>; 2],
     log_paths: [Option<Arc<std::path::Path>>; 2],
     events_enabled: [bool; 2],
-    listener: Option<listeners::ListenerProto>,
+    /// Boxed: only event listeners have one, and every record would otherwise carry its
+    /// size.
+    listener: Option<Box<listeners::ListenerProto>>,
     /// This process as last published, reused while nothing in it changed.
     published: Option<Arc<ProcInfo>>,
 }
 
+/// The write end of a child's stdin pipe. It is registered with the runtime only at the
+/// first sendProcessStdin: most children never get input, and a registration costs
+/// ~256 bytes per process.
+enum StdinPipe {
+    Fd(OwnedFd),
+    Registered(Arc<tokio::sync::Mutex<tokio::net::unix::pipe::Sender>>),
+}
+
 impl Proc {
+    /// The stdin pipe's writer, registering the pipe with the runtime on first use. `None`
+    /// when there is no pipe (or it cannot be registered, which leaves none).
+    fn stdin_writer(&mut self) -> Option<Arc<tokio::sync::Mutex<tokio::net::unix::pipe::Sender>>> {
+        let writer = match self.stdin.take()? {
+            StdinPipe::Registered(w) => w,
+            StdinPipe::Fd(fd) => Arc::new(tokio::sync::Mutex::new(
+                tokio::net::unix::pipe::Sender::from_owned_fd(fd).ok()?,
+            )),
+        };
+        self.stdin = Some(StdinPipe::Registered(writer.clone()));
+        Some(writer)
+    }
+
     /// The snapshot entry for this process: the last one if it is still accurate.
     fn published_info(&mut self, group_priority: i32) -> Arc<ProcInfo> {
         if let Some(info) = &self.published {
@@ -375,6 +398,69 @@ struct Pump {
     protocol: bool,
     /// No other channel writes this log file, so bytes may be spliced into it.
     exclusive_file: bool,
+}
+
+/// Where a log pump hands what it read, owned by the pump task. A struct rather than a
+/// closure over the task's locals: the closure's references would be stored in every
+/// pump's future (2,000 of them at 1,000 programs) across each await.
+struct PumpOutput {
+    main_log: Arc<MainLog>,
+    key: ProcKey,
+    pid: i32,
+    stderr: bool,
+    /// Forward data to the loop for PROCESS_LOG / PROCESS_COMMUNICATION events.
+    events: bool,
+    /// Mirror logged bytes into the main log at debug level.
+    debug_mirror: bool,
+    tx: mpsc::UnboundedSender<Request>,
+    /// A write is failing: a failing disk would otherwise log one error per chunk, so
+    /// only the first failure and the recovery are reported.
+    failing: bool,
+}
+
+impl PumpOutput {
+    fn deliver(&mut self, feed: logs::Feed) {
+        match (&feed.error, self.failing) {
+            (Some(e), false) => {
+                self.failing = true;
+                self.main_log.log(
+                    LogLevel::Error,
+                    &format!(
+                        "error writing log of {}: {e} (output is being lost)",
+                        self.key.name
+                    ),
+                );
+            }
+            (None, true) => {
+                self.failing = false;
+                self.main_log.log(
+                    LogLevel::Info,
+                    &format!("log of {} is writable again", self.key.name),
+                );
+            }
+            _ => {}
+        }
+        if self.debug_mirror && !feed.logged.is_empty() {
+            self.main_log.log(
+                LogLevel::Debug,
+                &format!(
+                    "'{}' {} output:\n{}",
+                    self.key.name,
+                    if self.stderr { "stderr" } else { "stdout" },
+                    String::from_utf8_lossy(&feed.logged)
+                ),
+            );
+        }
+        if self.events && (!feed.logged.is_empty() || !feed.captured.is_empty()) {
+            let _ = self.tx.send(Request::Output {
+                key: self.key.clone(),
+                pid: self.pid,
+                stderr: self.stderr,
+                logged: feed.logged,
+                captured: feed.captured,
+            });
+        }
+    }
 }
 
 struct Group {
@@ -548,8 +634,7 @@ impl Engine {
         let mut sigchld = signal(SignalKind::child()).expect("SIGCHLD handler");
         let mut wall = WallTimer::new().ok();
         let mut wall_armed_for: Option<jiff::Timestamp> = None;
-        let initial: Vec<Arc<GroupConfig>> =
-            self.config.groups.iter().cloned().map(Arc::new).collect();
+        let initial: Vec<Arc<GroupConfig>> = self.config.groups.to_vec();
         self.loading = true;
         for g in initial {
             self.add_group(g);
@@ -812,7 +897,9 @@ impl Engine {
 
     fn add_group(&mut self, cfg: Arc<GroupConfig>) {
         let group_name: Arc<str> = cfg.name.as_str().into();
-        let mut procs = Vec::new();
+        // Exact capacity: most groups hold one process, and a growing Vec would reserve
+        // room for four.
+        let mut procs = Vec::with_capacity(cfg.processes.len());
         for pc in &cfg.processes {
             let key = ProcKey {
                 group: group_name.clone(),
@@ -851,7 +938,8 @@ impl Engine {
             }
             procs.push(Proc {
                 key,
-                cfg: Arc::new(pc.clone()),
+                // The parsed config's own Arc: one copy of each process config.
+                cfg: pc.clone(),
                 state: ProcessState::Stopped,
                 pid: 0,
                 laststart: None,
@@ -867,7 +955,7 @@ impl Engine {
                 log_paths,
                 events_enabled: [pc.stdout.events_enabled, pc.stderr.events_enabled],
                 listener: matches!(cfg.kind, steward_config::GroupKind::EventListener { .. })
-                    .then(listeners::ListenerProto::new),
+                    .then(|| Box::new(listeners::ListenerProto::new())),
                 published: None,
             });
         }
@@ -878,14 +966,6 @@ impl Engine {
             .unwrap_or(self.groups.len());
         let cron = is_cron(&cfg).then(|| cfg.clone());
         self.pool_add(&cfg);
-        // The process configs live in the process records only (one copy): the group
-        // keeps its header.
-        let cfg = Arc::new(GroupConfig {
-            name: cfg.name.clone(),
-            priority: cfg.priority,
-            kind: cfg.kind.clone(),
-            processes: Vec::new(),
-        });
         let fcgi_socket = match &cfg.kind {
             steward_config::GroupKind::Fcgi {
                 socket,
@@ -1054,12 +1134,12 @@ impl Engine {
                     self.respond(reply, Err(ActionError::BadName));
                     return;
                 };
-                let p = &self.groups[gi].procs[pi];
+                let p = &mut self.groups[gi].procs[pi];
                 if p.pid == 0 || p.killing {
                     self.respond(reply, Err(ActionError::NotRunning));
                     return;
                 }
-                let Some(stdin) = p.stdin.clone() else {
+                let Some(stdin) = p.stdin_writer() else {
                     self.respond(reply, Err(ActionError::NoFile(key.name.to_string())));
                     return;
                 };
@@ -1139,7 +1219,7 @@ impl Engine {
                         self.respond(reply, Err(ActionError::BadName));
                     }
                     Some(g) => {
-                        let g = Arc::new(g.clone());
+                        let g = g.clone();
                         self.add_group(g);
                         self.respond(reply, Ok(()));
                     }
@@ -1527,7 +1607,7 @@ impl Engine {
             }
             let lc = if i == 0 { &p.cfg.stdout } else { &p.cfg.stderr };
             let opts = ChannelLogOptions {
-                path: p.log_paths[i].as_deref().map(std::path::Path::to_path_buf),
+                path: p.log_paths[i].clone(),
                 maxbytes: lc.maxbytes,
                 backups: lc.backups,
                 strip_ansi,
@@ -1619,14 +1699,16 @@ impl Engine {
                 p.pid = pid;
                 p.spawnerr = None;
                 if p.listener.is_some() {
-                    p.listener = Some(listeners::ListenerProto::new());
+                    p.listener = Some(Box::new(listeners::ListenerProto::new()));
                 }
                 let protocol = p.listener.is_some();
                 p.delay = Some(now + Duration::from_secs(cfg.startsecs));
-                p.stdin = spawned
-                    .stdin
-                    .and_then(|fd| tokio::net::unix::pipe::Sender::from_owned_fd(fd).ok())
-                    .map(|s| Arc::new(tokio::sync::Mutex::new(s)));
+                p.stdin = spawned.stdin.map(StdinPipe::Fd);
+                if p.listener.is_some() {
+                    // Listeners get an event as soon as they are READY: register now, so
+                    // a listener with a stdin pipe always has a writer.
+                    let _ = p.stdin_writer();
+                }
                 let key = p.key.clone();
                 let mut outputs = vec![(spawned.stdout, 0usize)];
                 if let Some(e) = spawned.stderr {
@@ -1706,52 +1788,17 @@ impl Engine {
             return;
         };
         *self.open_pumps.entry(pid).or_default() += 1;
+        let mut out = PumpOutput {
+            main_log,
+            key,
+            pid,
+            stderr,
+            events,
+            debug_mirror,
+            tx,
+            failing: false,
+        };
         tokio::spawn(async move {
-            // A failing disk would otherwise log one error per chunk: report the first
-            // failure and the recovery only.
-            let mut failing = false;
-            let mut deliver = |feed: logs::Feed| {
-                match (&feed.error, failing) {
-                    (Some(e), false) => {
-                        failing = true;
-                        main_log.log(
-                            LogLevel::Error,
-                            &format!(
-                                "error writing log of {}: {e} (output is being lost)",
-                                key.name
-                            ),
-                        );
-                    }
-                    (None, true) => {
-                        failing = false;
-                        main_log.log(
-                            LogLevel::Info,
-                            &format!("log of {} is writable again", key.name),
-                        );
-                    }
-                    _ => {}
-                }
-                if debug_mirror && !feed.logged.is_empty() {
-                    main_log.log(
-                        LogLevel::Debug,
-                        &format!(
-                            "'{}' {} output:\n{}",
-                            key.name,
-                            if stderr { "stderr" } else { "stdout" },
-                            String::from_utf8_lossy(&feed.logged)
-                        ),
-                    );
-                }
-                if events && (!feed.logged.is_empty() || !feed.captured.is_empty()) {
-                    let _ = tx.send(Request::Output {
-                        key: key.clone(),
-                        pid,
-                        stderr,
-                        logged: feed.logged,
-                        captured: feed.captured,
-                    });
-                }
-            };
             loop {
                 if rx.readable().await.is_err() {
                     break;
@@ -1773,7 +1820,7 @@ impl Engine {
                         Err(e) => {
                             // A full disk or a filesystem without splice: report it and
                             // go on with plain reads (which drop what can't be written).
-                            deliver(logs::Feed {
+                            out.deliver(logs::Feed {
                                 error: Some(e),
                                 ..Default::default()
                             });
@@ -1798,9 +1845,9 @@ impl Engine {
                         tap.lock().expect("tap lock").push(data);
                     }
                     if protocol {
-                        let _ = tx.send(Request::ListenerOutput {
-                            key: key.clone(),
-                            pid,
+                        let _ = out.tx.send(Request::ListenerOutput {
+                            key: out.key.clone(),
+                            pid: out.pid,
                             data: data.to_vec(),
                         });
                         if let Some(log) = &log {
@@ -1811,13 +1858,13 @@ impl Engine {
                     if let Some(log) = &log {
                         if quiet {
                             let error = log.lock().expect("log lock").feed_quiet(data);
-                            deliver(logs::Feed {
+                            out.deliver(logs::Feed {
                                 error,
                                 ..Default::default()
                             });
                         } else {
                             let feed = log.lock().expect("log lock").feed(data);
-                            deliver(feed);
+                            out.deliver(feed);
                         }
                     }
                     false
@@ -1830,13 +1877,13 @@ impl Engine {
             if let Some(log) = &log {
                 let feed = log.lock().expect("log lock").finish();
                 if !protocol {
-                    deliver(feed);
+                    out.deliver(feed);
                 }
             }
             if enlarged {
                 release_enlarged_pipe();
             }
-            let _ = tx.send(Request::PumpClosed { pid });
+            let _ = out.tx.send(Request::PumpClosed { pid: out.pid });
         });
     }
 

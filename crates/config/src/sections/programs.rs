@@ -15,6 +15,7 @@ use crate::model::*;
 use crate::values::*;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 pub const PROGRAM_KEYS: &[&str] = &[
     "command",
@@ -549,7 +550,7 @@ pub fn processes<'a>(
     sec: &'a Section,
     group_name: &str,
     kind: Kind,
-) -> Option<Vec<ProcessConfig>> {
+) -> Option<Vec<Arc<ProcessConfig>>> {
     let program_name = sec.name.split_once(':').map(|x| x.1).unwrap_or("");
     let program_name = match process_or_group_name(program_name) {
         Ok(n) => n,
@@ -762,7 +763,7 @@ pub fn processes<'a>(
                 return None;
             }
         };
-        out.push(ProcessConfig {
+        out.push(Arc::new(ProcessConfig {
             name,
             program_name: program_name.clone(),
             command,
@@ -786,7 +787,7 @@ pub fn processes<'a>(
             umask,
             serverurl: serverurl.clone(),
             defined_at: defined_at.clone(),
-        });
+        }));
     }
     if r.failed {
         return None;

@@ -24,7 +24,8 @@
 
 use std::collections::VecDeque;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 
 use super::ansi::{strip_ansi, AnsiStripper};
 use super::capture::CaptureParser;
@@ -35,7 +36,7 @@ use super::syslog;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChannelLogOptions {
     /// Log file; `None` = no file (`NONE`, or syslog only).
-    pub path: Option<PathBuf>,
+    pub path: Option<Arc<Path>>,
     /// Rotate when the file reaches this size; 0 = never.
     pub maxbytes: u64,
     /// Number of `.1`…`.N` files kept; 0 = truncate on rotation.
@@ -68,9 +69,9 @@ pub struct Feed {
 #[derive(Debug)]
 pub struct ChannelLog {
     file: Option<RotatingFile>,
-    path: Option<PathBuf>,
     strip: Option<AnsiStripper>,
-    capture: Option<CaptureParser>,
+    /// Boxed: capture mode is rare, and every channel would otherwise carry its size.
+    capture: Option<Box<CaptureParser>>,
     syslog_tag: Option<Vec<u8>>,
     tail: VecDeque<u8>,
     tail_capacity: usize,
@@ -80,15 +81,16 @@ impl ChannelLog {
     /// Opens (creates, appending) the log file if there is one.
     pub fn open(opts: ChannelLogOptions) -> io::Result<ChannelLog> {
         let file = match &opts.path {
-            Some(p) => Some(RotatingFile::open(p, opts.maxbytes, opts.backups)?),
+            Some(p) => Some(RotatingFile::open(p.clone(), opts.maxbytes, opts.backups)?),
             None => None,
         };
         let capture = (opts.capture_maxbytes > 0).then(|| {
-            CaptureParser::new(usize::try_from(opts.capture_maxbytes).unwrap_or(usize::MAX))
+            Box::new(CaptureParser::new(
+                usize::try_from(opts.capture_maxbytes).unwrap_or(usize::MAX),
+            ))
         });
         Ok(ChannelLog {
             file,
-            path: opts.path,
             strip: opts.strip_ansi.then(AnsiStripper::new),
             capture,
             syslog_tag: opts.syslog.then(|| {
@@ -237,7 +239,7 @@ impl ChannelLog {
 
     /// The log file path, if logging to a file.
     pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
+        self.file.as_ref().map(RotatingFile::path)
     }
 
     /// The last `tail_capacity` bytes of logged data.
@@ -263,6 +265,8 @@ impl ChannelLog {
 
     /// True between a capture BEGIN and END token.
     pub fn capturing(&self) -> bool {
-        self.capture.as_ref().is_some_and(CaptureParser::capturing)
+        self.capture
+            .as_deref()
+            .is_some_and(CaptureParser::capturing)
     }
 }

@@ -78,7 +78,7 @@ impl MainLog {
         echo_to_stdout: bool,
     ) -> io::Result<MainLog> {
         let rf = match &file {
-            Some(p) => Some(RotatingFile::open(p, maxbytes, backups)?),
+            Some(p) => Some(RotatingFile::open(p.as_path().into(), maxbytes, backups)?),
             None => None,
         };
         Ok(MainLog {

@@ -32,10 +32,12 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(Debug)]
 pub(crate) struct RotatingFile {
-    path: PathBuf,
+    /// Shared with the process record that names this file (one copy per path).
+    path: Arc<Path>,
     file: Option<File>,
     /// A second, non-append descriptor of the same file for `splice(2)`, which refuses
     /// O_APPEND targets. Dropped whenever `file` is replaced (rotation, reopen, clear).
@@ -75,10 +77,10 @@ pub(crate) fn numbered(path: &Path, n: u32) -> PathBuf {
 }
 
 impl RotatingFile {
-    pub(crate) fn open(path: &Path, maxbytes: u64, backups: u32) -> io::Result<Self> {
-        let (file, seekable, size) = open_append(path)?;
+    pub(crate) fn open(path: Arc<Path>, maxbytes: u64, backups: u32) -> io::Result<Self> {
+        let (file, seekable, size) = open_append(&path)?;
         Ok(RotatingFile {
-            path: path.to_path_buf(),
+            path,
             file: Some(file),
             splice_file: None,
             seekable,

@@ -12,7 +12,7 @@ use super::*;
 
 fn opts(path: Option<PathBuf>, maxbytes: u64, backups: u32) -> ChannelLogOptions {
     ChannelLogOptions {
-        path,
+        path: path.map(|p| p.as_path().into()),
         maxbytes,
         backups,
         ..Default::default()
@@ -224,7 +224,7 @@ fn write_errors_surface_and_do_not_stop_the_channel() {
         return;
     }
     let mut log = ChannelLog::open(ChannelLogOptions {
-        path: Some("/dev/full".into()),
+        path: Some(Path::new("/dev/full").into()),
         maxbytes: 5,
         backups: 1,
         tail_capacity: 64,
@@ -284,7 +284,7 @@ fn clear_unlinks_base_keeps_backups() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("app.log");
     let mut log = ChannelLog::open(ChannelLogOptions {
-        path: Some(base.clone()),
+        path: Some(base.as_path().into()),
         maxbytes: 4,
         backups: 2,
         tail_capacity: 100,
@@ -337,7 +337,7 @@ fn capture_and_strip_through_channel() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("cap.log");
     let mut log = ChannelLog::open(ChannelLogOptions {
-        path: Some(base.clone()),
+        path: Some(base.as_path().into()),
         strip_ansi: true,
         capture_maxbytes: 1000,
         syslog: false,

@@ -179,7 +179,7 @@ impl Engine {
                     payload.chars().count()
                 );
                 let p = &mut self.groups[gi].procs[proc_index];
-                let stdin = p.stdin.clone().expect("checked");
+                let stdin = p.stdin_writer().expect("checked");
                 if let Some(l) = p.listener.as_mut() {
                     l.state = ListenerState::Busy;
                     l.in_flight = Some(ev.clone());
@@ -247,7 +247,7 @@ impl Engine {
             return;
         };
         let in_flight = l.in_flight.take();
-        *l = ListenerProto::new();
+        **l = ListenerProto::new();
         if let Some(ev) = in_flight {
             self.rebuffer(&pool, ev);
         }
