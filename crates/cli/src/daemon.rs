@@ -273,7 +273,16 @@ impl Backend for DaemonBackend {
         body: bytes::Bytes,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, u16>> + Send>> {
         let rpc = self.rpc.clone();
-        Box::pin(async move { rpc.handle_body(&body).await })
+        Box::pin(async move {
+            let reply = rpc.handle_body(&body).await;
+            if reply
+                .as_ref()
+                .is_ok_and(|r| r.len() >= steward_engine::memory::LARGE_REPLY)
+            {
+                steward_engine::memory::trim_soon();
+            }
+            reply
+        })
     }
 
     fn process_log_path(&self, namespec: &str, stderr: bool) -> Option<PathBuf> {

@@ -8,11 +8,13 @@
 //! - [`events`] — the event bus and supervisord's event payloads.
 //! - [`state`] — the numeric process/daemon states of the XML-RPC contract.
 //! - [`text`] — Python-compatible formatting for messages clients parse.
+//! - [`memory`] — handing freed heap back to the system after a burst.
 
 pub mod cron;
 pub mod events;
 pub mod history;
 pub mod logs;
+pub mod memory;
 pub mod spawn;
 pub mod state;
 pub mod supervisor;

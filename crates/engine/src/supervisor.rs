@@ -646,6 +646,8 @@ impl Engine {
             self.cron_add(&cfg);
         }
         self.emit(Event::SupervisorRunning);
+        // Parsing and indexing the config left its scratch memory behind.
+        crate::memory::trim_soon();
         loop {
             // Children are reaped when SIGCHLD says so, not on every pass: waitpid(-1)
             // makes the kernel walk every child, ~1,000 of them here.
@@ -1203,6 +1205,7 @@ impl Engine {
                         self.parsed = Arc::new(cfg);
                         let diff = self.diff();
                         self.respond(reply, Ok(diff));
+                        crate::memory::trim_soon();
                     }
                 }
             }
