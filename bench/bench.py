@@ -153,6 +153,44 @@ def _on_signal(signum, frame):
     raise KeyboardInterrupt("signal %d" % signum)
 
 
+def fs_type(path):
+    """The filesystem type of the mount holding `path` (from /proc/mounts)."""
+    best, kind = "", "?"
+    path = os.path.realpath(path)
+    try:
+        with open("/proc/mounts") as f:
+            for line in f:
+                parts = line.split()
+                mnt = parts[1]
+                if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) and len(mnt) >= len(best):
+                    best, kind = mnt, parts[2]
+    except OSError:
+        pass
+    return kind
+
+
+def choose_tmpdir(requested):
+    """Where the runs' configs, sockets and logs go: `requested`, else a tmpfs with room
+    for the log scenario, else the system temp dir.
+
+    On a disk filesystem the cost of creating files depends on the directory's history,
+    not on the daemon: on ext4 without a journal (this machine's root) a file created
+    within 60-300 s after many deletions in the same block group waits for a scan of the
+    recently deleted inodes (recently_deleted() in find_inode_bit). A build or test run
+    just before the bench made creating the 2,000 AUTO log files of a run take 0.5-1.4 s
+    instead of 0.035 s, for both daemons alike, which buried the difference between them."""
+    if requested:
+        return requested
+    shm = "/dev/shm"
+    try:
+        st = os.statvfs(shm)
+        if fs_type(shm) == "tmpfs" and st.f_bavail * st.f_frsize >= 4 * 1024 * MIB:
+            return shm
+    except OSError:
+        pass
+    return tempfile.gettempdir()
+
+
 def mkdtemp(prefix):
     d = tempfile.mkdtemp(prefix="steward-bench-%s-" % prefix)
     _tmpdirs.append(d)
@@ -162,11 +200,8 @@ def mkdtemp(prefix):
 def rmtree(d):
     """Retires a run's temp dir: big files go now, the many small ones at exit (cleanup).
 
-    Deleting a run's thousands of log files right before the next run would slow both
-    daemons down for reasons of the machine, not theirs: on ext4 without a journal (this
-    machine's root), creating a file within ~30 s after many deletions in the same block
-    group scans the recently deleted inodes first (recently_deleted() in find_inode_bit),
-    which took creating 2,000 log files from 0.035 s to 0.55 s."""
+    Deleting a run's thousands of log files right before the next run would slow the next
+    run's file creation when the temp dir is on disk (see choose_tmpdir)."""
     for root, _dirs, files in os.walk(d):
         for name in files:
             path = os.path.join(root, name)
@@ -1205,6 +1240,10 @@ def write_markdown(path, meta, res, tgts):
         meta["date"], meta["commit"], meta["mode"], meta["elapsed_s"]))
     w("- supervisord %s (Python %s) from %s" % (meta["supervisord_version"], m["python"],
                                                 meta["venv"]))
+    if meta.get("tmpdir"):
+        w("- Configs, sockets and logs of every run live under `%s` (%s): on this machine's "
+          "disk the cost of creating a file depends on what was deleted there in the last "
+          "minutes (see `choose_tmpdir` in bench/bench.py)" % (meta["tmpdir"], meta["tmpdir_fs"]))
     w("- Runs alternate A B A B …, each in a fresh temp dir with the same generated config; "
       "medians, [min–max]. \"Better\" is how many times Steward beats supervisord on that "
       "figure (> 1: Steward ahead).")
@@ -1329,6 +1368,9 @@ def main():
     ap.add_argument("--runs", type=int, default=None)
     ap.add_argument("--no-docs", action="store_true", help="do not rewrite docs/performance.md")
     ap.add_argument("--results-dir", default=os.path.join(HERE, "results"))
+    ap.add_argument("--tmpdir", default=None,
+                    help="where runs put configs and logs (default: /dev/shm if it is a "
+                         "tmpfs with 4 GiB free, else the system temp dir)")
     ap.add_argument("--render", metavar="JSON",
                     help="only rewrite docs/performance.md from a results JSON file")
     args = ap.parse_args()
@@ -1364,6 +1406,7 @@ def main():
     if only and "limits" not in only and mode != "smoke":
         chosen = ["limits"] + chosen  # fractions of the limit need it, and it is quick
 
+    tempfile.tempdir = choose_tmpdir(args.tmpdir)
     set_subreaper()
     atexit.register(cleanup)
     signal.signal(signal.SIGTERM, _on_signal)
@@ -1430,7 +1473,8 @@ def main():
                 machine=machine, elapsed_s=elapsed, scenarios=chosen, json=jpath,
                 venv=os.path.dirname(os.path.dirname(args.supervisord)),
                 supervisord_version=venv_supervisord_version(args.supervisord),
-                steward=args.steward)
+                steward=args.steward, tmpdir=tempfile.gettempdir(),
+                tmpdir_fs=fs_type(tempfile.gettempdir()))
     doc = dict(meta=meta, limits=bench.res.limits,
                figures=[bench.res.summary(k) for k in bench.res.order],
                targets=[dict(target=t, met=m, detail=d) for t, m, d in tgts],
