@@ -191,8 +191,13 @@ def choose_tmpdir(requested):
     return tempfile.gettempdir()
 
 
-def mkdtemp(prefix):
-    d = tempfile.mkdtemp(prefix="steward-bench-%s-" % prefix)
+# The disk's temp dir, for what must be measured on disk whatever --tmpdir says.
+DISK_TMP = tempfile.gettempdir()
+
+
+def mkdtemp(prefix, on_disk=False):
+    d = tempfile.mkdtemp(prefix="steward-bench-%s-" % prefix,
+                         dir=DISK_TMP if on_disk else None)
     _tmpdirs.append(d)
     return d
 
@@ -394,10 +399,10 @@ def sleepers(n, startsecs=0, prefix="p", **opts):
 
 
 class Daemon:
-    def __init__(self, kind, bins, config_text, tag):
+    def __init__(self, kind, bins, config_text, tag, on_disk=False):
         self.kind = kind
         self.bins = bins
-        self.dir = mkdtemp("%s-%s" % (kind, tag))
+        self.dir = mkdtemp("%s-%s" % (kind, tag), on_disk)
         os.makedirs(os.path.join(self.dir, "childlogs"))
         os.makedirs(os.path.join(self.dir, "conf.d"))
         self.conf = os.path.join(self.dir, "supervisord.conf")
@@ -628,8 +633,8 @@ class Bench:
             for kind in order:
                 fn(kind, r)
 
-    def daemon(self, kind, config_text, tag):
-        return Daemon(kind, self.bins, config_text, tag)
+    def daemon(self, kind, config_text, tag, on_disk=False):
+        return Daemon(kind, self.bins, config_text, tag, on_disk)
 
     # -------------------------------------------------------- machine limits
     def sc_limits(self):
@@ -644,7 +649,7 @@ class Bench:
             out = subprocess.run([h, "spawnwait", str(n), TRUE], capture_output=True,
                                  check=True, text=True).stdout
             spawnwait.append(n / float(out.split()[0]))
-            d = mkdtemp("cat")
+            d = mkdtemp("cat", on_disk=True)
             dst = os.path.join(d, "out")
             t0 = time.monotonic()
             w = subprocess.Popen([h, "write", str(c["cat_bytes"])], stdout=subprocess.PIPE)
@@ -841,7 +846,7 @@ class Bench:
                 startsecs=0, stdout_logfile="@DIR@/writer.log",
                 stdout_logfile_maxbytes=maxbytes, stdout_logfile_backups=backups,
                 redirect_stderr="true")
-            d = self.daemon(kind, conf, "logs")
+            d = self.daemon(kind, conf, "logs", on_disk=True)
             try:
                 d.start()
                 d.wait_socket(c["timeout"])
@@ -881,7 +886,7 @@ class Bench:
                 "lines", "%s lines %d" % (h, nlines), autostart="true", autorestart="false",
                 startsecs=0, stdout_logfile="@DIR@/lines.log", stdout_logfile_maxbytes=lmax,
                 stdout_logfile_backups=backups, redirect_stderr="true")
-            d = self.daemon(kind, conf, "lines")
+            d = self.daemon(kind, conf, "lines", on_disk=True)
             try:
                 d.start()
                 d.wait_socket(c["timeout"])
@@ -1243,7 +1248,10 @@ def write_markdown(path, meta, res, tgts):
     if meta.get("tmpdir"):
         w("- Configs, sockets and logs of every run live under `%s` (%s): on this machine's "
           "disk the cost of creating a file depends on what was deleted there in the last "
-          "minutes (see `choose_tmpdir` in bench/bench.py)" % (meta["tmpdir"], meta["tmpdir_fs"]))
+          "minutes (see `choose_tmpdir` in bench/bench.py); the log scenarios and the `cat` "
+          "limit write to `%s` (%s), where logs go" % (
+              meta["tmpdir"], meta["tmpdir_fs"], meta.get("disk_tmpdir", "?"),
+              meta.get("disk_tmpdir_fs", "?")))
     w("- Runs alternate A B A B …, each in a fresh temp dir with the same generated config; "
       "medians, [min–max]. \"Better\" is how many times Steward beats supervisord on that "
       "figure (> 1: Steward ahead).")
@@ -1474,7 +1482,8 @@ def main():
                 venv=os.path.dirname(os.path.dirname(args.supervisord)),
                 supervisord_version=venv_supervisord_version(args.supervisord),
                 steward=args.steward, tmpdir=tempfile.gettempdir(),
-                tmpdir_fs=fs_type(tempfile.gettempdir()))
+                tmpdir_fs=fs_type(tempfile.gettempdir()), disk_tmpdir=DISK_TMP,
+                disk_tmpdir_fs=fs_type(DISK_TMP))
     doc = dict(meta=meta, limits=bench.res.limits,
                figures=[bench.res.summary(k) for k in bench.res.order],
                targets=[dict(target=t, met=m, detail=d) for t, m, d in tgts],
