@@ -283,3 +283,32 @@ stdout_logfile={dir}/child.out
     assert_eq!(files, &(Some(NOBODY), Some(NOBODY)));
     assert_eq!(&reference, &tested, "reference vs {}", target().name());
 }
+
+#[test]
+fn program_user_child_starts_with_default_signal_dispositions() {
+    // user= takes the fork path (not the vfork-style clone): its children must start from
+    // the same clean slate, even for signals the daemon's own parent left ignored.
+    if skip_unless_root("program_user_child_starts_with_default_signal_dispositions") {
+        return;
+    }
+    let conf = Conf::new(
+        "
+[program:sigs]
+command=sleep 1000
+user=nobody
+startsecs=0
+",
+    );
+    let d = Daemon::start(conf);
+    d.wait_state("sigs", "RUNNING", secs(10.0));
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", d.process_pid("sigs"))).unwrap();
+    for field in ["SigIgn:", "SigBlk:"] {
+        let mask = status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .map(str::trim)
+            .unwrap_or("missing");
+        assert_eq!(mask, "0000000000000000", "{field} of the child: {status}");
+    }
+}

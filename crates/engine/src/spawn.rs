@@ -455,12 +455,7 @@ fn child_setup(privileges: &Privileges, chdir: Option<&(CString, String)>, umask
         if let Some(mask) = umask {
             libc::umask(mask as libc::mode_t);
         }
-        // Reset dispositions that exec would keep (ignored signals survive exec).
-        for sig in 1..32 {
-            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-                libc::signal(sig, libc::SIG_DFL);
-            }
-        }
+        vfork::reset_signal_dispositions();
     }
 }
 

@@ -229,21 +229,19 @@ struct KernelSigaction {
     mask: u64,
 }
 
-/// The child, between clone and exec: raw system calls only.
-extern "C" fn child_main(arg: *mut c_void) -> c_int {
-    // SAFETY: `arg` points at the parent's ChildArgs, alive while the parent is suspended;
-    // everything below is an async-signal-safe syscall wrapper.
-    unsafe {
-        let a = &*(arg as *const ChildArgs);
-        // Handlers are the daemon's code: reset them (exec would, but a signal could
-        // arrive before exec), and ignored signals (Rust ignores SIGPIPE), which exec
-        // keeps. Raw rt_sigaction: glibc's wrapper refuses its own internal signals, which
-        // a parent may also have left ignored.
-        for sig in 1..=64 {
-            if sig == libc::SIGKILL || sig == libc::SIGSTOP {
-                continue;
-            }
-            let mut current = KernelSigaction::default();
+/// Sets every signal to its default disposition. Handlers are the daemon's code (exec would
+/// reset them, but a signal could arrive before exec), and ignored signals survive exec
+/// (Rust ignores SIGPIPE). Raw rt_sigaction: glibc's wrapper refuses its own internal
+/// signals, which a parent may also have left ignored. Async-signal-safe: for use between
+/// fork/clone and exec.
+pub(super) fn reset_signal_dispositions() {
+    for sig in 1..=64 {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        let mut current = KernelSigaction::default();
+        // SAFETY: rt_sigaction with valid pointers to kernel-layout structs.
+        unsafe {
             let queried = libc::syscall(
                 libc::SYS_rt_sigaction,
                 sig,
@@ -262,6 +260,16 @@ extern "C" fn child_main(arg: *mut c_void) -> c_int {
                 );
             }
         }
+    }
+}
+
+/// The child, between clone and exec: raw system calls only.
+extern "C" fn child_main(arg: *mut c_void) -> c_int {
+    // SAFETY: `arg` points at the parent's ChildArgs, alive while the parent is suspended;
+    // everything below is an async-signal-safe syscall wrapper.
+    unsafe {
+        let a = &*(arg as *const ChildArgs);
+        reset_signal_dispositions();
         libc::setpgid(0, 0);
         if a.umask >= 0 {
             libc::umask(a.umask as libc::mode_t);
