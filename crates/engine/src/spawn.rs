@@ -404,6 +404,13 @@ fn spawn_failure(cfg: &ProcessConfig, resolved: &ResolvedCommand, errno: i32) ->
 /// above stderr becomes close-on-exec, and the low descriptor slots the fast spawner stages
 /// a child's stdio in are reserved while they are still free. Call once, early.
 pub fn prepare_daemon_process() {
+    mark_descriptors_above_stderr_cloexec();
+    // Without the reservation, spawning still works: the slots are taken on first use.
+    let _ = vfork::reserve();
+}
+
+/// Marks every descriptor above stderr close-on-exec (async-signal-safe).
+fn mark_descriptors_above_stderr_cloexec() {
     // SAFETY: a plain syscall on our own descriptor table.
     unsafe {
         libc::syscall(
@@ -413,22 +420,15 @@ pub fn prepare_daemon_process() {
             libc::CLOSE_RANGE_CLOEXEC,
         );
     }
-    // Without the reservation, spawning still works: the slots are taken on first use.
-    let _ = vfork::reserve();
 }
 
 /// Runs in the child between fork and exec.
 fn child_setup(privileges: &Privileges, chdir: Option<&(CString, String)>, umask: Option<u32>) {
     // Every inherited descriptor above stderr is closed at exec (std's error pipe must
     // survive until then, so mark rather than close).
+    mark_descriptors_above_stderr_cloexec();
     // SAFETY: plain syscalls in the child.
     unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            3u32,
-            u32::MAX,
-            libc::CLOSE_RANGE_CLOEXEC,
-        );
         match privileges {
             Privileges::Keep => {}
             Privileges::Fail(msg) => die(msg.as_bytes()),
