@@ -27,11 +27,13 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 mod cron_jobs;
 mod listeners;
+mod pumps;
 pub use cron_jobs::{CronJobInfo, RunSummary};
+use pumps::{Pump, PumpSet};
 
 use crate::cron::RunTrigger;
 use crate::events::Event;
-use crate::history::{LazyHistory, OutputTap, RunRecord};
+use crate::history::{LazyHistory, RunRecord};
 use crate::logs::{self, Channel, ChannelLog, ChannelLogOptions, MainLog};
 use crate::spawn::{self, CommandError, SpawnContext, SpawnError};
 use crate::state::{ProcessState, SupervisorState};
@@ -385,84 +387,6 @@ impl Proc {
     }
 }
 
-/// What a log pump needs to know about its channel.
-struct Pump {
-    log: Option<Arc<Mutex<ChannelLog>>>,
-    key: ProcKey,
-    pid: i32,
-    stderr: bool,
-    /// Forward data to the loop for PROCESS_LOG / PROCESS_COMMUNICATION events.
-    events: bool,
-    tap: Option<Arc<Mutex<OutputTap>>>,
-    /// An event listener's stdout: the loop parses the protocol.
-    protocol: bool,
-    /// No other channel writes this log file, so bytes may be spliced into it.
-    exclusive_file: bool,
-}
-
-/// Where a log pump hands what it read, owned by the pump task. A struct rather than a
-/// closure over the task's locals: the closure's references would be stored in every
-/// pump's future (2,000 of them at 1,000 programs) across each await.
-struct PumpOutput {
-    main_log: Arc<MainLog>,
-    key: ProcKey,
-    pid: i32,
-    stderr: bool,
-    /// Forward data to the loop for PROCESS_LOG / PROCESS_COMMUNICATION events.
-    events: bool,
-    /// Mirror logged bytes into the main log at debug level.
-    debug_mirror: bool,
-    tx: mpsc::UnboundedSender<Request>,
-    /// A write is failing: a failing disk would otherwise log one error per chunk, so
-    /// only the first failure and the recovery are reported.
-    failing: bool,
-}
-
-impl PumpOutput {
-    fn deliver(&mut self, feed: logs::Feed) {
-        match (&feed.error, self.failing) {
-            (Some(e), false) => {
-                self.failing = true;
-                self.main_log.log(
-                    LogLevel::Error,
-                    &format!(
-                        "error writing log of {}: {e} (output is being lost)",
-                        self.key.name
-                    ),
-                );
-            }
-            (None, true) => {
-                self.failing = false;
-                self.main_log.log(
-                    LogLevel::Info,
-                    &format!("log of {} is writable again", self.key.name),
-                );
-            }
-            _ => {}
-        }
-        if self.debug_mirror && !feed.logged.is_empty() {
-            self.main_log.log(
-                LogLevel::Debug,
-                &format!(
-                    "'{}' {} output:\n{}",
-                    self.key.name,
-                    if self.stderr { "stderr" } else { "stdout" },
-                    String::from_utf8_lossy(&feed.logged)
-                ),
-            );
-        }
-        if self.events && (!feed.logged.is_empty() || !feed.captured.is_empty()) {
-            let _ = self.tx.send(Request::Output {
-                key: self.key.clone(),
-                pid: self.pid,
-                stderr: self.stderr,
-                logged: feed.logged,
-                captured: feed.captured,
-            });
-        }
-    }
-}
-
 struct Group {
     cfg: Arc<GroupConfig>,
     procs: Vec<Proc>,
@@ -511,6 +435,8 @@ struct Engine {
     lexical: Vec<(usize, usize)>,
     /// Log pumps still reading, per child pid (a run's output is complete at zero).
     open_pumps: HashMap<i32, u8>,
+    /// Reads every child's output pipes (started with the first child).
+    pumps: Option<PumpSet>,
     /// Cron runs whose process exited but whose output is still being read.
     draining: Vec<cron_jobs::Draining>,
     /// How many channels of the running groups write each log file.
@@ -607,6 +533,7 @@ pub fn start(opts: EngineOptions) -> (EngineHandle, tokio::task::JoinHandle<Exit
         outbox: Vec::new(),
         lexical: Vec::new(),
         open_pumps: HashMap::new(),
+        pumps: None,
         draining: Vec::new(),
         path_uses: HashMap::new(),
         group_index: HashMap::new(),
@@ -1763,131 +1690,28 @@ impl Engine {
     }
 
     fn start_pump(&mut self, fd: OwnedFd, pump: Pump) {
-        let Pump {
-            log,
-            key,
-            pid,
-            stderr,
-            events,
-            tap,
-            protocol,
-            exclusive_file,
-        } = pump;
-        let tx = self.tx.clone();
-        let debug_mirror = self.log.enabled(LogLevel::Debug);
-        // Nobody needs the logged bytes back: write them without copying.
-        let quiet = !events && !debug_mirror;
-        let (mut enlarged, mut tried_enlarging) = (false, false);
-        // Nothing to look at in the bytes at all: move them pipe → file with splice(2).
-        let mut splicing = quiet
-            && tap.is_none()
-            && !protocol
-            && exclusive_file
-            && log
-                .as_ref()
-                .is_some_and(|l| l.lock().expect("log lock").can_splice());
-        let main_log = self.log.clone();
-        let Ok(rx) = tokio::net::unix::pipe::Receiver::from_owned_fd(fd) else {
-            return;
-        };
-        *self.open_pumps.entry(pid).or_default() += 1;
-        let mut out = PumpOutput {
-            main_log,
-            key,
-            pid,
-            stderr,
-            events,
-            debug_mirror,
-            tx,
-            failing: false,
-        };
-        tokio::spawn(async move {
-            loop {
-                if rx.readable().await.is_err() {
-                    break;
-                }
-                if splicing {
-                    use std::os::fd::AsRawFd;
-                    let raw = rx.as_raw_fd();
-                    let log = log.as_ref().expect("splicing needs a log");
-                    match rx.try_io(|| log.lock().expect("log lock").splice_from(raw, 1 << 20)) {
-                        Ok(0) => break,
-                        Ok(n) => {
-                            if n >= DEFAULT_PIPE_SIZE && !tried_enlarging {
-                                tried_enlarging = true;
-                                enlarged = enlarge_pipe(raw);
-                            }
-                            continue;
-                        }
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-                        Err(e) => {
-                            // A full disk or a filesystem without splice: report it and
-                            // go on with plain reads (which drop what can't be written).
-                            out.deliver(logs::Feed {
-                                error: Some(e),
-                                ..Default::default()
-                            });
-                            splicing = false;
-                            continue;
-                        }
-                    }
-                }
-                // Read into the worker thread's scratch buffer and handle the bytes before
-                // the next await: an idle pump then owns no buffer at all (1,000 quiet
-                // children cost almost no memory).
-                let done = READ_SCRATCH.with(|scratch| {
-                    let mut buf = scratch.borrow_mut();
-                    let n = match rx.try_read(&mut buf[..]) {
-                        Ok(0) => return true,
-                        Ok(n) => n,
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return false,
-                        Err(_) => return true,
-                    };
-                    let data = &buf[..n];
-                    if let Some(tap) = &tap {
-                        tap.lock().expect("tap lock").push(data);
-                    }
-                    if protocol {
-                        let _ = out.tx.send(Request::ListenerOutput {
-                            key: out.key.clone(),
-                            pid: out.pid,
-                            data: data.to_vec(),
-                        });
-                        if let Some(log) = &log {
-                            let _ = log.lock().expect("log lock").feed(data);
-                        }
-                        return false;
-                    }
-                    if let Some(log) = &log {
-                        if quiet {
-                            let error = log.lock().expect("log lock").feed_quiet(data);
-                            out.deliver(logs::Feed {
-                                error,
-                                ..Default::default()
-                            });
-                        } else {
-                            let feed = log.lock().expect("log lock").feed(data);
-                            out.deliver(feed);
-                        }
-                    }
-                    false
-                });
-                if done {
-                    break;
+        if self.pumps.is_none() {
+            match PumpSet::start() {
+                Ok(set) => self.pumps = Some(set),
+                Err(e) => {
+                    self.log.log(
+                        LogLevel::Error,
+                        &format!("cannot read output of {}: {e}", pump.key.name),
+                    );
+                    return;
                 }
             }
-            // Bytes held back (a partial capture token, a lone ESC) belong to this run.
-            if let Some(log) = &log {
-                let feed = log.lock().expect("log lock").finish();
-                if !protocol {
-                    out.deliver(feed);
-                }
-            }
-            if enlarged {
-                release_enlarged_pipe();
-            }
-            let _ = out.tx.send(Request::PumpClosed { pid: out.pid });
-        });
+        }
+        let pid = pump.pid;
+        let name = pump.key.name.clone();
+        let set = self.pumps.as_ref().expect("started above");
+        match set.add(fd, pump, self.log.clone(), self.tx.clone()) {
+            Ok(()) => *self.open_pumps.entry(pid).or_default() += 1,
+            Err(e) => self.log.log(
+                LogLevel::Error,
+                &format!("cannot read output of {name}: {e}"),
+            ),
+        }
     }
 
     /// supervisord's `Subprocess.kill()`: Ok, or the error message.
@@ -2122,43 +1946,6 @@ fn groups_equal(running: &Group, new: &GroupConfig) -> bool {
             .iter()
             .zip(&new.processes)
             .all(|(p, n)| same_process(&p.cfg, n))
-}
-
-/// The kernel's default pipe capacity.
-const DEFAULT_PIPE_SIZE: usize = 64 * 1024;
-/// Capacity given to the pipe of a child that keeps it full.
-const BUSY_PIPE_SIZE: libc::c_int = 1024 * 1024;
-/// At most this many pipes are enlarged: pipe buffers count against the user's
-/// `pipe-user-pages-soft` quota, past which new pipes shrink to a page or two.
-const MAX_ENLARGED_PIPES: usize = 32;
-static ENLARGED_PIPES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// Gives a busy child's output pipe a bigger buffer (fewer wake-ups per MiB), within
-/// `MAX_ENLARGED_PIPES` for the whole daemon. True when it took one of those slots (give
-/// it back with `release_enlarged_pipe`); a failed fcntl is harmless.
-fn enlarge_pipe(fd: std::os::fd::RawFd) -> bool {
-    use std::sync::atomic::Ordering;
-    if ENLARGED_PIPES.fetch_add(1, Ordering::Relaxed) >= MAX_ENLARGED_PIPES {
-        ENLARGED_PIPES.fetch_sub(1, Ordering::Relaxed);
-        return false;
-    }
-    // SAFETY: fcntl on a pipe descriptor we own.
-    unsafe {
-        libc::fcntl(fd, libc::F_SETPIPE_SZ, BUSY_PIPE_SIZE);
-    }
-    true
-}
-
-/// The enlarged pipe was closed: its share of the quota is free again.
-fn release_enlarged_pipe() {
-    ENLARGED_PIPES.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-}
-
-thread_local! {
-    /// One read buffer per runtime thread, shared by every log pump on it
-    /// (supervisord reads up to 128 KiB at a time too).
-    static READ_SCRATCH: std::cell::RefCell<Box<[u8]>> =
-        std::cell::RefCell::new(vec![0u8; 128 * 1024].into_boxed_slice());
 }
 
 async fn wait_wall(wall: &mut Option<WallTimer>) -> WallWake {

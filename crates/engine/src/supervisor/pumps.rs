@@ -1,0 +1,585 @@
+//! Log pumps: every child's stdout and stderr, moved into their logs by one task.
+//!
+//! One epoll set (a `mio::Poll`) holds the read end of every child's output pipe, and one
+//! tokio task waits on that set's descriptor. When pipes become readable the task takes
+//! each one's [`PumpState`] out of its slot, reads (or splices) until the pipe is empty or
+//! its turn is spent, hands the bytes to the channel log, the output tap, the event
+//! listener protocol or the event bus, and puts the state back. At end of file it flushes
+//! what the log held back, unregisters the pipe and tells the loop
+//! ([`Request::PumpClosed`]).
+//!
+//! Why not a tokio task per pipe, as before: a task and a tokio I/O registration are each
+//! cache-line aligned, about 640 bytes per pipe plus allocator padding, a third of the
+//! daemon's heap at 1,000 programs. A pump here is one slot of about 120 bytes, and an idle
+//! set costs no wake-ups at all. The registrations are edge-triggered, so a pipe whose
+//! turn ended with data left goes on a queue of its own and gets the next turn after
+//! the other tasks have run (a child that writes without pause cannot starve the others).
+
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Registry, Token};
+use steward_config::LogLevel;
+use tokio::io::unix::AsyncFd;
+use tokio::sync::{mpsc, Notify};
+
+use super::{ProcKey, Request};
+use crate::history::OutputTap;
+use crate::logs::{self, ChannelLog, MainLog};
+
+/// What a log pump needs to know about its channel.
+pub(super) struct Pump {
+    pub log: Option<Arc<Mutex<ChannelLog>>>,
+    pub key: ProcKey,
+    pub pid: i32,
+    pub stderr: bool,
+    /// Forward data to the loop for PROCESS_LOG / PROCESS_COMMUNICATION events.
+    pub events: bool,
+    pub tap: Option<Arc<Mutex<OutputTap>>>,
+    /// An event listener's stdout: the loop parses the protocol.
+    pub protocol: bool,
+    /// No other channel writes this log file, so bytes may be spliced into it.
+    pub exclusive_file: bool,
+}
+
+/// Where a pump hands what it read.
+struct PumpOutput {
+    main_log: Arc<MainLog>,
+    key: ProcKey,
+    pid: i32,
+    stderr: bool,
+    /// Forward data to the loop for PROCESS_LOG / PROCESS_COMMUNICATION events.
+    events: bool,
+    /// Mirror logged bytes into the main log at debug level.
+    debug_mirror: bool,
+    tx: mpsc::UnboundedSender<Request>,
+    /// A write is failing: a failing disk would otherwise log one error per chunk, so
+    /// only the first failure and the recovery are reported.
+    failing: bool,
+}
+
+impl PumpOutput {
+    fn deliver(&mut self, feed: logs::Feed) {
+        match (&feed.error, self.failing) {
+            (Some(e), false) => {
+                self.failing = true;
+                self.main_log.log(
+                    LogLevel::Error,
+                    &format!(
+                        "error writing log of {}: {e} (output is being lost)",
+                        self.key.name
+                    ),
+                );
+            }
+            (None, true) => {
+                self.failing = false;
+                self.main_log.log(
+                    LogLevel::Info,
+                    &format!("log of {} is writable again", self.key.name),
+                );
+            }
+            _ => {}
+        }
+        if self.debug_mirror && !feed.logged.is_empty() {
+            self.main_log.log(
+                LogLevel::Debug,
+                &format!(
+                    "'{}' {} output:\n{}",
+                    self.key.name,
+                    if self.stderr { "stderr" } else { "stdout" },
+                    String::from_utf8_lossy(&feed.logged)
+                ),
+            );
+        }
+        if self.events && (!feed.logged.is_empty() || !feed.captured.is_empty()) {
+            let _ = self.tx.send(Request::Output {
+                key: self.key.clone(),
+                pid: self.pid,
+                stderr: self.stderr,
+                logged: feed.logged,
+                captured: feed.captured,
+            });
+        }
+    }
+}
+
+/// One pipe being read.
+struct PumpState {
+    pipe: OwnedFd,
+    log: Option<Arc<Mutex<ChannelLog>>>,
+    tap: Option<Arc<Mutex<OutputTap>>>,
+    protocol: bool,
+    /// Nobody needs the logged bytes back: write them without copying.
+    quiet: bool,
+    /// Nothing looks at the bytes at all: move them pipe → file with splice(2).
+    splicing: bool,
+    tried_enlarging: bool,
+    enlarged: bool,
+    /// Waiting on the queue of pipes that still had data when their turn ended.
+    queued: bool,
+    out: PumpOutput,
+}
+
+/// How a pipe's turn ended.
+enum Turn {
+    /// Read until the pipe was empty: wait for the next edge.
+    Drained,
+    /// The turn's budget was spent with data left.
+    More,
+    /// End of file (or a read error): the pump is finished.
+    Closed,
+}
+
+/// Reads per turn: up to 1 MiB through the scratch buffer, or 4 MiB spliced.
+const READS_PER_TURN: usize = 8;
+const SPLICES_PER_TURN: usize = 4;
+/// One read: supervisord reads up to 128 KiB at a time too.
+const READ_SIZE: usize = 128 * 1024;
+/// The most one splice moves.
+const SPLICE_SIZE: usize = 1 << 20;
+
+impl PumpState {
+    fn turn(&mut self, scratch: &mut Vec<u8>) -> Turn {
+        let raw = self.pipe.as_raw_fd();
+        let mut left = if self.splicing {
+            SPLICES_PER_TURN
+        } else {
+            READS_PER_TURN
+        };
+        while left > 0 {
+            left -= 1;
+            if self.splicing {
+                let log = self.log.as_ref().expect("splicing needs a log");
+                match log.lock().expect("log lock").splice_from(raw, SPLICE_SIZE) {
+                    Ok(0) => return Turn::Closed,
+                    Ok(n) => {
+                        if n >= DEFAULT_PIPE_SIZE && !self.tried_enlarging {
+                            self.tried_enlarging = true;
+                            self.enlarged = enlarge_pipe(raw);
+                        }
+                        continue;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Turn::Drained,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        // A full disk or a filesystem without splice: report it and go on
+                        // with plain reads (which drop what can't be written).
+                        self.out.deliver(logs::Feed {
+                            error: Some(e),
+                            ..Default::default()
+                        });
+                        self.splicing = false;
+                        continue;
+                    }
+                }
+            }
+            if scratch.is_empty() {
+                scratch.resize(READ_SIZE, 0);
+            }
+            // SAFETY: read(2) into a buffer we own, at most its length.
+            let n = unsafe { libc::read(raw, scratch.as_mut_ptr().cast(), scratch.len()) };
+            if n == 0 {
+                return Turn::Closed;
+            }
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                match e.kind() {
+                    io::ErrorKind::WouldBlock => return Turn::Drained,
+                    io::ErrorKind::Interrupted => continue,
+                    _ => return Turn::Closed,
+                }
+            }
+            self.handle(&scratch[..n as usize]);
+        }
+        Turn::More
+    }
+
+    fn handle(&mut self, data: &[u8]) {
+        if let Some(tap) = &self.tap {
+            tap.lock().expect("tap lock").push(data);
+        }
+        if self.protocol {
+            let _ = self.out.tx.send(Request::ListenerOutput {
+                key: self.out.key.clone(),
+                pid: self.out.pid,
+                data: data.to_vec(),
+            });
+            if let Some(log) = &self.log {
+                let _ = log.lock().expect("log lock").feed(data);
+            }
+            return;
+        }
+        if let Some(log) = &self.log {
+            if self.quiet {
+                let error = log.lock().expect("log lock").feed_quiet(data);
+                self.out.deliver(logs::Feed {
+                    error,
+                    ..Default::default()
+                });
+            } else {
+                let feed = log.lock().expect("log lock").feed(data);
+                self.out.deliver(feed);
+            }
+        }
+    }
+
+    /// The pipe is closed: bytes held back (a partial capture token, a lone ESC) belong
+    /// to this run; then the loop learns this channel is complete.
+    fn finish(mut self) {
+        if let Some(log) = &self.log {
+            let feed = log.lock().expect("log lock").finish();
+            if !self.protocol {
+                self.out.deliver(feed);
+            }
+        }
+        if self.enlarged {
+            release_enlarged_pipe();
+        }
+        let _ = self.out.tx.send(Request::PumpClosed { pid: self.out.pid });
+    }
+}
+
+/// The pumps, by slot. A token is the slot index and the slot's generation, so an event
+/// for a pipe that was closed in the same batch never reaches the slot's next owner.
+#[derive(Default)]
+struct Slots {
+    entries: Vec<Slot>,
+    free: Vec<u32>,
+    live: usize,
+}
+
+#[derive(Default)]
+struct Slot {
+    generation: u32,
+    /// None while free, or while the pump task is running this pump's turn.
+    state: Option<PumpState>,
+}
+
+fn token(index: u32, generation: u32) -> Token {
+    Token(((generation as usize) << 32) | index as usize)
+}
+
+fn untoken(token: Token) -> (usize, u32) {
+    (token.0 & 0xffff_ffff, (token.0 >> 32) as u32)
+}
+
+impl Slots {
+    fn insert(&mut self, state: PumpState) -> Token {
+        self.live += 1;
+        let index = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.entries.push(Slot::default());
+                (self.entries.len() - 1) as u32
+            }
+        };
+        let slot = &mut self.entries[index as usize];
+        slot.state = Some(state);
+        token(index, slot.generation)
+    }
+
+    fn take(&mut self, token: Token) -> Option<PumpState> {
+        let (index, generation) = untoken(token);
+        let slot = self.entries.get_mut(index)?;
+        if slot.generation != generation {
+            return None;
+        }
+        slot.state.take()
+    }
+
+    fn put_back(&mut self, token: Token, state: PumpState) {
+        let (index, _) = untoken(token);
+        self.entries[index].state = Some(state);
+    }
+
+    /// Frees a slot whose state was taken.
+    fn release(&mut self, token: Token) {
+        let (index, _) = untoken(token);
+        let slot = &mut self.entries[index];
+        slot.generation = slot.generation.wrapping_add(1);
+        slot.state = None;
+        self.free.push(index as u32);
+        self.live -= 1;
+    }
+}
+
+struct Shared {
+    registry: Registry,
+    slots: Mutex<Slots>,
+    /// The engine is gone: the task ends once the last pipe has closed.
+    closing: AtomicBool,
+    wake: Notify,
+}
+
+impl Shared {
+    fn slots(&self) -> std::sync::MutexGuard<'_, Slots> {
+        self.slots.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// One pipe's turn. The state is out of its slot meanwhile, so the engine can add
+    /// pumps while this one writes its log.
+    fn run_turn(&self, token: Token, scratch: &mut Vec<u8>, requeue: bool) -> Turn {
+        let Some(mut state) = self.slots().take(token) else {
+            return Turn::Closed;
+        };
+        if state.queued && !requeue {
+            // Its turn comes from the queue.
+            self.slots().put_back(token, state);
+            return Turn::Drained;
+        }
+        let turn = state.turn(scratch);
+        match turn {
+            Turn::Closed => {
+                let _ = self
+                    .registry
+                    .deregister(&mut SourceFd(&state.pipe.as_raw_fd()));
+                self.slots().release(token);
+                state.finish();
+            }
+            Turn::More => {
+                state.queued = true;
+                self.slots().put_back(token, state);
+            }
+            Turn::Drained => {
+                state.queued = false;
+                self.slots().put_back(token, state);
+            }
+        }
+        turn
+    }
+}
+
+/// The engine's handle on the pumps; dropping it lets the task end after the last pipe.
+pub(super) struct PumpSet {
+    shared: Arc<Shared>,
+}
+
+impl PumpSet {
+    /// Creates the epoll set and spawns its task (on the current tokio runtime).
+    pub fn start() -> io::Result<PumpSet> {
+        let poll = Poll::new()?;
+        let registry = poll.registry().try_clone()?;
+        let shared = Arc::new(Shared {
+            registry,
+            slots: Mutex::new(Slots::default()),
+            closing: AtomicBool::new(false),
+            wake: Notify::new(),
+        });
+        // SAFETY: the Poll owns its epoll descriptor until it is dropped, which is when
+        // the AsyncFd is dropped.
+        let ready =
+            unsafe { AsyncFd::register_with_interest(poll, tokio::io::Interest::READABLE)? };
+        tokio::spawn(run(shared.clone(), ready));
+        Ok(PumpSet { shared })
+    }
+
+    /// Starts reading `pipe` for `pump`.
+    pub fn add(
+        &self,
+        pipe: OwnedFd,
+        pump: Pump,
+        main_log: Arc<MainLog>,
+        tx: mpsc::UnboundedSender<Request>,
+    ) -> io::Result<()> {
+        set_nonblocking(pipe.as_raw_fd())?;
+        let debug_mirror = main_log.enabled(LogLevel::Debug);
+        let quiet = !pump.events && !debug_mirror;
+        let splicing = quiet
+            && pump.tap.is_none()
+            && !pump.protocol
+            && pump.exclusive_file
+            && pump
+                .log
+                .as_ref()
+                .is_some_and(|l| l.lock().expect("log lock").can_splice());
+        let raw = pipe.as_raw_fd();
+        let state = PumpState {
+            pipe,
+            log: pump.log,
+            tap: pump.tap,
+            protocol: pump.protocol,
+            quiet,
+            splicing,
+            tried_enlarging: false,
+            enlarged: false,
+            queued: false,
+            out: PumpOutput {
+                main_log,
+                key: pump.key,
+                pid: pump.pid,
+                stderr: pump.stderr,
+                events: pump.events,
+                debug_mirror,
+                tx,
+                failing: false,
+            },
+        };
+        let mut slots = self.shared.slots();
+        let token = slots.insert(state);
+        if let Err(e) =
+            self.shared
+                .registry
+                .register(&mut SourceFd(&raw), token, Interest::READABLE)
+        {
+            slots.take(token);
+            slots.release(token);
+            return Err(e);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PumpSet {
+    fn drop(&mut self) {
+        self.shared.closing.store(true, Ordering::Release);
+        self.shared.wake.notify_one();
+    }
+}
+
+/// The pump task: waits for the epoll set to be readable, runs the ready pipes' turns,
+/// then the turns of pipes that had data left, yielding between rounds.
+async fn run(shared: Arc<Shared>, mut ready: AsyncFd<Poll>) {
+    let mut events = Events::with_capacity(256);
+    let mut queue: VecDeque<Token> = VecDeque::new();
+    // Allocated at the first read (spliced logs never need it).
+    let mut scratch: Vec<u8> = Vec::new();
+    loop {
+        if queue.is_empty() {
+            if shared.closing.load(Ordering::Acquire) && shared.slots().live == 0 {
+                return;
+            }
+            tokio::select! {
+                guard = ready.readable_mut() => {
+                    let Ok(mut guard) = guard else { return };
+                    if let Err(e) = guard.get_inner_mut().poll(&mut events, Some(Duration::ZERO)) {
+                        if e.kind() != io::ErrorKind::Interrupted {
+                            return;
+                        }
+                    }
+                    if events.is_empty() {
+                        guard.clear_ready();
+                        continue;
+                    }
+                }
+                _ = shared.wake.notified() => continue,
+            }
+        } else {
+            // Pipes with data left: look for new edges without waiting, then serve both.
+            let _ = ready.get_mut().poll(&mut events, Some(Duration::ZERO));
+        }
+        for event in events.iter() {
+            if let Turn::More = shared.run_turn(event.token(), &mut scratch, false) {
+                queue.push_back(event.token());
+            }
+        }
+        events.clear();
+        for _ in 0..queue.len() {
+            let token = queue.pop_front().expect("counted");
+            if let Turn::More = shared.run_turn(token, &mut scratch, true) {
+                queue.push_back(token);
+            }
+        }
+        if !queue.is_empty() {
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl on a descriptor the caller owns.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// The kernel's default pipe capacity.
+const DEFAULT_PIPE_SIZE: usize = 64 * 1024;
+/// Capacity given to the pipe of a child that keeps it full.
+const BUSY_PIPE_SIZE: libc::c_int = 1024 * 1024;
+/// At most this many pipes are enlarged: pipe buffers count against the user's
+/// `pipe-user-pages-soft` quota, past which new pipes shrink to a page or two.
+const MAX_ENLARGED_PIPES: usize = 32;
+static ENLARGED_PIPES: AtomicUsize = AtomicUsize::new(0);
+
+/// Gives a busy child's output pipe a bigger buffer (fewer wake-ups per MiB), within
+/// `MAX_ENLARGED_PIPES` for the whole daemon. True when it took one of those slots (give
+/// it back with `release_enlarged_pipe`); a failed fcntl is harmless.
+fn enlarge_pipe(fd: RawFd) -> bool {
+    if ENLARGED_PIPES.fetch_add(1, Ordering::Relaxed) >= MAX_ENLARGED_PIPES {
+        ENLARGED_PIPES.fetch_sub(1, Ordering::Relaxed);
+        return false;
+    }
+    // SAFETY: fcntl on a pipe descriptor we own.
+    unsafe {
+        libc::fcntl(fd, libc::F_SETPIPE_SZ, BUSY_PIPE_SIZE);
+    }
+    true
+}
+
+/// The enlarged pipe was closed: its share of the quota is free again.
+fn release_enlarged_pipe() {
+    ENLARGED_PIPES.fetch_sub(1, Ordering::Relaxed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(pipe: OwnedFd) -> PumpState {
+        let (tx, _rx) = mpsc::unbounded_channel();
+        PumpState {
+            pipe,
+            log: None,
+            tap: None,
+            protocol: false,
+            quiet: true,
+            splicing: false,
+            tried_enlarging: false,
+            enlarged: false,
+            queued: false,
+            out: PumpOutput {
+                main_log: Arc::new(
+                    MainLog::new(None, false, 0, 0, LogLevel::Info, false).expect("log"),
+                ),
+                key: ProcKey {
+                    group: "g".into(),
+                    name: "p".into(),
+                },
+                pid: 1,
+                stderr: false,
+                events: false,
+                debug_mirror: false,
+                tx,
+                failing: false,
+            },
+        }
+    }
+
+    fn pipe() -> OwnedFd {
+        let (r, _w) = nix::unistd::pipe().expect("pipe");
+        r
+    }
+
+    #[test]
+    fn a_freed_slot_is_reused_under_a_new_token() {
+        let mut slots = Slots::default();
+        let first = slots.insert(state(pipe()));
+        assert!(slots.take(first).is_some());
+        slots.release(first);
+        let second = slots.insert(state(pipe()));
+        assert_eq!(untoken(first).0, untoken(second).0, "the slot is reused");
+        assert_ne!(first, second);
+        assert!(slots.take(first).is_none(), "a stale token finds nothing");
+        assert!(slots.take(second).is_some());
+        assert_eq!(slots.live, 1);
+    }
+}
