@@ -473,7 +473,9 @@ pub fn auto_serverurl(config: &Config) -> Option<String> {
 /// Starts the loop on the current tokio runtime.
 pub fn start(opts: EngineOptions) -> (EngineHandle, tokio::task::JoinHandle<ExitReason>) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let (events, _) = broadcast::channel(4096);
+    // Every slot is allocated and written up front (32 bytes each); a subscriber that
+    // falls further behind gets `Lagged` and should re-read the snapshot.
+    let (events, _) = broadcast::channel(1024);
     let (snapshot_tx, snapshot_rx) = watch::channel(Arc::new(Snapshot {
         state: SupervisorState::Running,
         processes: Vec::new(),
