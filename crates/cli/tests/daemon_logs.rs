@@ -251,3 +251,50 @@ startsecs=0
         "SIGUSR2 must not restart anything"
     );
 }
+
+#[test]
+fn a_child_that_writes_without_pause_does_not_hold_up_other_logs() {
+    // Every pipe is read by one task. Beside two floods (one spliced into a rotated
+    // file, one read into /dev/null), a slow talker's lines all reach its log and the
+    // daemon keeps answering. (The turn queue itself is unit-tested in the engine.)
+    let conf = Conf::new(
+        "
+[program:flood_file]
+command=yes flood-into-a-rotated-file
+stdout_logfile={dir}/flood.log
+stdout_logfile_maxbytes=1MB
+stdout_logfile_backups=1
+startsecs=0
+
+[program:flood_null]
+command=yes flood-into-dev-null
+stdout_logfile=/dev/null
+startsecs=0
+
+[program:ticker]
+command=sh -c 'i=0; while [ $i -lt 20 ]; do echo tick-$i; i=$((i+1)); sleep 0.05; done; exec sleep 1000'
+stdout_logfile={dir}/ticker.log
+startsecs=0
+",
+    );
+    let d = Daemon::start(conf);
+    let expected: String = (0..20).map(|i| format!("tick-{i}\n")).collect();
+    assert!(
+        wait_until(secs(20.0), || d.conf.read("ticker.log") == expected),
+        "ticker log: {:?}",
+        d.conf.read("ticker.log")
+    );
+    let out = d.ctl(&["status"]);
+    for name in ["flood_file", "flood_null", "ticker"] {
+        assert!(
+            out.stdout
+                .lines()
+                .any(|l| l.starts_with(name) && l.contains("RUNNING")),
+            "{out}"
+        );
+    }
+    assert!(d
+        .conf
+        .read("flood.log")
+        .starts_with("flood-into-a-rotated-file\n"));
+}

@@ -122,6 +122,8 @@ struct PumpState {
     enlarged: bool,
     /// Waiting on the queue of pipes that still had data when their turn ended.
     queued: bool,
+    /// Reads or splices per turn.
+    budget: usize,
     out: PumpOutput,
 }
 
@@ -146,11 +148,7 @@ const SPLICE_SIZE: usize = 1 << 20;
 impl PumpState {
     fn turn(&mut self, scratch: &mut Vec<u8>) -> Turn {
         let raw = self.pipe.as_raw_fd();
-        let mut left = if self.splicing {
-            SPLICES_PER_TURN
-        } else {
-            READS_PER_TURN
-        };
+        let mut left = self.budget;
         while left > 0 {
             left -= 1;
             if self.splicing {
@@ -174,6 +172,7 @@ impl PumpState {
                             ..Default::default()
                         });
                         self.splicing = false;
+                        self.budget = READS_PER_TURN;
                         continue;
                     }
                 }
@@ -386,7 +385,6 @@ impl PumpSet {
         main_log: Arc<MainLog>,
         tx: mpsc::UnboundedSender<Request>,
     ) -> io::Result<()> {
-        set_nonblocking(pipe.as_raw_fd())?;
         let debug_mirror = main_log.enabled(LogLevel::Debug);
         let quiet = !pump.events && !debug_mirror;
         let splicing = quiet
@@ -397,8 +395,7 @@ impl PumpSet {
                 .log
                 .as_ref()
                 .is_some_and(|l| l.lock().expect("log lock").can_splice());
-        let raw = pipe.as_raw_fd();
-        let state = PumpState {
+        self.insert(PumpState {
             pipe,
             log: pump.log,
             tap: pump.tap,
@@ -408,6 +405,11 @@ impl PumpSet {
             tried_enlarging: false,
             enlarged: false,
             queued: false,
+            budget: if splicing {
+                SPLICES_PER_TURN
+            } else {
+                READS_PER_TURN
+            },
             out: PumpOutput {
                 main_log,
                 key: pump.key,
@@ -418,7 +420,12 @@ impl PumpSet {
                 tx,
                 failing: false,
             },
-        };
+        })
+    }
+
+    fn insert(&self, state: PumpState) -> io::Result<()> {
+        let raw = state.pipe.as_raw_fd();
+        set_nonblocking(raw)?;
         let mut slots = self.shared.slots();
         let token = slots.insert(state);
         if let Err(e) =
@@ -535,7 +542,10 @@ mod tests {
     use super::*;
 
     fn state(pipe: OwnedFd) -> PumpState {
-        let (tx, _rx) = mpsc::unbounded_channel();
+        state_with_channel(pipe, mpsc::unbounded_channel().0)
+    }
+
+    fn state_with_channel(pipe: OwnedFd, tx: mpsc::UnboundedSender<Request>) -> PumpState {
         PumpState {
             pipe,
             log: None,
@@ -546,6 +556,7 @@ mod tests {
             tried_enlarging: false,
             enlarged: false,
             queued: false,
+            budget: READS_PER_TURN,
             out: PumpOutput {
                 main_log: Arc::new(
                     MainLog::new(None, false, 0, 0, LogLevel::Info, false).expect("log"),
@@ -581,5 +592,35 @@ mod tests {
         assert!(slots.take(first).is_none(), "a stale token finds nothing");
         assert!(slots.take(second).is_some());
         assert_eq!(slots.live, 1);
+    }
+
+    #[test]
+    fn a_pipe_left_with_data_gets_more_turns_without_a_new_edge() {
+        // One read per turn and 256 KiB waiting behind a closed writer: the one readiness
+        // edge covers the first 128 KiB; the rest, and the end of file, are only reached
+        // if the queue gives the pipe its next turns.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let (r, w) = nix::unistd::pipe().expect("pipe");
+            // SAFETY: fcntl on a pipe we own.
+            unsafe { libc::fcntl(w.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20) };
+            let chunk = vec![b'x'; 256 * 1024];
+            assert_eq!(nix::unistd::write(&w, &chunk).expect("write"), chunk.len());
+            drop(w);
+            let (tx, mut rx) = mpsc::unbounded_channel();
+            let set = PumpSet::start().expect("pump set");
+            let mut pump = state_with_channel(r, tx);
+            pump.budget = 1;
+            set.insert(pump).expect("insert");
+            let closed = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await;
+            assert!(
+                matches!(closed, Ok(Some(Request::PumpClosed { pid: 1 }))),
+                "the pump never reached end of file"
+            );
+            assert_eq!(set.shared.slots().live, 0);
+        });
     }
 }
