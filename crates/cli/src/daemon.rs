@@ -476,6 +476,10 @@ fn run_inner(args: DaemonArgs) -> anyhow::Result<i32> {
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        // Every runtime thread, the engine's included: see spawn::favor_latency.
+        .on_thread_start(|| {
+            steward_engine::spawn::favor_latency();
+        })
         .enable_all()
         .build()?;
     let mut first = true;
@@ -582,6 +586,13 @@ async fn run_cycle(
     let cfg = Arc::new(cfg);
     let reparse_path = path.to_path_buf();
     let reparse_args = args.clone();
+    // Handlers first: a SIGTERM during the first spawns must reach the shutdown path, and
+    // the engine reads the daemon's dispositions once per pass (spawn::SignalPlan).
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut quit = signal(SignalKind::quit())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut usr2 = signal(SignalKind::user_defined2())?;
     let (engine, task) = steward_engine::start(EngineOptions {
         config: cfg.clone(),
         reparse: Box::new(move || load_for_reread(&reparse_path, &reparse_args)),
@@ -594,11 +605,6 @@ async fn run_cycle(
         .serve(Arc::new(DaemonBackend { rpc }))
         .map_err(|e| anyhow!("{e}"))?;
 
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut quit = signal(SignalKind::quit())?;
-    let mut hup = signal(SignalKind::hangup())?;
-    let mut usr2 = signal(SignalKind::user_defined2())?;
     let mut task = task;
     let mut next_config: Option<Config> = None;
     let mut shutting_down = false;

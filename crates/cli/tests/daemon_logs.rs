@@ -41,12 +41,43 @@ startsecs=0
 command=sh -c 'echo lost; exec sleep 1000'
 stdout_logfile=NONE
 startsecs=0
+
+[program:idle]
+command=sh -c 'echo idle-out; exec sleep 1000'
+autostart=false
+startsecs=0
 ",
     );
     let d = Daemon::start(conf);
     for n in ["autolog", "merged", "silent"] {
         d.wait_state(n, "RUNNING", secs(10.0));
     }
+    // A process that never started still has both files, empty and private, as
+    // supervisord's mkstemp leaves them; starting it fills the same file.
+    let idle: Vec<String> = d
+        .conf
+        .childlogs()
+        .into_iter()
+        .filter(|f| f.starts_with("idle-"))
+        .collect();
+    assert_eq!(idle.len(), 2, "{idle:?}");
+    for f in &idle {
+        let meta = std::fs::metadata(d.conf.file(&format!("childlogs/{f}"))).unwrap();
+        assert_eq!(meta.len(), 0, "{f}");
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777,
+            0o600,
+            "{f}"
+        );
+    }
+    let out = d.ctl(&["tail", "idle"]);
+    assert_eq!(out.stdout, "\n", "an empty log, not an error: {out}");
+    d.ctl(&["start", "idle"]);
+    let idle_out = idle.iter().find(|f| f.starts_with("idle-stdout")).unwrap();
+    assert!(wait_until(secs(5.0), || d
+        .conf
+        .read(&format!("childlogs/{idle_out}"))
+        == "idle-out\n"));
     let logs = d.conf.childlogs();
     let find = |prefix: &str| -> Vec<String> {
         logs.iter()
@@ -64,6 +95,11 @@ startsecs=0
         assert_eq!(f[0].len(), prefix.len() + 8 + ".log".len(), "{f:?}");
         assert!(f[0].ends_with(".log"));
         let rel = format!("childlogs/{}", f[0]);
+        let mode = std::fs::metadata(d.conf.file(&rel)).unwrap().permissions();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+            0o600
+        );
         assert!(
             wait_until(secs(5.0), || d.conf.read(&rel) == want),
             "{rel}: {:?}",

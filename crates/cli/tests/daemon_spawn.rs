@@ -186,6 +186,42 @@ startsecs=0
     }
 }
 
+fn slice_of(sched: &str) -> String {
+    sched
+        .lines()
+        .find(|l| l.starts_with("se.slice"))
+        .and_then(|l| l.split(':').nth(1))
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_else(|| panic!("no se.slice in {sched}"))
+}
+
+#[test]
+fn children_get_the_default_scheduler_slice_not_the_daemons_short_one() {
+    // The daemon's threads ask for the shortest slice (spawn::favor_latency); a child
+    // must start with the kernel's default, like any process its parent did not tune.
+    let conf = Conf::new(
+        "
+[program:sliced]
+command=sh -c 'cat /proc/self/sched > {dir}/sched.tmp; mv {dir}/sched.tmp {dir}/sched; exec sleep 1000'
+startsecs=0
+",
+    );
+    let d = Daemon::start(conf);
+    assert!(wait_until(secs(10.0), || !d.conf.read("sched").is_empty()));
+    let own = std::fs::read_to_string("/proc/self/sched").expect("/proc/self/sched");
+    assert_eq!(slice_of(&d.conf.read("sched")), slice_of(&own));
+    let pid = d.pid;
+    let daemon_threads: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("sched")).ok())
+        .map(|s| slice_of(&s))
+        .collect();
+    assert!(
+        daemon_threads.iter().any(|s| s == "100000"),
+        "no daemon thread runs with the short slice: {daemon_threads:?}"
+    );
+}
+
 #[test]
 fn directory_and_umask_apply_to_the_child() {
     let conf = Conf::new(

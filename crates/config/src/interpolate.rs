@@ -54,13 +54,27 @@ enum Fail {
 
 /// Expands `s` with `exp`; `name` is the `section.option` used in messages.
 pub fn expand(s: &str, exp: &Expansions, name: &str) -> Result<String, String> {
+    expand_layered(s, &[exp], name)
+}
+
+/// Expands `s` with the names of every layer, a later layer's value winning: the same as
+/// [`expand`] with the layers merged into one map, without copying them (the `ENV_*`
+/// layer is the daemon's whole environment, and every `%` value of every section is
+/// expanded against it).
+pub fn expand_layered(s: &str, layers: &[&Expansions], name: &str) -> Result<String, String> {
     if !s.contains('%') {
         return Ok(s.to_string());
     }
-    match format(s, exp) {
+    let lookup = |key: &str| layers.iter().rev().find_map(|layer| layer.get(key));
+    match format(s, &lookup) {
         Ok(v) => Ok(v),
         Err(Fail::Key(k)) => {
-            let avail: Vec<&str> = exp.keys().map(|k| k.as_str()).collect();
+            let mut avail: Vec<&str> = layers
+                .iter()
+                .flat_map(|layer| layer.keys().map(|k| k.as_str()))
+                .collect();
+            avail.sort_unstable();
+            avail.dedup();
             Err(format!(
                 "Format string {} for {} contains names ({}) which cannot be expanded. Available names: {}",
                 py_repr(s),
@@ -78,7 +92,7 @@ pub fn expand(s: &str, exp: &Expansions, name: &str) -> Result<String, String> {
     }
 }
 
-fn format(s: &str, exp: &Expansions) -> Result<String, Fail> {
+fn format<'a>(s: &str, exp: &dyn Fn(&str) -> Option<&'a Val>) -> Result<String, Fail> {
     let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
@@ -182,7 +196,7 @@ fn format(s: &str, exp: &Expansions) -> Result<String, Fail> {
         let _ = start;
         if conv == '%' {
             // Python: '%(a)%' consumes the key lookup then emits '%'.
-            if !exp.contains_key(&key) {
+            if exp(&key).is_none() {
                 return Err(Fail::Key(key));
             }
             out.push('%');
@@ -191,7 +205,7 @@ fn format(s: &str, exp: &Expansions) -> Result<String, Fail> {
         if !"diouxXeEfFgGcrsa".contains(conv) {
             return Err(Fail::Bad(unsupported(conv, i - 1)));
         }
-        let Some(v) = exp.get(&key) else {
+        let Some(v) = exp(&key) else {
             return Err(Fail::Key(key));
         };
         let body: String = match (conv, v) {

@@ -11,7 +11,6 @@
 //! Everything a child does before exec is async-signal-safe, on data prepared in the
 //! parent; failures reach the stderr log as supervisord's child would write them.
 
-use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
@@ -20,6 +19,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+pub use vfork::{favor_latency, SignalPlan};
 
 use steward_config::ProcessConfig;
 
@@ -182,7 +182,7 @@ pub struct Spawned {
 pub struct SpawnContext<'a> {
     pub group: &'a str,
     /// The daemon's environment at start.
-    pub base_env: &'a [(String, String)],
+    pub base_env: &'a BaseEnv,
     /// `[supervisord] environment`.
     pub global_env: &'a [(String, String)],
     /// `SUPERVISOR_SERVER_URL` when the program has no `serverurl` of its own.
@@ -190,6 +190,8 @@ pub struct SpawnContext<'a> {
     /// `[fcgi-program:x]`: the listening socket that becomes the child's fd 0 (there is
     /// no stdin pipe then).
     pub stdin_socket: Option<std::os::fd::BorrowedFd<'a>>,
+    /// The daemon's caught and ignored signals, which the child resets.
+    pub signals: SignalPlan,
 }
 
 /// Why a spawn failed after the command checks (fork or pipe errors, or exec failure).
@@ -251,6 +253,7 @@ pub fn spawn(
             resolved,
             &env,
             [stdin_r.as_fd(), stdout_w.as_fd(), stderr_fd.as_fd()],
+            ctx.signals,
         );
         return spawned.map(|pid| Spawned {
             pid,
@@ -265,7 +268,7 @@ pub fn spawn(
     let mut command = Command::new(&resolved.filename);
     command.arg0(&resolved.argv[0]).args(&resolved.argv[1..]);
     command.env_clear();
-    command.envs(env.iter());
+    command.envs(env.iter().copied());
     let stdout_dup = stdout_w.try_clone().map_err(pipe_err)?;
     command.stdin(Stdio::from(stdin_r));
     command.stdout(Stdio::from(stdout_w));
@@ -299,36 +302,83 @@ pub fn spawn(
     }
 }
 
+/// The daemon's environment as every child starts from it: sorted by name, one entry per
+/// name, so each spawn only merges its few own variables into it.
+#[derive(Debug, Clone, Default)]
+pub struct BaseEnv(Vec<(String, String)>);
+
+impl BaseEnv {
+    /// Later entries win, as when the variables are applied in order.
+    pub fn new(vars: Vec<(String, String)>) -> BaseEnv {
+        let mut vars = vars;
+        vars.reverse();
+        // Stable: of equal names, the one given last is now first and survives dedup.
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        vars.dedup_by(|later, first| later.0 == first.0);
+        BaseEnv(vars)
+    }
+}
+
 /// The child's environment, supervisord's way: the daemon's own, the SUPERVISOR_*
 /// variables, `[supervisord] environment`, then the program's (later entries win).
 /// Sorted by name, as std's Command passes it.
 fn child_environment<'a>(
     cfg: &'a ProcessConfig,
     ctx: &'a SpawnContext<'_>,
-) -> BTreeMap<&'a str, &'a str> {
-    let mut env: BTreeMap<&str, &str> = ctx
-        .base_env
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    env.insert("SUPERVISOR_ENABLED", "1");
+) -> Vec<(&'a str, &'a str)> {
+    let mut overlay: Vec<(&str, &str)> =
+        Vec::with_capacity(4 + ctx.global_env.len() + cfg.environment.len());
+    overlay.push(("SUPERVISOR_ENABLED", "1"));
     if let Some(url) = cfg.serverurl.as_deref().or(ctx.serverurl) {
-        env.insert("SUPERVISOR_SERVER_URL", url);
+        overlay.push(("SUPERVISOR_SERVER_URL", url));
     }
-    env.insert("SUPERVISOR_PROCESS_NAME", &cfg.name);
-    env.insert("SUPERVISOR_GROUP_NAME", ctx.group);
+    overlay.push(("SUPERVISOR_PROCESS_NAME", &cfg.name));
+    overlay.push(("SUPERVISOR_GROUP_NAME", ctx.group));
     for (k, v) in ctx.global_env.iter().chain(cfg.environment.iter()) {
-        env.insert(k, v);
+        overlay.push((k, v));
     }
-    env
+    ctx.base_env.overlaid(overlay)
+}
+
+impl BaseEnv {
+    /// This environment with `overlay` applied in order (a later entry of the same name
+    /// wins), sorted by name.
+    fn overlaid<'a>(&'a self, mut overlay: Vec<(&'a str, &'a str)>) -> Vec<(&'a str, &'a str)> {
+        // Stable, so among equal names the last given stays last: keep that one.
+        overlay.sort_by(|a, b| a.0.cmp(b.0));
+        let mut env = Vec::with_capacity(self.0.len() + overlay.len());
+        let mut base = self
+            .0
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .peekable();
+        for (i, &(key, value)) in overlay.iter().enumerate() {
+            if overlay.get(i + 1).is_some_and(|next| next.0 == key) {
+                continue;
+            }
+            while let Some(&(base_key, base_value)) = base.peek() {
+                if base_key > key {
+                    break;
+                }
+                if base_key < key {
+                    env.push((base_key, base_value));
+                }
+                base.next();
+            }
+            env.push((key, value));
+        }
+        env.extend(base);
+        env
+    }
 }
 
 /// Spawns through [`vfork`] (see there for why not posix_spawn).
 fn spawn_fast(
     cfg: &ProcessConfig,
     resolved: &ResolvedCommand,
-    env: &BTreeMap<&str, &str>,
+    env: &[(&str, &str)],
     stdio: [std::os::fd::BorrowedFd<'_>; 3],
+    signals: SignalPlan,
 ) -> Result<i32, SpawnError> {
     let invalid = || spawn_failure(cfg, resolved, libc::EINVAL);
     let path =
@@ -339,11 +389,20 @@ fn spawn_fast(
         .map(|a| CString::new(a.as_bytes()))
         .collect::<Result<_, _>>()
         .map_err(|_| invalid())?;
-    let envp: Vec<CString> = env
-        .iter()
-        .map(|(k, v)| CString::new(format!("{k}={v}")))
-        .collect::<Result<_, _>>()
-        .map_err(|_| invalid())?;
+    // One buffer of `name=value\0` entries: a CString per variable cost more than the
+    // rest of the parent's work for a spawn.
+    let mut envp = Vec::with_capacity(env.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
+    let mut starts = Vec::with_capacity(env.len());
+    for (k, v) in env {
+        if k.contains('\0') || v.contains('\0') {
+            return Err(invalid());
+        }
+        starts.push(envp.len());
+        envp.extend_from_slice(k.as_bytes());
+        envp.push(b'=');
+        envp.extend_from_slice(v.as_bytes());
+        envp.push(0);
+    }
     let dir = match &cfg.directory {
         Some(d) => Some(CString::new(d.as_os_str().as_encoded_bytes()).map_err(|_| invalid())?),
         None => None,
@@ -353,9 +412,9 @@ fn spawn_fast(
         .map(|a| a.as_ptr())
         .chain(std::iter::once(std::ptr::null()))
         .collect();
-    let envp_ptrs: Vec<*const std::ffi::c_char> = envp
+    let envp_ptrs: Vec<*const std::ffi::c_char> = starts
         .iter()
-        .map(|e| e.as_ptr())
+        .map(|&start| envp[start..].as_ptr().cast())
         .chain(std::iter::once(std::ptr::null()))
         .collect();
     let spec = vfork::ChildSpec {
@@ -365,6 +424,7 @@ fn spawn_fast(
         chdir: dir.as_deref(),
         umask: cfg.umask,
         stdio,
+        signals,
     };
     vfork::spawn(&spec).map_err(|failure| match failure {
         vfork::Failure::Clone(e) => spawn_failure(cfg, resolved, e.raw_os_error().unwrap_or(0)),
@@ -427,6 +487,8 @@ fn child_setup(privileges: &Privileges, chdir: Option<&(CString, String)>, umask
     // Every inherited descriptor above stderr is closed at exec (std's error pipe must
     // survive until then, so mark rather than close).
     mark_descriptors_above_stderr_cloexec();
+    // Before dropping privileges, which could forbid it.
+    vfork::reset_scheduling();
     // SAFETY: plain syscalls in the child.
     unsafe {
         match privileges {
@@ -554,5 +616,47 @@ mod fcgi {
             libc::listen(fd.as_raw_fd(), backlog);
         }
         Ok(fd)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BaseEnv;
+
+    fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn base_env_keeps_the_last_value_of_a_name_and_sorts() {
+        let base = BaseEnv::new(owned(&[("PATH", "/a"), ("HOME", "/h"), ("PATH", "/b")]));
+        assert_eq!(base.overlaid(Vec::new()), [("HOME", "/h"), ("PATH", "/b")]);
+    }
+
+    #[test]
+    fn overlay_replaces_and_extends_the_base_in_name_order() {
+        let base = BaseEnv::new(owned(&[("B", "base"), ("D", "base"), ("F", "base")]));
+        let env = base.overlaid(vec![
+            ("D", "first"),
+            ("A", "new"),
+            ("G", "new"),
+            ("D", "second"),
+            ("C", "new"),
+            ("F", "over"),
+        ]);
+        assert_eq!(
+            env,
+            [
+                ("A", "new"),
+                ("B", "base"),
+                ("C", "new"),
+                ("D", "second"),
+                ("F", "over"),
+                ("G", "new"),
+            ]
+        );
     }
 }

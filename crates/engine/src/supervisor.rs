@@ -102,8 +102,8 @@ pub struct Snapshot {
     /// Sorted by (group, name), as getAllProcessInfo returns them. Shared with the previous
     /// snapshot where a process did not change (publishing is then a pass of pointer copies).
     pub processes: Vec<Arc<ProcInfo>>,
-    /// The running groups' names.
-    pub groups: Vec<Arc<str>>,
+    /// The running groups' names, sorted.
+    pub groups: Arc<[Arc<str>]>,
 }
 
 impl Snapshot {
@@ -121,7 +121,7 @@ impl Snapshot {
             .filter(move |p| *p.group == *group)
     }
     pub fn has_group(&self, group: &str) -> bool {
-        self.groups.iter().any(|g| &**g == group)
+        self.groups.binary_search_by(|g| (**g).cmp(group)).is_ok()
     }
 }
 
@@ -321,6 +321,8 @@ struct Proc {
     stdin: Option<StdinPipe>,
     logs: [Option<Arc<Mutex<ChannelLog>>>; 2],
     log_paths: [Option<Arc<std::path::Path>>; 2],
+    /// Which `log_paths` are `AUTO` names whose file is not created yet.
+    auto_pending: [bool; 2],
     events_enabled: [bool; 2],
     /// Boxed: only event listeners have one, and every record would otherwise carry its
     /// size.
@@ -415,7 +417,7 @@ struct Engine {
     events: broadcast::Sender<Arc<Event>>,
     snapshot_tx: watch::Sender<Arc<Snapshot>>,
     dirty: bool,
-    base_env: Vec<(String, String)>,
+    base_env: spawn::BaseEnv,
     serverurl: Option<String>,
     tx: mpsc::UnboundedSender<Request>,
     exit: Option<ExitReason>,
@@ -446,6 +448,12 @@ struct Engine {
     /// True while the start-up groups are being added (indexing is done once after).
     loading: bool,
     loading_crons: Vec<Arc<GroupConfig>>,
+    /// The groups' names as last published; emptied whenever a group comes or goes.
+    group_names: Arc<[Arc<str>]>,
+    /// Which signals children reset, asked once per loop pass that spawns.
+    signal_plan: Option<spawn::SignalPlan>,
+    /// Some process has an `AUTO` log name without its file (see `create_pending_auto_logs`).
+    auto_pending: bool,
 }
 
 fn wall_now() -> f64 {
@@ -479,7 +487,7 @@ pub fn start(opts: EngineOptions) -> (EngineHandle, tokio::task::JoinHandle<Exit
     let (snapshot_tx, snapshot_rx) = watch::channel(Arc::new(Snapshot {
         state: SupervisorState::Running,
         processes: Vec::new(),
-        groups: Vec::new(),
+        groups: Arc::new([]),
     }));
     let identifier: Arc<str> = opts.config.supervisord.identifier.as_str().into();
     let handle = EngineHandle {
@@ -519,7 +527,7 @@ pub fn start(opts: EngineOptions) -> (EngineHandle, tokio::task::JoinHandle<Exit
         events,
         snapshot_tx,
         dirty: true,
-        base_env: opts.base_env,
+        base_env: spawn::BaseEnv::new(opts.base_env),
         serverurl,
         tx,
         exit: None,
@@ -541,6 +549,9 @@ pub fn start(opts: EngineOptions) -> (EngineHandle, tokio::task::JoinHandle<Exit
         group_index: HashMap::new(),
         loading: false,
         loading_crons: Vec::new(),
+        auto_pending: false,
+        signal_plan: None,
+        group_names: Arc::new([]),
     };
     let task = tokio::spawn(async move { engine.run(rx).await });
     (handle, task)
@@ -578,6 +589,7 @@ impl Engine {
         // Parsing and indexing the config left its scratch memory behind.
         crate::memory::trim_soon();
         loop {
+            self.signal_plan = None;
             // Children are reaped when SIGCHLD says so, not on every pass: waitpid(-1)
             // makes the kernel walk every child, ~1,000 of them here.
             self.transition_all();
@@ -589,6 +601,7 @@ impl Engine {
             }
             self.check_waiters();
             self.pools_dispatch();
+            self.create_pending_auto_logs();
             if self.dirty {
                 self.publish();
             }
@@ -685,12 +698,16 @@ impl Engine {
                 groups[gi].procs[pi].published_info(priority)
             })
             .collect();
-        let mut groups: Vec<Arc<str>> = self
-            .groups
-            .iter()
-            .map(|g| Arc::from(g.cfg.name.as_str()))
-            .collect();
-        groups.sort();
+        if self.group_names.len() != self.groups.len() {
+            let mut names: Vec<Arc<str>> = self
+                .groups
+                .iter()
+                .map(|g| Arc::from(g.cfg.name.as_str()))
+                .collect();
+            names.sort();
+            self.group_names = names.into();
+        }
+        let groups = self.group_names.clone();
         self.snapshot_tx.send_replace(Arc::new(Snapshot {
             state: self.mood,
             processes,
@@ -837,6 +854,7 @@ impl Engine {
                 name: pc.name.as_str().into(),
             };
             let mut log_paths: [Option<Arc<std::path::Path>>; 2] = [None, None];
+            let mut auto_pending = [false; 2];
             for (i, (chan, lc)) in [(Channel::Stdout, &pc.stdout), (Channel::Stderr, &pc.stderr)]
                 .into_iter()
                 .enumerate()
@@ -846,21 +864,18 @@ impl Engine {
                 }
                 log_paths[i] = match &lc.file {
                     LogFile::Path(p) => Some(Arc::from(p.as_path())),
-                    LogFile::Auto => match logs::auto_log_path(
-                        &self.config.supervisord.childlogdir,
-                        &pc.name,
-                        chan,
-                        &self.config.supervisord.identifier,
-                    ) {
-                        Ok(p) => Some(Arc::from(p.as_path())),
-                        Err(e) => {
-                            self.log.log(
-                                LogLevel::Error,
-                                &format!("could not create AUTO log for {}: {e}", pc.name),
-                            );
-                            None
-                        }
-                    },
+                    // Named now, created when the log first opens (or before this pass
+                    // publishes the group, for processes that do not start in it).
+                    LogFile::Auto => {
+                        auto_pending[i] = true;
+                        self.auto_pending = true;
+                        Some(Arc::from(logs::auto_log_name(
+                            &self.config.supervisord.childlogdir,
+                            &pc.name,
+                            chan,
+                            &self.config.supervisord.identifier,
+                        )))
+                    }
                     LogFile::None | LogFile::Syslog => None,
                 };
             }
@@ -884,6 +899,7 @@ impl Engine {
                 stdin: None,
                 logs: [None, None],
                 log_paths,
+                auto_pending,
                 events_enabled: [pc.stdout.events_enabled, pc.stderr.events_enabled],
                 listener: matches!(cfg.kind, steward_config::GroupKind::EventListener { .. })
                     .then(|| Box::new(listeners::ListenerProto::new())),
@@ -917,6 +933,7 @@ impl Engine {
             },
             _ => None,
         };
+        self.group_names = Arc::new([]);
         self.groups.insert(
             pos,
             Group {
@@ -949,6 +966,7 @@ impl Engine {
             return Err(ActionError::StillRunning);
         }
         let g = self.groups.remove(gi);
+        self.group_names = Arc::new([]);
         for path in g.procs.iter().flat_map(|p| p.log_paths.iter().flatten()) {
             if let Some(n) = self.path_uses.get_mut(path) {
                 *n -= 1;
@@ -1532,8 +1550,13 @@ impl Engine {
 
     fn open_logs(&mut self, gi: usize, pi: usize) -> Result<(), String> {
         let strip_ansi = self.config.supervisord.strip_ansi;
-        let p = &mut self.groups[gi].procs[pi];
         for i in 0..2 {
+            let created = if self.groups[gi].procs[pi].auto_pending[i] {
+                self.create_auto_log(gi, pi, i)
+            } else {
+                None
+            };
+            let p = &mut self.groups[gi].procs[pi];
             if p.logs[i].is_some() || (i == 1 && p.cfg.redirect_stderr) {
                 continue;
             }
@@ -1548,7 +1571,11 @@ impl Engine {
                 syslog_tag: p.key.name.to_string(),
                 tail_capacity: 16 * 1024,
             };
-            match ChannelLog::open(opts) {
+            let opened = match created {
+                Some(file) => ChannelLog::open_created(opts, file),
+                None => ChannelLog::open(opts),
+            };
+            match opened {
                 Ok(log) => p.logs[i] = Some(Arc::new(Mutex::new(log))),
                 Err(e) => {
                     return Err(crate::text::errno_name(e.raw_os_error().unwrap_or(0)));
@@ -1556,6 +1583,59 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// Creates the pending `AUTO` file of channel `i`, under a new name if its own is
+    /// taken, and returns it open for appending. On failure the process logs nowhere on
+    /// that channel, as when supervisord cannot create it.
+    fn create_auto_log(&mut self, gi: usize, pi: usize, i: usize) -> Option<std::fs::File> {
+        let p = &mut self.groups[gi].procs[pi];
+        p.auto_pending[i] = false;
+        let old: Arc<std::path::Path> = p.log_paths[i].clone()?;
+        let mut path = old.to_path_buf();
+        let created = logs::create_auto_log_renaming(&mut path);
+        if created.is_ok() && path.as_path() == &*old {
+            return created.ok();
+        }
+        let name = p.key.name.clone();
+        p.log_paths[i] = created.is_ok().then(|| Arc::from(path.as_path()));
+        let new = p.log_paths[i].clone();
+        if let Some(n) = self.path_uses.get_mut(&old) {
+            *n -= 1;
+            if *n == 0 {
+                self.path_uses.remove(&old);
+            }
+        }
+        if let Some(new) = new {
+            *self.path_uses.entry(new).or_default() += 1;
+        }
+        match created {
+            Ok(file) => Some(file),
+            Err(e) => {
+                self.log.log(
+                    LogLevel::Error,
+                    &format!("could not create AUTO log for {name}: {e}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Creates the `AUTO` files that no spawn has created yet, so every published log
+    /// name exists (empty until the process writes).
+    fn create_pending_auto_logs(&mut self) {
+        if !std::mem::take(&mut self.auto_pending) {
+            return;
+        }
+        for gi in 0..self.groups.len() {
+            for pi in 0..self.groups[gi].procs.len() {
+                for i in 0..2 {
+                    if self.groups[gi].procs[pi].auto_pending[i] {
+                        drop(self.create_auto_log(gi, pi, i));
+                    }
+                }
+            }
+        }
     }
 
     /// supervisord's `Subprocess.spawn()`.
@@ -1616,6 +1696,9 @@ impl Engine {
             global_env: &self.config.supervisord.environment,
             serverurl: self.serverurl.as_deref(),
             stdin_socket: self.groups[gi].fcgi_socket.as_ref().map(|f| f.as_fd()),
+            signals: *self
+                .signal_plan
+                .get_or_insert_with(spawn::SignalPlan::current),
         };
         match spawn::spawn(&cfg, &resolved, &ctx) {
             Ok(spawned) => {

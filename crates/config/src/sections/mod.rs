@@ -13,7 +13,7 @@ pub mod daemon;
 pub mod programs;
 
 use crate::ini::{Entry, Ini, Section};
-use crate::interpolate::{expand, Expansions, Val};
+use crate::interpolate::{expand_layered, Expansions, Val};
 use crate::model::{Diagnostic, Location};
 use crate::LoadOptions;
 use std::path::{Path, PathBuf};
@@ -150,20 +150,20 @@ impl<'c, 'a> Reader<'c, 'a> {
         if !raw.contains('%') {
             return Some(raw.to_string());
         }
-        let mut exp = if self.with_env {
-            self.ctx.env_exp.clone()
-        } else {
-            Expansions::new()
-        };
-        for (k, v) in self.base.iter().chain(extra.iter()) {
-            exp.insert(k.clone(), v.clone());
-        }
         let file: &Path = match entry {
             Some(e) => &e.file,
             None => &self.sec.file,
         };
-        exp.insert("here".into(), Val::Str(here_of(file)));
-        match expand(raw, &exp, &format!("{}.{}", self.sec.name, key)) {
+        let mut here = Expansions::new();
+        here.insert("here".into(), Val::Str(here_of(file)));
+        let empty = Expansions::new();
+        let env = if self.with_env {
+            &self.ctx.env_exp
+        } else {
+            &empty
+        };
+        let layers = [env, &self.base, extra, &here];
+        match expand_layered(raw, &layers, &format!("{}.{}", self.sec.name, key)) {
             Ok(v) => Some(v),
             Err(m) => {
                 self.failed = true;

@@ -7,15 +7,22 @@
 //! `O_CREAT|O_EXCL` and mode 0600, then closed (the channel reopens it for
 //! appending). Tools search for these names, so they must match exactly.
 //!
-//! Data flow: the process manager calls [`auto_log_path`] when a group is
-//! added and stores the returned path in the channel options; at daemon start
-//! (unless `nocleanup`) it calls [`cleanup_auto_logs`], which deletes every
-//! file whose name matches supervisord's `re.match` of
-//! `.+?---<identifier>-\S+\.log\.{0,1}\d{0,4}` (rotated `.N` backups
-//! included). supervisord interpolates the identifier into the regex
+//! Data flow: the process manager names each `AUTO` file with [`auto_log_name`] when a
+//! group is added, and creates it with [`create_auto_log`] the first time the process's
+//! log opens, in the same `open` that the log then appends through. Files of processes
+//! that did not start in the pass that added them are created before the pass publishes
+//! the group, so no client ever sees a name without its file. A name found taken at
+//! creation is replaced by [`renamed_auto_log`], mkstemp's retry. At daemon start
+//! (unless `nocleanup`) [`cleanup_auto_logs`] deletes every file whose name matches
+//! supervisord's `re.match` of `.+?---<identifier>-\S+\.log\.{0,1}\d{0,4}` (rotated
+//! `.N` backups included). supervisord interpolates the identifier into the regex
 //! unescaped; here it is matched literally.
+//!
+//! Creating the files at first open rather than while the configuration is applied is
+//! Steward's: it halves the file system calls per program and lets the first programs
+//! start while later ones are still being read (see docs/decisions.md).
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -50,32 +57,58 @@ const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789_";
 /// Python's `os.TMP_MAX` on Linux: attempts before giving up.
 const TMP_MAX: u32 = 238_328;
 
-/// Creates a new empty `AUTO` log file and returns its path.
-pub fn auto_log_path(
+/// A fresh `AUTO` log name in `dir` for this process and channel; nothing is created.
+pub fn auto_log_name(
     dir: &Path,
     process_name: &str,
     channel: Channel,
     identifier: &str,
-) -> io::Result<PathBuf> {
+) -> PathBuf {
+    let prefix = format!("{process_name}-{}---{identifier}-", channel.as_str());
+    dir.join(random_name(&prefix))
+}
+
+/// `path` with new random characters: the next name to try when `path` is taken.
+pub fn renamed_auto_log(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // Every AUTO name ends in 8 random characters and ".log".
+    let prefix = name.get(..name.len().saturating_sub(12)).unwrap_or("");
+    path.with_file_name(random_name(prefix))
+}
+
+fn random_name(prefix: &str) -> String {
     let mut rng = rand::thread_rng();
+    let mut name = String::with_capacity(prefix.len() + 12);
+    name.push_str(prefix);
+    for _ in 0..8 {
+        name.push(ALPHABET[rng.gen_range(0..ALPHABET.len())] as char);
+    }
+    name.push_str(".log");
+    name
+}
+
+/// Creates the `AUTO` file at `path` as mkstemp does (new, mode 0600, never through a
+/// symlink), open for appending. `AlreadyExists` means the name is taken: try
+/// [`renamed_auto_log`].
+pub fn create_auto_log(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .append(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+}
+
+/// Creates the `AUTO` file at `*path`, renaming it on collision as mkstemp would; gives
+/// up after `TMP_MAX` taken names.
+pub fn create_auto_log_renaming(path: &mut PathBuf) -> io::Result<File> {
     for _ in 0..TMP_MAX {
-        let mut name = format!("{process_name}-{}---{identifier}-", channel.as_str());
-        for _ in 0..8 {
-            name.push(ALPHABET[rng.gen_range(0..ALPHABET.len())] as char);
-        }
-        name.push_str(".log");
-        let path = dir.join(name);
-        match OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&path)
-        {
-            Ok(_) => return Ok(path),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
+        match create_auto_log(path) {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => *path = renamed_auto_log(path),
+            other => return other,
         }
     }
     Err(io::Error::new(
@@ -134,7 +167,9 @@ mod tests {
     #[test]
     fn auto_names() {
         let dir = tempfile::tempdir().unwrap();
-        let p = auto_log_path(dir.path(), "web_01", Channel::Stderr, "supervisor").unwrap();
+        let mut p = auto_log_name(dir.path(), "web_01", Channel::Stderr, "supervisor");
+        assert!(!p.exists(), "naming creates nothing");
+        create_auto_log_renaming(&mut p).unwrap();
         let name = p.file_name().unwrap().to_str().unwrap().to_owned();
         assert!(name.starts_with("web_01-stderr---supervisor-"), "{name}");
         assert!(name.ends_with(".log"));
@@ -145,9 +180,29 @@ mod tests {
         assert_eq!(meta.len(), 0);
         assert_eq!(meta.permissions().mode() & 0o777, 0o600);
         assert!(is_auto_log_name(&name, "supervisor"));
-        let q = auto_log_path(dir.path(), "web_01", Channel::Stderr, "supervisor").unwrap();
+        let q = auto_log_name(dir.path(), "web_01", Channel::Stderr, "supervisor");
         assert_ne!(p, q);
         assert_eq!(Channel::Stdout.as_str(), "stdout");
+    }
+
+    #[test]
+    fn a_taken_name_is_replaced_and_never_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("victim");
+        std::fs::write(&target, "keep").unwrap();
+        let taken = auto_log_name(dir.path(), "web", Channel::Stdout, "supervisor");
+        std::os::unix::fs::symlink(&target, &taken).unwrap();
+        let err = create_auto_log(&taken).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        let mut path = taken.clone();
+        let mut file = create_auto_log_renaming(&mut path).unwrap();
+        assert_ne!(path, taken);
+        let name = path.file_name().unwrap().to_str().unwrap();
+        assert!(name.starts_with("web-stdout---supervisor-"), "{name}");
+        assert_eq!(name.len(), taken.file_name().unwrap().len());
+        std::io::Write::write_all(&mut file, b"line\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "line\n");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
     }
 
     #[test]
@@ -187,12 +242,15 @@ mod tests {
     #[test]
     fn cleanup_removes_matching_files_only() {
         let dir = tempfile::tempdir().unwrap();
-        let a = auto_log_path(dir.path(), "a", Channel::Stdout, "supervisor").unwrap();
-        let b = auto_log_path(dir.path(), "b", Channel::Stderr, "supervisor").unwrap();
+        let mut a = auto_log_name(dir.path(), "a", Channel::Stdout, "supervisor");
+        create_auto_log_renaming(&mut a).unwrap();
+        let mut b = auto_log_name(dir.path(), "b", Channel::Stderr, "supervisor");
+        create_auto_log_renaming(&mut b).unwrap();
         let mut a1 = a.as_os_str().to_owned();
         a1.push(".1");
         std::fs::write(&a1, b"old").unwrap();
-        let other = auto_log_path(dir.path(), "c", Channel::Stdout, "other").unwrap();
+        let mut other = auto_log_name(dir.path(), "c", Channel::Stdout, "other");
+        create_auto_log_renaming(&mut other).unwrap();
         let keep = dir.path().join("supervisord.log");
         std::fs::write(&keep, b"x").unwrap();
         assert_eq!(cleanup_auto_logs(dir.path(), "supervisor").unwrap(), 3);

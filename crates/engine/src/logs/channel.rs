@@ -80,9 +80,28 @@ pub struct ChannelLog {
 impl ChannelLog {
     /// Opens (creates, appending) the log file if there is one.
     pub fn open(opts: ChannelLogOptions) -> io::Result<ChannelLog> {
-        let file = match &opts.path {
-            Some(p) => Some(RotatingFile::open(p.clone(), opts.maxbytes, opts.backups)?),
-            None => None,
+        Self::open_with(opts, None)
+    }
+
+    /// Like [`open`](Self::open), for a log file the caller has just created at
+    /// `opts.path` and opened for appending (a new `AUTO` file).
+    pub fn open_created(opts: ChannelLogOptions, file: std::fs::File) -> io::Result<ChannelLog> {
+        Self::open_with(opts, Some(file))
+    }
+
+    fn open_with(
+        opts: ChannelLogOptions,
+        created: Option<std::fs::File>,
+    ) -> io::Result<ChannelLog> {
+        let file = match (&opts.path, created) {
+            (Some(p), Some(f)) => Some(RotatingFile::from_created(
+                p.clone(),
+                f,
+                opts.maxbytes,
+                opts.backups,
+            )),
+            (Some(p), None) => Some(RotatingFile::open(p.clone(), opts.maxbytes, opts.backups)?),
+            (None, _) => None,
         };
         let capture = (opts.capture_maxbytes > 0).then(|| {
             Box::new(CaptureParser::new(

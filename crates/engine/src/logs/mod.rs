@@ -9,8 +9,8 @@
 //!   events and the debug mirror), completed capture bodies (for
 //!   `PROCESS_COMMUNICATION_*`) and any write error.
 //! * Daemon messages go through [`MainLog::log`] (thread-safe).
-//! * `AUTO` paths are created by [`auto_log_path`]; [`cleanup_auto_logs`]
-//!   removes stale ones at start.
+//! * `AUTO` paths are named by [`auto_log_name`] and created on first use by
+//!   [`create_auto_log`]; [`cleanup_auto_logs`] removes stale ones at start.
 //! * `readLog`/`readProcess*Log` use [`read_range`]; `tailProcess*Log` use
 //!   [`tail_range`].
 //! * SIGUSR2 → [`ChannelLog::reopen`] / [`MainLog::reopen`];
@@ -29,7 +29,10 @@ mod syslog;
 mod tests;
 
 pub use ansi::{strip_ansi, AnsiStripper};
-pub use auto::{auto_log_path, cleanup_auto_logs, is_auto_log_name, Channel};
+pub use auto::{
+    auto_log_name, cleanup_auto_logs, create_auto_log, create_auto_log_renaming, is_auto_log_name,
+    renamed_auto_log, Channel,
+};
 pub use capture::{CaptureParser, BEGIN_TOKEN, END_TOKEN};
 pub use channel::{ChannelLog, ChannelLogOptions, Feed};
 pub use main_log::{format_line, MainLog};

@@ -90,6 +90,19 @@ impl RotatingFile {
         })
     }
 
+    /// Logs into `file`, which was just created empty at `path` and opened for appending.
+    pub(crate) fn from_created(path: Arc<Path>, file: File, maxbytes: u64, backups: u32) -> Self {
+        RotatingFile {
+            path,
+            file: Some(file),
+            splice_file: None,
+            seekable: true,
+            maxbytes,
+            backups,
+            size: 0,
+        }
+    }
+
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }

@@ -605,6 +605,9 @@ impl Engine {
             global_env: &self.config.supervisord.environment,
             serverurl: self.serverurl.as_deref(),
             stdin_socket: None,
+            signals: *self
+                .signal_plan
+                .get_or_insert_with(spawn::SignalPlan::current),
         };
         match spawn::spawn(&cfg, &resolved, &ctx) {
             Ok(spawned) => {
