@@ -309,38 +309,14 @@ pub struct BaseEnv(Vec<(String, String)>);
 
 impl BaseEnv {
     /// Later entries win, as when the variables are applied in order.
-    pub fn new(vars: Vec<(String, String)>) -> BaseEnv {
-        let mut vars = vars;
+    pub fn new(mut vars: Vec<(String, String)>) -> BaseEnv {
         vars.reverse();
         // Stable: of equal names, the one given last is now first and survives dedup.
         vars.sort_by(|a, b| a.0.cmp(&b.0));
         vars.dedup_by(|later, first| later.0 == first.0);
         BaseEnv(vars)
     }
-}
 
-/// The child's environment, supervisord's way: the daemon's own, the SUPERVISOR_*
-/// variables, `[supervisord] environment`, then the program's (later entries win).
-/// Sorted by name, as std's Command passes it.
-fn child_environment<'a>(
-    cfg: &'a ProcessConfig,
-    ctx: &'a SpawnContext<'_>,
-) -> Vec<(&'a str, &'a str)> {
-    let mut overlay: Vec<(&str, &str)> =
-        Vec::with_capacity(4 + ctx.global_env.len() + cfg.environment.len());
-    overlay.push(("SUPERVISOR_ENABLED", "1"));
-    if let Some(url) = cfg.serverurl.as_deref().or(ctx.serverurl) {
-        overlay.push(("SUPERVISOR_SERVER_URL", url));
-    }
-    overlay.push(("SUPERVISOR_PROCESS_NAME", &cfg.name));
-    overlay.push(("SUPERVISOR_GROUP_NAME", ctx.group));
-    for (k, v) in ctx.global_env.iter().chain(cfg.environment.iter()) {
-        overlay.push((k, v));
-    }
-    ctx.base_env.overlaid(overlay)
-}
-
-impl BaseEnv {
     /// This environment with `overlay` applied in order (a later entry of the same name
     /// wins), sorted by name.
     fn overlaid<'a>(&'a self, mut overlay: Vec<(&'a str, &'a str)>) -> Vec<(&'a str, &'a str)> {
@@ -370,6 +346,27 @@ impl BaseEnv {
         env.extend(base);
         env
     }
+}
+
+/// The child's environment, supervisord's way: the daemon's own, the SUPERVISOR_*
+/// variables, `[supervisord] environment`, then the program's (later entries win).
+/// Sorted by name, as std's Command passes it.
+fn child_environment<'a>(
+    cfg: &'a ProcessConfig,
+    ctx: &'a SpawnContext<'_>,
+) -> Vec<(&'a str, &'a str)> {
+    let mut overlay: Vec<(&str, &str)> =
+        Vec::with_capacity(4 + ctx.global_env.len() + cfg.environment.len());
+    overlay.push(("SUPERVISOR_ENABLED", "1"));
+    if let Some(url) = cfg.serverurl.as_deref().or(ctx.serverurl) {
+        overlay.push(("SUPERVISOR_SERVER_URL", url));
+    }
+    overlay.push(("SUPERVISOR_PROCESS_NAME", &cfg.name));
+    overlay.push(("SUPERVISOR_GROUP_NAME", ctx.group));
+    for (k, v) in ctx.global_env.iter().chain(cfg.environment.iter()) {
+        overlay.push((k, v));
+    }
+    ctx.base_env.overlaid(overlay)
 }
 
 /// Spawns through [`vfork`] (see there for why not posix_spawn).

@@ -8,7 +8,7 @@
 //! appending). Tools search for these names, so they must match exactly.
 //!
 //! Data flow: the process manager names each `AUTO` file with [`auto_log_name`] when a
-//! group is added, and creates it with [`create_auto_log`] the first time the process's
+//! group is added, and creates it with [`create_auto_log_renaming`] the first time the process's
 //! log opens, in the same `open` that the log then appends through. Files of processes
 //! that did not start in the pass that added them are created before the pass publishes
 //! the group, so no client ever sees a name without its file. A name found taken at
@@ -69,7 +69,7 @@ pub fn auto_log_name(
 }
 
 /// `path` with new random characters: the next name to try when `path` is taken.
-pub fn renamed_auto_log(path: &Path) -> PathBuf {
+fn renamed_auto_log(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -93,7 +93,7 @@ fn random_name(prefix: &str) -> String {
 /// Creates the `AUTO` file at `path` as mkstemp does (new, mode 0600, never through a
 /// symlink), open for appending. `AlreadyExists` means the name is taken: try
 /// [`renamed_auto_log`].
-pub fn create_auto_log(path: &Path) -> io::Result<File> {
+fn create_auto_log(path: &Path) -> io::Result<File> {
     OpenOptions::new()
         .append(true)
         .create_new(true)
