@@ -317,6 +317,8 @@ impl Pair {
     }
 
     /// Runs the command lines, in order, against each daemon and compares each result.
+    /// A leading `~` compares the output lines as a set: the order in which concurrent
+    /// starts or stops finish is a race in supervisord too.
     fn compare(&self, cmds: &[&str]) -> Vec<String> {
         let (real, ours) = self.both(|d| {
             cmds.iter()
@@ -634,12 +636,14 @@ fn state_changes_match() {
         "start sleeper",
         "signal HUP all",
         "status",
-        "start all",
+        // quick fails when its exit is reaped, the others turn RUNNING on the next pass:
+        // which comes first is timing, in either daemon.
+        "~start all",
         "status",
         "~stop all",
         "status",
         "~stop all",
-        "start all",
+        "~start all",
         "~restart all",
         "status",
         "signal TERM all",
