@@ -1,0 +1,164 @@
+//! Atomic file replacement: a reader (the daemon's `reread`, logrotate, cron) sees either
+//! the old bytes or the new ones, never a half-written file, and a failed write leaves the
+//! old file untouched.
+//!
+//! The temporary file lives in the target's directory (a rename must not cross file
+//! systems) under a name that starts with `.` and ends in `.steward-tmp`, so include globs
+//! such as `conf.d/*.conf` or logrotate's directory scan never pick it up half-written.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// What [`write_atomic`] did to the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// The file did not exist and was created.
+    Created,
+    /// The file existed with other bytes and was replaced.
+    Replaced,
+    /// The file already held exactly these bytes; nothing was written (its mtime is kept).
+    Unchanged,
+}
+
+/// Errors of [`write_atomic`], naming the path that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AtomicWriteError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{0}: has no parent directory")]
+    NoParent(PathBuf),
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> AtomicWriteError + '_ {
+    move |source| AtomicWriteError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The temporary name used while `target` is being written.
+pub fn temp_path_for(target: &Path) -> Option<PathBuf> {
+    let dir = target.parent()?;
+    let name = target.file_name()?.to_string_lossy();
+    Some(dir.join(format!(".{name}.{}.steward-tmp", std::process::id())))
+}
+
+/// Replaces `target` with `contents` (mode `mode`), unless it already holds exactly those
+/// bytes. Steps: write a temp file beside it, fsync it, rename it over the target, fsync
+/// the directory. On any error the temp file is removed and the target is as it was.
+pub fn write_atomic(
+    target: &Path,
+    contents: &[u8],
+    mode: u32,
+) -> Result<WriteOutcome, AtomicWriteError> {
+    let existed = match fs::read(target) {
+        Ok(old) if old == contents => {
+            // Same bytes: keep the mtime, but the mode still has to be the one asked for.
+            let meta = fs::metadata(target).map_err(io_err(target))?;
+            if meta.permissions().mode() & 0o7777 != mode {
+                fs::set_permissions(target, fs::Permissions::from_mode(mode))
+                    .map_err(io_err(target))?;
+            }
+            return Ok(WriteOutcome::Unchanged);
+        }
+        Ok(_) => true,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+        Err(e) => return Err(io_err(target)(e)),
+    };
+    let dir = target
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = temp_path_for(target).ok_or_else(|| AtomicWriteError::NoParent(target.into()))?;
+    let result = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&tmp)
+            .map_err(io_err(&tmp))?;
+        file.write_all(contents).map_err(io_err(&tmp))?;
+        // The umask may have narrowed the mode given to open(2).
+        file.set_permissions(fs::Permissions::from_mode(mode))
+            .map_err(io_err(&tmp))?;
+        file.sync_all().map_err(io_err(&tmp))?;
+        drop(file);
+        fs::rename(&tmp, target).map_err(io_err(target))?;
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io_err(dir))?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map(|()| {
+        if existed {
+            WriteOutcome::Replaced
+        } else {
+            WriteOutcome::Created
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creates_replaces_and_leaves_same_bytes_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.conf");
+        assert_eq!(
+            write_atomic(&path, b"one\n", 0o644).unwrap(),
+            WriteOutcome::Created
+        );
+        let mtime = fs::metadata(&path).unwrap().modified().unwrap();
+        assert_eq!(
+            write_atomic(&path, b"one\n", 0o644).unwrap(),
+            WriteOutcome::Unchanged
+        );
+        assert_eq!(fs::metadata(&path).unwrap().modified().unwrap(), mtime);
+        assert_eq!(
+            write_atomic(&path, b"two\n", 0o600).unwrap(),
+            WriteOutcome::Replaced
+        );
+        assert_eq!(fs::read(&path).unwrap(), b"two\n");
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let leftovers: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n.to_string_lossy().ends_with(".steward-tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[test]
+    fn failed_write_keeps_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.conf");
+        fs::write(&path, b"old\n").unwrap();
+        // A temp file that already exists (create_new fails) stands in for any I/O error
+        // between open and rename.
+        fs::write(temp_path_for(&path).unwrap(), b"").unwrap();
+        assert!(write_atomic(&path, b"new\n", 0o644).is_err());
+        assert_eq!(fs::read(&path).unwrap(), b"old\n");
+    }
+
+    #[test]
+    fn temp_name_stays_outside_common_globs() {
+        let tmp = temp_path_for(Path::new("/etc/supervisor/conf.d/w.conf")).unwrap();
+        let name = tmp.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with('.') && !name.ends_with(".conf"), "{name}");
+    }
+}
