@@ -600,6 +600,10 @@ async fn run_cycle(
         base_env,
         first_start,
     });
+    // The sockets are bound (connections wait in their backlog) but answer nothing until
+    // the engine holds every program: scripts and healthchecks poll getState() and act on
+    // a program at once when it says RUNNING.
+    engine.loaded().await;
     let rpc = Rpc::new(engine.clone());
     let servers = bound
         .serve(Arc::new(DaemonBackend { rpc }))

@@ -251,6 +251,16 @@ impl EngineHandle {
     pub fn watch(&self) -> watch::Receiver<Arc<Snapshot>> {
         self.snapshot.clone()
     }
+    /// Resolves once the loop has published its first snapshot, which holds every group
+    /// of the config (or at once if the loop is gone). Until then the handle's snapshot is
+    /// an empty placeholder: a server must not answer from it, or a client polling
+    /// `getState()` sees RUNNING before the programs exist (issue 12).
+    pub async fn loaded(&self) {
+        let mut rx = self.snapshot.clone();
+        // The handle's receiver never marks a value seen, so its clone still counts the
+        // placeholder as unseen-but-current and `changed` waits for the first real send.
+        let _ = rx.changed().await;
+    }
     pub fn subscribe_events(&self) -> broadcast::Receiver<Arc<Event>> {
         self.events.subscribe()
     }
@@ -484,8 +494,9 @@ pub fn start(opts: EngineOptions) -> (EngineHandle, tokio::task::JoinHandle<Exit
     // Every slot is allocated and written up front (32 bytes each); a subscriber that
     // falls further behind gets `Lagged` and should re-read the snapshot.
     let (events, _) = broadcast::channel(1024);
+    // A placeholder until the loop has added every group (see `EngineHandle::loaded`).
     let (snapshot_tx, snapshot_rx) = watch::channel(Arc::new(Snapshot {
-        state: SupervisorState::Running,
+        state: SupervisorState::Restarting,
         processes: Vec::new(),
         groups: Arc::new([]),
     }));
