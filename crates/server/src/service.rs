@@ -10,7 +10,7 @@
 //!
 //! When the server has a username, every route first requires HTTP Basic credentials; a
 //! failure answers 401 (`WWW-Authenticate: Basic realm="default"`, `Connection: close`)
-//! without touching the backend. The connection's [`ActiveGuard`] rides inside the response
+//! without touching the backend, once the request's body has been read (bounded). The connection's [`ActiveGuard`] rides inside the response
 //! body so the connection counts as busy until the body is fully sent or dropped.
 
 use std::convert::Infallible;
@@ -115,6 +115,7 @@ async fn route(req: Request<Incoming>, ctx: &Ctx, probe: PeerProbe) -> Resp {
                 .get(header::AUTHORIZATION)
                 .map(|v| v.as_bytes()),
         ) {
+            discard_body(req.into_body(), ctx).await;
             let mut r = error_close(StatusCode::UNAUTHORIZED);
             r.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -153,6 +154,24 @@ async fn route(req: Request<Incoming>, ctx: &Ctx, probe: PeerProbe) -> Resp {
     } else {
         error(StatusCode::NOT_FOUND)
     }
+}
+
+/// Reads and drops a rejected request's body (at most `max_body_size` bytes, within
+/// `body_read_timeout`) before the error goes out. A client writes its whole body before it
+/// reads the answer, as Python's `xmlrpc.client` does; closing on it mid-body makes it fail
+/// with a broken pipe instead of seeing the 401 (supervisord reads the request first).
+async fn discard_body(mut body: Incoming, ctx: &Ctx) {
+    let limit = ctx.options.max_body_size;
+    let drain = async {
+        let mut seen: u64 = 0;
+        while let Some(Ok(frame)) = body.frame().await {
+            seen += frame.data_ref().map_or(0, |d| d.len() as u64);
+            if seen > limit {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(ctx.options.body_read_timeout, drain).await;
 }
 
 /// `/logtail/<namespec>[/stdout|/stderr]` → (namespec, stderr?). %-decoding as supervisord
