@@ -110,10 +110,26 @@ impl Schedule {
         }
         let source = trimmed.split_whitespace().collect::<Vec<_>>().join(" ");
         if let Some(rest) = trimmed.strip_prefix('@') {
+            // cronie reads the name right after the `@`: `@ daily` is no macro.
+            if rest.is_empty() || rest.starts_with(char::is_whitespace) {
+                return Err(parse::err(
+                    "expression",
+                    "a macro is `@` immediately followed by its name, e.g. @daily",
+                ));
+            }
             let mut words = rest.split_whitespace();
             let name = format!("@{}", words.next().unwrap_or("").to_ascii_lowercase());
             let tail: Vec<&str> = words.collect();
             if name == "@every" {
+                if tail.len() > 1 {
+                    return Err(parse::err(
+                        "expression",
+                        format!(
+                            "@every takes one duration without spaces, e.g. `@every {}`",
+                            tail.join("")
+                        ),
+                    ));
+                }
                 let secs = parse::parse_every(&tail.join(""))?;
                 return Ok(Schedule {
                     kind: Kind::Every(secs),

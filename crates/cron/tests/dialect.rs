@@ -406,6 +406,12 @@ const REJECT: &[(&str, &str, &str)] = &[
     // macros
     ("@fortnightly", "expression", "unknown macro"),
     ("@daily now", "expression", "unexpected text"),
+    // a macro is `@` immediately followed by its name (cronie refuses the others)
+    ("@ daily", "expression", "immediately followed"),
+    ("@\tdaily", "expression", "immediately followed"),
+    ("@", "expression", "immediately followed"),
+    ("@ every 1h", "expression", "immediately followed"),
+    ("@every 1h 30m", "expression", "without spaces"),
     ("@every", "expression", "needs a duration"),
     ("@every 0s", "expression", "at least 1s"),
     ("@every 10", "expression", "no unit"),
