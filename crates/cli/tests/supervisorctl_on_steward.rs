@@ -196,7 +196,9 @@ impl Daemon {
         });
         let mut guard = KillOnDrop(child);
         let child = &mut guard.0;
-        let limit = Duration::from_secs(if until.is_some() { 10 } else { 4 });
+        // Commands that end by themselves are given a generous bound, not a short one: on
+        // a loaded machine supervisorctl's own start-up can take seconds (issue 12 §4).
+        let limit = Duration::from_secs(if until.is_some() { 10 } else { 20 });
         let deadline = Instant::now() + limit;
         let mut exited = None;
         while Instant::now() < deadline {

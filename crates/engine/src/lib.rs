@@ -1,6 +1,8 @@
 //! The supervisor itself: everything that happens to a process between `spawn` and
 //! `waitpid`, owned by one tokio task.
 //!
+//! - [`actions`] — the one action layer (start/stop/restart/signal/group/all/reload/
+//!   run-now) every protocol adapts.
 //! - [`supervisor`] — the loop that owns all process records (state machine, reaper,
 //!   ordered shutdown, reload diff) and the [`EngineHandle`] everyone else talks to.
 //! - [`spawn`] — command resolution and fork/exec with supervisord's child setup.
@@ -10,6 +12,7 @@
 //! - [`text`] — Python-compatible formatting for messages clients parse.
 //! - [`memory`] — handing freed heap back to the system after a burst.
 
+pub mod actions;
 pub mod cron;
 pub mod events;
 pub mod history;

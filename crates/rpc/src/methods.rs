@@ -12,6 +12,7 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use steward_engine::actions::{self, ManyAction, MemberResult, Target};
 use steward_engine::logs::{read_range, tail_range, ReadError};
 use steward_engine::supervisor::Request;
 use steward_engine::text::{stop_time, timedelta};
@@ -96,23 +97,6 @@ fn capped_int(v: f64) -> i32 {
     v.clamp(i32::MIN as i64, i32::MAX as i64) as i32
 }
 
-/// supervisord's `split_namespec`: `g:p`, `g:`/`g:*` (process None), or `p` (= group p).
-fn split_namespec(namespec: &str) -> (&str, Option<&str>) {
-    match namespec.split_once(':') {
-        Some((g, p)) if p.is_empty() || p == "*" => (g, None),
-        Some((g, p)) => (g, Some(p)),
-        None => (namespec, Some(namespec)),
-    }
-}
-
-fn make_namespec(group: &str, name: &str) -> String {
-    if group == name {
-        name.to_string()
-    } else {
-        format!("{group}:{name}")
-    }
-}
-
 fn action_fault(e: &ActionError, name: &str) -> Fault {
     match e {
         ActionError::BadName => fault(faults::BAD_NAME, Some(name)),
@@ -127,6 +111,17 @@ fn action_fault(e: &ActionError, name: &str) -> Fault {
         ActionError::AlreadyAdded => fault(faults::ALREADY_ADDED, Some(name)),
         ActionError::StillRunning => fault(faults::STILL_RUNNING, Some(name)),
         ActionError::CantReread(m) => fault(faults::CANT_REREAD, Some(m)),
+    }
+}
+
+/// One member's entry in a group or "all" result.
+fn member_struct(r: &MemberResult) -> Value {
+    match &r.result {
+        Ok(()) => result_struct(&r.info.group, &r.info.name, faults::SUCCESS, "OK"),
+        Err(e) => {
+            let ns = actions::namespec(&r.info.group, &r.info.name);
+            fault_struct(&r.info.group, &r.info.name, &action_fault(e, &ns))
+        }
     }
 }
 
@@ -745,12 +740,12 @@ impl Rpc {
                 arity(p, 0, 0)?;
                 let snap = self.engine.snapshot();
                 let mut results = Vec::new();
-                for info in priority_order(snap.processes.iter().map(|p| &**p)) {
+                for info in actions::priority_order(snap.processes.iter().map(|p| &**p)) {
                     let key = ProcKey {
                         group: info.group.clone(),
                         name: info.name.clone(),
                     };
-                    let ns = make_namespec(&info.group, &info.name);
+                    let ns = actions::namespec(&info.group, &info.name);
                     match self
                         .engine
                         .call(|reply| Request::ClearLogs { key, reply })
@@ -803,25 +798,17 @@ impl Rpc {
     fn lookup<'a>(
         &self,
         snap: &'a steward_engine::Snapshot,
-        namespec: &str,
+        namespec: &'a str,
     ) -> Result<Option<&'a ProcInfo>, Fault> {
-        let (group, process) = split_namespec(namespec);
-        if !snap.has_group(group) {
-            return Err(fault(faults::BAD_NAME, Some(namespec)));
-        }
-        match process {
-            None => Ok(None),
-            Some(p) => snap
-                .find(group, p)
-                .map(Some)
-                .ok_or_else(|| fault(faults::BAD_NAME, Some(namespec))),
+        match actions::resolve(snap, namespec) {
+            Ok(Target::Process(info)) => Ok(Some(info)),
+            Ok(Target::Group(_)) => Ok(None),
+            Err(e) => Err(action_fault(&e, namespec)),
         }
     }
 
     fn key_of(&self, snap: &steward_engine::Snapshot, namespec: &str) -> Result<ProcKey, Fault> {
-        let info = self
-            .lookup(snap, namespec)?
-            .ok_or_else(|| fault(faults::BAD_NAME, Some(namespec)))?;
+        let info = actions::process(snap, namespec).map_err(|e| action_fault(&e, namespec))?;
         Ok(ProcKey {
             group: info.group.clone(),
             name: info.name.clone(),
@@ -833,21 +820,16 @@ impl Rpc {
         let snap = self.engine.snapshot();
         match self.lookup(&snap, namespec)? {
             None => {
-                let (g, _) = split_namespec(namespec);
+                let (g, _) = actions::split_namespec(namespec);
                 self.start_or_stop_group(Some(g), start, wait).await
             }
             Some(info) => {
-                let key = ProcKey {
-                    group: info.group.clone(),
-                    name: info.name.clone(),
-                };
-                let reply = if start {
-                    self.engine
-                        .send(|reply| Request::Start { key, wait, reply })
+                let r = if start {
+                    self.engine.start_process(info, wait).await
                 } else {
-                    self.engine.send(|reply| Request::Stop { key, wait, reply })
+                    self.engine.stop_process(info, wait).await
                 };
-                reply.wait().await.map_err(|e| action_fault(&e, namespec))?;
+                r.map_err(|e| action_fault(&e, namespec))?;
                 Ok(Value::Bool(true))
             }
         }
@@ -859,97 +841,36 @@ impl Rpc {
         snap: &steward_engine::Snapshot,
         group: Option<&str>,
     ) -> Result<Vec<ProcInfo>, Fault> {
-        if let Some(g) = group {
-            if !snap.has_group(g) {
-                return Err(fault(faults::BAD_NAME, Some(g)));
-            }
-        }
-        let selected = snap
-            .processes
-            .iter()
-            .map(|p| &**p)
-            .filter(|p| group.is_none_or(|g| *p.group == *g));
-        Ok(priority_order(selected).into_iter().cloned().collect())
+        actions::members(snap, group).map_err(|e| action_fault(&e, group.unwrap_or("")))
     }
 
-    /// supervisord's `make_allfunc` for start/stop: the immediate results (faults raised
-    /// before anything is spawned or signalled, and calls that did not have to wait) in
-    /// priority order, then the deferred ones (polled in priority order every round; here,
-    /// in priority order).
-    async fn run_all(&self, members: Vec<ProcInfo>, start: bool, wait: bool) -> RpcResult {
-        let mut pending = tokio::task::JoinSet::new();
-        for (index, info) in members.into_iter().enumerate() {
-            let selected = if start {
-                !info.state.is_running()
-            } else {
-                info.state.is_running()
-            };
-            if !selected {
-                continue;
-            }
-            let key = ProcKey {
-                group: info.group.clone(),
-                name: info.name.clone(),
-            };
-            let reply = if start {
-                self.engine
-                    .send(|reply| Request::Start { key, wait, reply })
-            } else {
-                self.engine.send(|reply| Request::Stop { key, wait, reply })
-            };
-            pending.spawn(async move { (index, info, reply.wait().await) });
-        }
-        let mut results = Vec::new();
-        while let Some(Ok((index, info, r))) = pending.join_next().await {
-            let ns = make_namespec(&info.group, &info.name);
-            // Whether supervisord would have answered this one through a callback: a stop
-            // that waits always does (the process is STOPPING right after the signal); a
-            // start that waits does unless startsecs=0 made it RUNNING at once; the faults
-            // of the callback (SPAWN_ERROR, ABNORMAL_TERMINATION) come from it too.
-            let deferred = wait
-                && match &r {
-                    Ok(()) => !start || info.config.startsecs > 0,
-                    Err(ActionError::SpawnError | ActionError::AbnormalTermination) => start,
-                    Err(_) => false,
-                };
-            let v = match r {
-                Ok(()) => result_struct(&info.group, &info.name, faults::SUCCESS, "OK"),
-                Err(e) => fault_struct(&info.group, &info.name, &action_fault(&e, &ns)),
-            };
-            results.push((deferred, index, v));
-        }
-        results.sort_by_key(|(deferred, index, _)| (*deferred, *index));
-        Ok(Value::Array(
-            results.into_iter().map(|(_, _, v)| v).collect(),
-        ))
-    }
-
-    /// start/stop of a group (`Some`) or of everything (`None`).
+    /// start/stop of a group (`Some`) or of everything (`None`): supervisord's
+    /// `make_allfunc` order, the immediate results in priority order, then the deferred
+    /// ones.
     async fn start_or_stop_group(&self, group: Option<&str>, start: bool, wait: bool) -> RpcResult {
         let snap = self.engine.snapshot();
         let members = self.members(&snap, group)?;
-        self.run_all(members, start, wait).await
+        let action = if start {
+            ManyAction::Start
+        } else {
+            ManyAction::Stop
+        };
+        let mut results = self.engine.act_on_many(members, action, wait).await;
+        results.sort_by_key(|r| (r.deferred, r.index));
+        Ok(Value::Array(results.iter().map(member_struct).collect()))
     }
 
     async fn signal_process(&self, namespec: &str, signal: &Value) -> RpcResult {
         let snap = self.engine.snapshot();
         match self.lookup(&snap, namespec)? {
             None => {
-                let (g, _) = split_namespec(namespec);
+                let (g, _) = actions::split_namespec(namespec);
                 self.signal_group(Some(g), signal).await
             }
             Some(info) => {
                 let sig = parse_signal_value(signal)?;
-                let key = ProcKey {
-                    group: info.group.clone(),
-                    name: info.name.clone(),
-                };
                 self.engine
-                    .call(|reply| Request::Signal {
-                        key,
-                        signal: sig,
-                        reply,
-                    })
+                    .signal_process(info, sig)
                     .await
                     .map_err(|e| action_fault(&e, namespec))?;
                 Ok(Value::Bool(true))
@@ -960,35 +881,20 @@ impl Rpc {
     async fn signal_group(&self, group: Option<&str>, signal: &Value) -> RpcResult {
         let snap = self.engine.snapshot();
         let members = self.members(&snap, group)?;
-        let mut results = Vec::new();
-        for info in members {
-            if !info.state.is_signallable() {
-                continue;
+        match parse_signal_value(signal) {
+            // supervisord reports a bad signal once per member that could take one.
+            Err(f) => Ok(Value::Array(
+                members
+                    .iter()
+                    .filter(|m| m.state.is_signallable())
+                    .map(|m| fault_struct(&m.group, &m.name, &f))
+                    .collect(),
+            )),
+            Ok(sig) => {
+                let results = self.engine.signal_many(members, sig).await;
+                Ok(Value::Array(results.iter().map(member_struct).collect()))
             }
-            let ns = make_namespec(&info.group, &info.name);
-            let r = match parse_signal_value(signal) {
-                Err(f) => Err(f),
-                Ok(sig) => {
-                    let key = ProcKey {
-                        group: info.group.clone(),
-                        name: info.name.clone(),
-                    };
-                    self.engine
-                        .call(|reply| Request::Signal {
-                            key,
-                            signal: sig,
-                            reply,
-                        })
-                        .await
-                        .map_err(|e| action_fault(&e, &ns))
-                }
-            };
-            results.push(match r {
-                Ok(()) => result_struct(&info.group, &info.name, faults::SUCCESS, "OK"),
-                Err(f) => fault_struct(&info.group, &info.name, &f),
-            });
         }
-        Ok(Value::Array(results))
     }
 
     async fn observe_auto_names(&self, group: &str) {
@@ -1105,19 +1011,6 @@ impl Rpc {
 
 /// Processes ordered as supervisord's `_getAllProcesses(lexical=False)`: groups by
 /// priority, then processes by priority.
-fn priority_order<'a>(processes: impl IntoIterator<Item = &'a ProcInfo>) -> Vec<&'a ProcInfo> {
-    let mut v: Vec<&ProcInfo> = processes.into_iter().collect();
-    v.sort_by(|a, b| {
-        (a.group_priority, &a.group, a.config.priority, &a.name).cmp(&(
-            b.group_priority,
-            &b.group,
-            b.config.priority,
-            &b.name,
-        ))
-    });
-    v
-}
-
 fn parse_signal_value(v: &Value) -> Result<i32, Fault> {
     let text = match v {
         Value::String(s) => s.clone(),
