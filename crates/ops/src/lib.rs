@@ -8,4 +8,9 @@
 //! overwritten or deleted without an explicit `--force`.
 
 pub mod atomic;
+pub mod check;
+pub mod daemon;
+pub mod layout;
 pub mod managed;
+pub mod sync;
+pub mod worker;
