@@ -92,11 +92,12 @@ pub fn check_rendered(r: &Rendered, check_system: bool) -> Vec<String> {
         }
     }
     if let Some(file) = &r.required_file {
-        if r.directory
-            .as_deref()
-            .map_or(true, |d| Path::new(d).is_dir())
-            && !Path::new(file).exists()
-        {
+        // Only worth saying when the directory itself exists (else that is the error).
+        let dir_exists = match &r.directory {
+            Some(d) => Path::new(d).is_dir(),
+            None => true,
+        };
+        if dir_exists && !Path::new(file).exists() {
             errors.push(format!(
                 "{file} does not exist (is this the project's root?)"
             ));
