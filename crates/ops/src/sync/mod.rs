@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 pub use inventory::{Entry, InventoryError};
 pub use render::Settings;
 
-use crate::atomic::write_atomic;
+use crate::atomic::{temp_path_for, write_atomic_batch, AtomicWriteError, BatchItem};
 use crate::daemon::{Daemon, DaemonError};
 use crate::managed;
 
@@ -380,14 +380,28 @@ pub fn apply(plan: &Plan, mut daemon: Option<&mut Daemon>) -> Result<Outcome, Sy
         synced: plan.groups.len(),
         ..Outcome::default()
     };
+    let changed: Vec<&Wanted> = plan.files.iter().filter(|f| !f.unchanged()).collect();
+    let batch: Vec<BatchItem<'_>> = changed
+        .iter()
+        .map(|f| (f.path.as_path(), f.new.as_bytes(), 0o644))
+        .collect();
+    if let Err(e) = write_atomic_batch(&batch) {
+        // Name the target, as the seed does, even when its temp file failed.
+        let failed = match &e {
+            AtomicWriteError::Io { path, .. } | AtomicWriteError::NoParent(path) => path,
+        };
+        let target = changed
+            .iter()
+            .find(|f| &f.path == failed || temp_path_for(&f.path).as_ref() == Some(failed))
+            .map_or_else(|| failed.clone(), |f| f.path.clone());
+        return Err(SyncError::Write(target, e.to_string()));
+    }
     for f in &plan.files {
         if f.unchanged() {
             o.unchanged.push(f.path.clone());
-            continue;
+        } else {
+            o.written.push(f.path.clone());
         }
-        write_atomic(&f.path, f.new.as_bytes(), 0o644)
-            .map_err(|e| SyncError::Write(f.path.clone(), e.to_string()))?;
-        o.written.push(f.path.clone());
     }
     for orphan in &plan.orphans {
         if let Some(d) = daemon.as_deref_mut() {
