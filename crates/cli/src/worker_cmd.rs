@@ -325,6 +325,18 @@ fn add(args: &AddArgs) -> i32 {
         );
         return 1;
     }
+    let mut others: Vec<PathBuf> = place.layout.config.iter().cloned().collect();
+    if let Ok(found) = worker::scan(&place.include_dir, |n| place.layout.include_matches(n)) {
+        others.extend(found.into_iter().map(|f| f.path));
+    }
+    if let Some(other) = worker::defined_elsewhere(&file.name, &file.path, &others) {
+        eprintln!(
+            "Error: {} is already defined in {}; choose another name",
+            file.name,
+            other.display()
+        );
+        return 1;
+    }
     for w in &file.warnings {
         eprintln!("Warning: {w}");
     }

@@ -245,6 +245,32 @@ fn bad_names_and_foreign_files_write_nothing() {
     }
     assert_eq!(fs::read_dir(c.dir.join("conf.d")).unwrap().count(), 0);
 
+    // A name another file already uses would merge into that program.
+    fs::write(
+        c.dir.join("conf.d/legacy.conf"),
+        "[program:x]\ncommand=sleep 1\n[program:taken]\ncommand=sleep 1\n",
+    )
+    .unwrap();
+    let out = steward(&[
+        "worker",
+        "add",
+        "laravel-queue",
+        "taken",
+        "-c",
+        &conf,
+        "--path",
+        &app_s,
+        "--bin",
+        &php_s,
+        "--log-dir",
+        &c.dir.join("childlogs").display().to_string(),
+        "--no-apply",
+    ]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(out.stderr.contains("taken is already defined in"), "{out}");
+    assert!(!c.dir.join("conf.d/taken.conf").exists());
+    fs::remove_file(c.dir.join("conf.d/legacy.conf")).unwrap();
+
     // A file without the header is someone else's.
     let theirs = c.dir.join("conf.d/w.conf");
     fs::write(&theirs, "[program:w]\ncommand=sleep 1\n").unwrap();

@@ -295,6 +295,28 @@ pub fn scan(dir: &Path, matches: impl Fn(&str) -> bool) -> Result<Vec<FoundFile>
     Ok(found)
 }
 
+/// Another file that already has a section named `name` (`[program:name]`,
+/// `[cron:name]`, `[group:name]`...): the daemon's parser would merge the two sections
+/// into one program, so `add` refuses. `others` are the files to look in.
+pub fn defined_elsewhere(name: &str, ours: &Path, others: &[PathBuf]) -> Option<PathBuf> {
+    let kinds = ["program", "fcgi-program", "eventlistener", "cron", "group"];
+    others
+        .iter()
+        .filter(|p| p.as_path() != ours)
+        .find(|p| {
+            std::fs::read_to_string(p).is_ok_and(|text| {
+                text.lines().any(|l| {
+                    l.trim()
+                        .strip_prefix('[')
+                        .and_then(|r| r.strip_suffix(']'))
+                        .and_then(|sec| sec.split_once(':'))
+                        .is_some_and(|(kind, n)| n == name && kinds.contains(&kind))
+                })
+            })
+        })
+        .cloned()
+}
+
 /// The file of worker `name`, which must exist and be ours (unless `force`).
 pub fn removable(include_dir: &Path, name: &str, force: bool) -> Result<FoundFile, WorkerError> {
     let path = include_dir.join(format!("{name}.conf"));
