@@ -3,9 +3,10 @@
 //! old file untouched.
 //!
 //! The temporary file lives in the target's directory (a rename must not cross file
-//! systems) under a name that starts with `.` and ends in `.steward-tmp~`, so include globs
-//! such as `conf.d/*.conf` never pick it up half-written, and neither does logrotate's
-//! directory scan (which reads dotfiles, but skips names ending in `~`).
+//! systems) under a name that starts with `.` and ends in `.steward.dpkg-tmp`, so include
+//! globs such as `conf.d/*.conf` never pick it up half-written, and neither does
+//! logrotate's directory scan (which reads dotfiles and `*.tmp`, but skips its "taboo"
+//! extensions, `.dpkg-tmp` among them).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -47,7 +48,7 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> AtomicWriteError + '_ {
 pub fn temp_path_for(target: &Path) -> Option<PathBuf> {
     let dir = target.parent()?;
     let name = target.file_name()?.to_string_lossy();
-    Some(dir.join(format!(".{name}.{}.steward-tmp~", std::process::id())))
+    Some(dir.join(format!(".{name}.{}.steward.dpkg-tmp", std::process::id())))
 }
 
 /// Replaces `target` with `contents` (mode `mode`), unless it already holds exactly those
@@ -230,7 +231,7 @@ mod tests {
         let leftovers: Vec<_> = fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name())
-            .filter(|n| n.to_string_lossy().contains(".steward-tmp"))
+            .filter(|n| n.to_string_lossy().contains(".steward."))
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
     }
@@ -296,7 +297,7 @@ mod tests {
         let tmp = temp_path_for(Path::new("/etc/supervisor/conf.d/w.conf")).unwrap();
         let name = tmp.file_name().unwrap().to_string_lossy().into_owned();
         assert!(name.starts_with('.') && !name.ends_with(".conf"), "{name}");
-        // logrotate reads dotfiles in its include directory but skips a `~` suffix.
-        assert!(name.ends_with('~'), "{name}");
+        // logrotate reads dotfiles in its include directory but skips `*.dpkg-tmp`.
+        assert!(name.ends_with(".dpkg-tmp"), "{name}");
     }
 }
