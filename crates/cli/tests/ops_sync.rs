@@ -288,6 +288,17 @@ fn bad_input_gets_the_seeds_message_exit_1_and_changes_nothing() {
     assert_eq!(out.code, 1, "{out}");
     assert!(out.stderr.contains("process_num"), "{out}");
     assert!(s.mtimes().is_empty());
+    // A hand-written file under a name the inventory wants is not overwritten.
+    let theirs = s.file("conf.d/example.com-a.conf");
+    fs::write(&theirs, "[program:example.com-a]\ncommand=sleep 1\n").unwrap();
+    let out = run_with_timeout(&mut s.command(&good, &["--no-apply"]), secs(30.0));
+    assert_eq!(out.code, 1, "{out}");
+    assert!(out.stderr.contains("not managed by steward sync"), "{out}");
+    assert_eq!(s.mtimes().len(), 1);
+    assert_eq!(
+        fs::read_to_string(&theirs).unwrap(),
+        "[program:example.com-a]\ncommand=sleep 1\n"
+    );
 }
 
 #[test]

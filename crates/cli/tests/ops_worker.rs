@@ -426,3 +426,169 @@ fn every_template_is_listed_with_its_values() {
         assert!(out.stdout.lines().any(|l| l.starts_with(t)), "{t}\n{out}");
     }
 }
+
+/// A stand-in for every template's binary: TERM "finishes the current job" (0.3 s),
+/// logs `drained`, exits 0. `wait` lets the trap run as soon as TERM arrives.
+const FAKE_SERVER: &str = "#!/bin/sh
+trap 'sleep 0.3; echo \"drained $$\"; exit 0' TERM
+echo \"started $$ $*\"
+while true; do sleep 1 & wait $!; done
+";
+
+#[test]
+fn every_template_stops_by_draining_within_its_stop_budget() {
+    both(|t| {
+        let c = conf_with_include();
+        let (app, _) = laravel_fixture(&c);
+        let fake = c.script("fake-server", FAKE_SERVER);
+        let d = Daemon::start_target(t, c);
+        let conf = d.conf.path.display().to_string();
+        let logdir = d.conf.dir.join("childlogs").display().to_string();
+        let dir = d.conf.dir.display().to_string();
+        let app = app.display().to_string();
+        let fake = fake.display().to_string();
+        let generic_cmd = format!("{fake} run");
+        let cases: Vec<(&str, Vec<&str>)> = vec![
+            (
+                "laravel-queue",
+                vec!["--path", &app, "--bin", &fake, "--numprocs", "2"],
+            ),
+            ("laravel-horizon", vec!["--path", &app, "--bin", &fake]),
+            (
+                "laravel-scheduler",
+                vec!["--path", &app, "--bin", &fake, "--mode", "work"],
+            ),
+            (
+                "uvicorn",
+                vec!["--directory", &dir, "--app", "main:app", "--bin", &fake],
+            ),
+            (
+                "gunicorn",
+                vec!["--directory", &dir, "--app", "main:app", "--bin", &fake],
+            ),
+            (
+                "celery-worker",
+                vec![
+                    "--directory",
+                    &dir,
+                    "--app",
+                    "proj",
+                    "--bin",
+                    &fake,
+                    "--numprocs",
+                    "2",
+                ],
+            ),
+            (
+                "celery-beat",
+                vec!["--directory", &dir, "--app", "proj", "--bin", &fake],
+            ),
+            ("rq", vec!["--directory", &dir, "--bin", &fake]),
+            ("generic", vec!["--command", &generic_cmd]),
+        ];
+        for (template, flags) in &cases {
+            let name = format!("t-{template}");
+            let mut args = vec![
+                "worker",
+                "add",
+                template,
+                &name,
+                "-c",
+                &conf,
+                "--log-dir",
+                &logdir,
+            ];
+            if template.starts_with("laravel") {
+                args.extend(["--user", "root"]);
+            }
+            args.extend(flags.iter().copied());
+            let out = steward(&args);
+            assert_eq!(out.code, 0, "{template}: {out}");
+        }
+        let all = || d.call("supervisor.getAllProcessInfo", vec![]);
+        let ours = |v: &Value| -> Vec<Value> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .filter(|p| p["group"].as_str().unwrap().starts_with("t-"))
+                .cloned()
+                .collect()
+        };
+        assert!(
+            wait_until(secs(20.0), || {
+                let ps = ours(&all());
+                ps.len() == 11 && ps.iter().all(|p| p["statename"] == "RUNNING")
+            }),
+            "{:#?}",
+            ours(&all())
+        );
+        let running: Vec<(String, i64, String)> = ours(&all())
+            .iter()
+            .map(|p| {
+                (
+                    p["name"].as_str().unwrap().to_string(),
+                    p["pid"].as_i64().unwrap(),
+                    p["stdout_logfile"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let stop = d.ctl(&["stop", "all"]);
+        assert_eq!(stop.code, 0, "{stop}");
+        assert!(ours(&all()).iter().all(|p| p["statename"] == "STOPPED"));
+        // Each process ran its TERM handler (a SIGKILL at the end of stopwaitsecs would
+        // leave no `drained <pid>` line).
+        for (name, pid, log) in running {
+            let line = format!("drained {pid}");
+            assert!(
+                wait_until(secs(5.0), || fs::read_to_string(&log)
+                    .is_ok_and(|t| t.contains(&line))),
+                "{name} (pid {pid}) did not drain:\n{}",
+                fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+    });
+}
+
+#[test]
+fn the_scheduler_as_a_cron_job_is_steward_only_and_says_so_elsewhere() {
+    both(|t| {
+        let c = conf_with_include();
+        let (app, php) = laravel_fixture(&c);
+        let d = Daemon::start_target(t, c);
+        let conf = d.conf.path.display().to_string();
+        let logdir = d.conf.dir.join("childlogs").display().to_string();
+        let out = steward(&[
+            "worker",
+            "add",
+            "laravel-scheduler",
+            "sched",
+            "-c",
+            &conf,
+            "--path",
+            app.to_str().unwrap(),
+            "--bin",
+            php.to_str().unwrap(),
+            "--user",
+            "root",
+            "--log-dir",
+            &logdir,
+        ]);
+        assert_eq!(out.code, 0, "{out}");
+        let text = fs::read_to_string(d.conf.dir.join("conf.d/sched.conf")).unwrap();
+        assert!(
+            text.contains("[cron:sched]\nschedule=* * * * *\n"),
+            "{text}"
+        );
+        match t {
+            Target::Steward => {
+                assert!(out.stdout.contains("sched: added process group"), "{out}");
+                assert!(d
+                    .rpc("supervisor.getProcessInfo", vec![json!("sched")])
+                    .is_ok());
+            }
+            Target::Supervisord => {
+                assert!(out.stderr.contains("is not Steward"), "{out}");
+            }
+        }
+    });
+}
