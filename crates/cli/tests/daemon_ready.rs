@@ -100,7 +100,10 @@ fn running_is_never_answered_before_the_programs_exist_after_a_reload() {
                 // SHUTDOWN_STATE: the old state went on to RESTARTING after getState.
                 Err(f) if f.code == -1 || f.code == 6 => None,
                 Err(f) => {
-                    assert_eq!(f.code, 10, "reload {generation}: getProcessInfo({name}): {f:?}");
+                    assert_eq!(
+                        f.code, 10,
+                        "reload {generation}: getProcessInfo({name}): {f:?}"
+                    );
                     Some(false)
                 }
             };
