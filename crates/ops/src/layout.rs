@@ -51,8 +51,19 @@ impl Layout {
     /// Reads `config` (the main file only).
     pub fn read(config: &Path) -> Result<Layout, LayoutError> {
         let opts = LoadOptions::from_system();
-        let ctl = steward_config::load_ctl(Some(config), &opts)
-            .map_err(|e| LayoutError(e.to_string()))?;
+        // A config without [supervisorctl] (a daemon reached with -s) gets the defaults.
+        let ctl = match steward_config::load_ctl(Some(config), &opts) {
+            Ok(ctl) => ctl,
+            Err(e)
+                if e.0.len() == 1
+                    && e.0[0]
+                        .reason
+                        .contains("does not include supervisorctl section") =>
+            {
+                steward_config::load_ctl(None, &opts).map_err(|e| LayoutError(e.to_string()))?
+            }
+            Err(e) => return Err(LayoutError(e.to_string())),
+        };
         let text = std::fs::read_to_string(config)
             .map_err(|e| LayoutError(format!("{}: {e}", config.display())))?;
         let mut ini = Ini::default();
@@ -171,5 +182,9 @@ mod tests {
         );
         assert!(l.include_matches("w.conf"));
         assert!(!l.include_matches("w.ini"));
+        std::fs::write(&conf, "[supervisord]\n").unwrap();
+        let l = Layout::read(&conf).unwrap();
+        assert_eq!(l.serverurl, "http://localhost:9001");
+        assert_eq!(l.include_dir, None);
     }
 }
