@@ -71,7 +71,7 @@ pub struct Plan {
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     #[error("Error: {}", .0)]
-    Inventory(#[from] InventoryError),
+    Inventory(InventoryError),
     #[error("{}", .0.iter().map(|e| format!("Error: {e}")).collect::<Vec<_>>().join("\n"))]
     Invalid(Vec<String>),
     #[error("Error: Failed to write {path}\n{detail}", path = .0.display(), detail = .1)]
@@ -82,6 +82,16 @@ pub enum SyncError {
     Reread(String),
     #[error("Error: Failed to update supervisor\n{0}")]
     Update(String),
+}
+
+impl From<InventoryError> for SyncError {
+    /// One `Error: ` line per bad entry.
+    fn from(e: InventoryError) -> SyncError {
+        match e {
+            InventoryError::BadEntries(lines) => SyncError::Invalid(lines),
+            other => SyncError::Inventory(other),
+        }
+    }
 }
 
 fn read_opt(path: &Path) -> Result<Option<String>, String> {
