@@ -56,6 +56,8 @@ MISSING=()
 command -v python3 >/dev/null 2>&1 || MISSING+=(python3 python3-venv)
 command -v cc >/dev/null 2>&1 || MISSING+=(gcc libc6-dev)
 command -v ps >/dev/null 2>&1 || MISSING+=(procps)
+# Debian's logrotate checks the files `steward sync` writes (crates/cli/tests/ops_sync.rs).
+command -v logrotate >/dev/null 2>&1 || [ -x /usr/sbin/logrotate ] || MISSING+=(logrotate)
 # Headless Chromium for the tests of web pages (the status page).
 [ -x /usr/bin/chromium ] || MISSING+=(chromium)
 if [ ${#MISSING[@]} -gt 0 ]; then apt_install "${MISSING[@]}"; fi

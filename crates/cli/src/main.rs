@@ -2,12 +2,14 @@
 //!
 //! Invoked as `supervisord` or `supervisorctl` (through a symlink), it behaves as those
 //! programs with their own flags; invoked as `steward`, it offers subcommands: `daemon`
-//! (supervisord's flags), `ctl` (supervisorctl's), `check`, and `cron next|list|history|run`.
+//! (supervisord's flags), `ctl` (supervisorctl's), `check`, `cron next|list|history|run`, `worker` and `sync`.
 
 mod cron_cmd;
 mod cron_next;
 mod ctl;
 mod daemon;
+mod sync_cmd;
+mod worker_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,6 +50,13 @@ enum Command {
         #[command(subcommand)]
         command: CronCommand,
     },
+    /// Worker program files from templates (Laravel, Python servers, queues).
+    Worker {
+        #[command(subcommand)]
+        command: worker_cmd::WorkerCommand,
+    },
+    /// Sync program and logrotate files from a Deployer inventory (seed 002's contract).
+    Sync(Box<sync_cmd::SyncArgs>),
 }
 
 #[derive(Subcommand)]
@@ -143,5 +152,7 @@ fn main() -> ExitCode {
             CronCommand::Next(args) => exit(cron_next::run(&args)),
             CronCommand::Client(cmd) => exit(cron_cmd::run(&cmd)),
         },
+        Command::Worker { command } => exit(worker_cmd::run(&command)),
+        Command::Sync(args) => exit(sync_cmd::run(&args)),
     }
 }

@@ -6,6 +6,17 @@
 //! include glob, fsync, rename, fsync of the directory), and marks what it owns with one
 //! header rule, [`managed`]: a file without Steward's header is someone else's and is never
 //! overwritten or deleted without an explicit `--force`.
+//!
+//! A tool renders its files in memory, has [`check`] load program files with Steward's
+//! own config loader, writes what differs, and applies only the groups it touched with
+//! [`daemon::Daemon::update_groups`]; [`layout`] finds the include directory, pidfile and
+//! server URL from the main config. [`worker`] (`steward worker`) and [`sync`]
+//! (`steward sync`) are built this way.
 
 pub mod atomic;
+pub mod check;
+pub mod daemon;
+pub mod layout;
 pub mod managed;
+pub mod sync;
+pub mod worker;
