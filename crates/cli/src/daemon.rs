@@ -265,9 +265,14 @@ fn apply_overrides(cfg: &mut Config, a: &DaemonArgs) -> Result<(), String> {
 /// The HTTP server's view of the daemon.
 struct DaemonBackend {
     rpc: Rpc,
+    api: axum::Router,
 }
 
 impl Backend for DaemonBackend {
+    fn api(&self) -> Option<axum::Router> {
+        Some(self.api.clone())
+    }
+
     fn rpc(
         &self,
         body: bytes::Bytes,
@@ -605,8 +610,9 @@ async fn run_cycle(
     // a program at once when it says RUNNING.
     engine.loaded().await;
     let rpc = Rpc::new(engine.clone());
+    let api = steward_api::router(steward_api::ApiState::new(engine.clone(), None));
     let servers = bound
-        .serve(Arc::new(DaemonBackend { rpc }))
+        .serve(Arc::new(DaemonBackend { rpc, api }))
         .map_err(|e| anyhow!("{e}"))?;
 
     let mut task = task;

@@ -90,6 +90,8 @@ pub struct ProcInfo {
     pub stop: f64,
     pub spawnerr: Option<String>,
     pub exitstatus: Option<i32>,
+    /// Spawn attempts so far (`spawns - 1` restarts once it has started).
+    pub spawns: u32,
     pub stdout_logfile: Option<Arc<std::path::Path>>,
     pub stderr_logfile: Option<Arc<std::path::Path>>,
     pub config: Arc<ProcessConfig>,
@@ -322,6 +324,8 @@ struct Proc {
     pid: i32,
     laststart: Option<Instant>,
     laststart_wall: f64,
+    /// Spawn attempts since the process record was created (the API's restart count).
+    spawns: u32,
     laststop_wall: f64,
     delay: Option<Instant>,
     backoff: u32,
@@ -372,6 +376,7 @@ impl Proc {
                 && info.stop == self.laststop_wall
                 && info.exitstatus == self.exitstatus
                 && info.spawnerr == self.spawnerr
+                && info.spawns == self.spawns
                 && info.group_priority == group_priority
                 && Arc::ptr_eq(&info.config, &self.cfg)
                 && info.stdout_logfile == self.log_paths[0]
@@ -390,6 +395,7 @@ impl Proc {
             stop: self.laststop_wall,
             spawnerr: self.spawnerr.clone(),
             exitstatus: self.exitstatus,
+            spawns: self.spawns,
             stdout_logfile: self.log_paths[0].clone(),
             stderr_logfile: self.log_paths[1].clone(),
             config: self.cfg.clone(),
@@ -901,6 +907,7 @@ impl Engine {
                 pid: 0,
                 laststart: None,
                 laststart_wall: 0.0,
+                spawns: 0,
                 laststop_wall: 0.0,
                 delay: None,
                 backoff: 0,
@@ -1664,6 +1671,7 @@ impl Engine {
             p.exitstatus = None;
             p.laststart = Some(now);
             p.laststart_wall = wall_now();
+            p.spawns = p.spawns.saturating_add(1);
         }
         self.set_state(gi, pi, ProcessState::Starting);
         let cfg = self.groups[gi].procs[pi].cfg.clone();

@@ -15,8 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use steward_engine::actions::{self, ManyAction, MemberResult, Target};
 use steward_engine::logs::{read_range, tail_range, ReadError};
 use steward_engine::supervisor::Request;
-use steward_engine::text::{stop_time, timedelta};
-use steward_engine::{ActionError, EngineHandle, ProcInfo, ProcKey, ProcessState};
+use steward_engine::{ActionError, EngineHandle, ProcInfo, ProcKey};
 use tokio::sync::watch;
 
 use crate::docs;
@@ -187,27 +186,7 @@ fn py_str(v: &Value) -> String {
     }
 }
 
-/// The `description` of getProcessInfo (supervisord's `_interpretProcessInfo`).
-pub fn describe(p: &ProcInfo, now: f64) -> String {
-    match p.state {
-        ProcessState::Running => {
-            let uptime = now.trunc() as i64 - p.start.trunc() as i64;
-            format!("pid {}, uptime {}", p.pid, timedelta(uptime))
-        }
-        ProcessState::Fatal | ProcessState::Backoff => match &p.spawnerr {
-            Some(s) if !s.is_empty() => s.clone(),
-            _ => format!("unknown error (try \"tail {}\")", p.name),
-        },
-        ProcessState::Stopped | ProcessState::Exited => {
-            if p.start != 0.0 {
-                stop_time(p.stop as i64)
-            } else {
-                "Not started".into()
-            }
-        }
-        _ => String::new(),
-    }
-}
+pub use steward_engine::text::describe;
 
 fn process_info(p: &ProcInfo, now: f64) -> Value {
     let path = |o: &Option<Arc<std::path::Path>>| {

@@ -211,7 +211,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for TimedIo<S> {
 
 use std::future::Future;
 
-async fn serve_conn<S>(stream: S, ctx: Arc<Ctx>)
+async fn serve_conn<S>(stream: S, ctx: Arc<Ctx>, peer: Option<String>)
 where
     S: AsyncRead + AsyncWrite + AsRawFd + Unpin + Send + 'static,
 {
@@ -224,9 +224,10 @@ where
         header_timeout: ctx.options.header_read_timeout,
         idle_timeout: ctx.options.idle_timeout,
     };
+    let peer: Option<Arc<str>> = peer.map(Into::into);
     let svc = hyper::service::service_fn(move |req| {
         let guard = track.begin();
-        service::handle(req, ctx.clone(), probe, guard)
+        service::handle(req, ctx.clone(), probe, guard, peer.clone())
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -250,10 +251,11 @@ async fn accept_loop(listener: AnyListener, ctx: Arc<Ctx>, mut stop: watch::Rece
             _ = stop.changed() => break,
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
             res = accept(&listener) => match res {
-                Ok(Accepted::Unix(s)) => { conns.spawn(serve_conn(s, ctx.clone())); }
+                Ok(Accepted::Unix(s)) => { conns.spawn(serve_conn(s, ctx.clone(), None)); }
                 Ok(Accepted::Tcp(s)) => {
                     let _ = s.set_nodelay(true);
-                    conns.spawn(serve_conn(s, ctx.clone()));
+                    let peer = s.peer_addr().ok().map(|a| a.to_string());
+                    conns.spawn(serve_conn(s, ctx.clone(), peer));
                 }
                 // EMFILE and friends: back off instead of spinning.
                 Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
@@ -296,11 +298,19 @@ impl BoundServers {
             unix: Vec::new(),
             tcp_addrs: Vec::new(),
         };
-        let ctx = |auth: Option<Auth>| {
+        let api = backend.api();
+        let ctx = |auth: Option<Auth>, listener: steward_api::access::Listener| {
             Arc::new(Ctx {
                 backend: backend.clone(),
+                api_basic: auth.clone().map(|a| {
+                    let check: steward_api::access::BasicCheck =
+                        Arc::new(move |header: &[u8]| a.check(Some(header)));
+                    check
+                }),
                 auth,
                 options: options.clone(),
+                api: api.clone(),
+                listener,
             })
         };
         // From here on `servers` owns the paths (unlinked on drop, also on error below).
@@ -314,7 +324,7 @@ impl BoundServers {
                 .map_err(|e| ServerError::socket(&target, e))?;
             servers.tasks.push(tokio::spawn(accept_loop(
                 AnyListener::Unix(l),
-                ctx(u.auth),
+                ctx(u.auth, steward_api::access::Listener::Unix),
                 stop_rx.clone(),
             )));
         }
@@ -332,7 +342,12 @@ impl BoundServers {
                 .map_err(|e| ServerError::socket(&target, e))?;
             servers.tasks.push(tokio::spawn(accept_loop(
                 AnyListener::Tcp(l),
-                ctx(t.auth),
+                ctx(
+                    t.auth,
+                    steward_api::access::Listener::Tcp {
+                        loopback: addr.ip().is_loopback(),
+                    },
+                ),
                 stop_rx.clone(),
             )));
         }

@@ -57,6 +57,10 @@ pub trait Backend: Send + Sync + 'static {
     fn status_rows(&self) -> Vec<StatusRow>;
     /// Version string for the page footer.
     fn version(&self) -> String;
+    /// The JSON API, `/healthz` and `/metrics` (crates/api), when the daemon serves them.
+    fn api(&self) -> Option<axum::Router> {
+        None
+    }
 }
 
 /// One line of the status page.

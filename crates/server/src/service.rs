@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited};
+use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full, Limited};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
@@ -34,11 +34,17 @@ pub(crate) struct Ctx {
     pub(crate) backend: Arc<dyn Backend>,
     pub(crate) auth: Option<Auth>,
     pub(crate) options: ServerOptions,
+    /// The JSON API router, when the backend serves one.
+    pub(crate) api: Option<axum::Router>,
+    /// What kind of listener this is (for the API's access rules).
+    pub(crate) listener: steward_api::access::Listener,
+    /// The listener's supervisord credentials as the API checks them.
+    pub(crate) api_basic: Option<steward_api::access::BasicCheck>,
 }
 
 /// Response body: the payload plus the guard that marks the request as in service.
 pub(crate) struct RespBody {
-    inner: BoxBody<Bytes, io::Error>,
+    inner: UnsyncBoxBody<Bytes, io::Error>,
     _guard: Option<ActiveGuard>,
 }
 
@@ -62,10 +68,10 @@ impl Body for RespBody {
 
 type Resp = Response<RespBody>;
 
-fn full(body: impl Into<Bytes>) -> BoxBody<Bytes, io::Error> {
+fn full(body: impl Into<Bytes>) -> UnsyncBoxBody<Bytes, io::Error> {
     Full::new(body.into())
         .map_err(|never: Infallible| match never {})
-        .boxed()
+        .boxed_unsync()
 }
 
 fn respond(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Resp {
@@ -102,10 +108,43 @@ pub(crate) async fn handle(
     ctx: Arc<Ctx>,
     probe: PeerProbe,
     guard: ActiveGuard,
+    peer: Option<Arc<str>>,
 ) -> Result<Resp, Infallible> {
-    let mut resp = route(req, &ctx, probe).await;
+    let mut resp = match &ctx.api {
+        Some(api) if is_api_path(req.uri().path()) => api_call(api.clone(), req, &ctx, peer).await,
+        _ => route(req, &ctx, probe).await,
+    };
     resp.body_mut()._guard = Some(guard);
     Ok(resp)
+}
+
+/// Paths the JSON API answers (it does its own authentication: `/healthz` needs none,
+/// bearer tokens are accepted beside the listener's Basic credentials).
+fn is_api_path(path: &str) -> bool {
+    path == "/healthz" || path == "/metrics" || path == "/api" || path.starts_with("/api/")
+}
+
+async fn api_call(
+    api: axum::Router,
+    mut req: Request<Incoming>,
+    ctx: &Ctx,
+    peer: Option<Arc<str>>,
+) -> Resp {
+    use tower::ServiceExt;
+    req.extensions_mut()
+        .insert(steward_api::access::Connection {
+            listener: ctx.listener,
+            peer: peer.map(|p| p.to_string()),
+            basic: ctx.api_basic.clone(),
+        });
+    let resp = match api.oneshot(req).await {
+        Ok(r) => r,
+        Err(never) => match never {},
+    };
+    resp.map(|body| RespBody {
+        inner: body.map_err(io::Error::other).boxed_unsync(),
+        _guard: None,
+    })
 }
 
 async fn route(req: Request<Incoming>, ctx: &Ctx, probe: PeerProbe) -> Resp {
@@ -204,7 +243,7 @@ fn tail_response(file: &std::path::Path, ctx: &Ctx, probe: PeerProbe) -> Resp {
         return error(StatusCode::NOT_FOUND);
     };
     let mut r = Response::new(RespBody {
-        inner: body.boxed(),
+        inner: body.boxed_unsync(),
         _guard: None,
     });
     let h = r.headers_mut();

@@ -1,0 +1,268 @@
+//! The JSON API (`/api/v1/…`), `/healthz` and `/metrics`, served beside `/RPC2` on the
+//! daemon's listeners.
+//!
+//! Data flow: the server (crates/server) hands every request under these paths to
+//! [`router`], with a [`access::Connection`] extension saying which listener it came
+//! through. A middleware turns that and the headers into an [`access::Principal`] (or a
+//! 401); each route checks the role it needs, reads the engine's snapshot for state, and
+//! changes state only through the engine's action layer (`steward_engine::actions`), the
+//! same functions XML-RPC uses. Live updates come from one place, the engine's event bus,
+//! numbered in [`events::EventLog`]. Every state-changing call is written to the audit
+//! sink the daemon provides.
+//!
+//! Routing, extractors, JSON and SSE are axum's; the OpenAPI document is written by hand
+//! ([`openapi`]) and checked by schemathesis in the test suite.
+
+pub mod access;
+pub mod cron;
+pub mod error;
+pub mod events;
+mod metrics;
+pub mod openapi;
+pub mod processes;
+
+use std::sync::Arc;
+
+use axum::extract::{Query, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use steward_engine::{EngineHandle, SupervisorState};
+
+use crate::access::{Connection, Principal, Role};
+use crate::error::{ApiError, ApiResult};
+
+/// Where state-changing requests are recorded (the daemon's audit log).
+pub trait AuditSink: Send + Sync {
+    /// One record: who, from where, what, on what, and the outcome (`ok` or the error).
+    fn record(&self, actor: &str, source: &str, action: &str, target: &str, result: &str);
+    /// The newest records first, at most `limit`, as JSON objects.
+    fn recent(&self, limit: usize) -> Vec<Value>;
+}
+
+/// Everything the routes share.
+pub struct ApiState {
+    pub engine: EngineHandle,
+    pub events: events::EventLog,
+    pub audit: Option<Arc<dyn AuditSink>>,
+    /// The daemon's version string, for `/metrics`' build info.
+    pub version: String,
+}
+
+impl ApiState {
+    /// Builds the state and starts feeding the event log from the engine.
+    pub fn new(engine: EngineHandle, audit: Option<Arc<dyn AuditSink>>) -> Arc<ApiState> {
+        let events = events::EventLog::new();
+        events.follow(&engine);
+        Arc::new(ApiState {
+            engine,
+            events,
+            audit,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        })
+    }
+
+    /// Records a state-changing call in the audit log.
+    pub fn audit(
+        &self,
+        who: &Principal,
+        conn: &Connection,
+        action: &str,
+        target: &str,
+        error: Option<ApiError>,
+    ) {
+        if let Some(sink) = &self.audit {
+            let source = conn.peer.as_deref().unwrap_or("unix socket");
+            let result = error.map_or_else(
+                || "ok".to_string(),
+                |e| format!("{}: {}", e.code, e.message),
+            );
+            sink.record(
+                &who.name,
+                source,
+                &format!("api: {action}"),
+                target,
+                &result,
+            );
+        }
+    }
+}
+
+/// Authenticates every API request (401 before any route runs) and stamps the principal.
+async fn authenticate(mut req: Request, next: Next) -> Response {
+    let conn = req
+        .extensions()
+        .get::<Connection>()
+        .cloned()
+        .unwrap_or(Connection {
+            // A request without the server's stamp is treated as the least trusted kind.
+            listener: access::Listener::Tcp { loopback: false },
+            peer: None,
+            basic: None,
+        });
+    match access::authenticate(&conn, req.headers(), req.method()) {
+        Ok(who) => {
+            req.extensions_mut().insert(who);
+            req.extensions_mut().insert(conn);
+            let mut resp = next.run(req).await;
+            resp.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            resp
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        "no such route (see /api/v1/openapi.json)",
+    )
+}
+
+/// `/healthz`: no credentials, reveals only whether the daemon is running.
+async fn healthz(State(st): State<Arc<ApiState>>) -> Response {
+    if st.engine.snapshot().state == SupervisorState::Running {
+        (StatusCode::OK, Json(json!({"status": "ok"}))).into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "unavailable"})),
+        )
+            .into_response()
+    }
+}
+
+#[derive(Deserialize)]
+struct ReloadQuery {
+    dry_run: Option<String>,
+}
+
+/// `POST /api/v1/reload`: reread, then (unless `dry_run`) update exactly the groups the
+/// diff names, as `supervisorctl reread && supervisorctl update` does.
+async fn reload(
+    State(st): State<Arc<ApiState>>,
+    Extension(who): Extension<Principal>,
+    Extension(conn): Extension<Connection>,
+    Query(q): Query<ReloadQuery>,
+) -> ApiResult<Json<Value>> {
+    access::require(&who, Role::Admin)?;
+    let dry_run = match q.dry_run.as_deref() {
+        None | Some("false") | Some("0") => false,
+        Some("true") | Some("1") | Some("") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "dry_run must be true or false, not `{other}`"
+            )))
+        }
+    };
+    let diff = match st.engine.reread().await {
+        Ok(d) => d,
+        Err(e) => {
+            let err = ApiError::from_action(&e, "config");
+            st.audit(&who, &conn, "reload", "config", Some(err.clone()));
+            return Err(err);
+        }
+    };
+    let mut reply = json!({
+        "dry_run": dry_run,
+        "added": diff.added,
+        "changed": diff.changed,
+        "removed": diff.removed,
+    });
+    if !dry_run {
+        let applied = st.engine.apply_update(&diff).await;
+        let results: Vec<Value> = applied
+            .iter()
+            .map(|(g, r)| match r {
+                Ok(msg) => json!({"group": g, "result": "ok", "message": msg}),
+                Err(e) => json!({"group": g, "result": "error", "error": ApiError::from_action(e, g).body()["error"]}),
+            })
+            .collect();
+        reply["results"] = Value::Array(results);
+        st.audit(&who, &conn, "reload", "config", None);
+        st.events.push("reload", reply.clone());
+    }
+    Ok(Json(reply))
+}
+
+async fn events_route(
+    State(st): State<Arc<ApiState>>,
+    Extension(who): Extension<Principal>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Response> {
+    access::require(&who, Role::Viewer)?;
+    let last = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    Ok(st.events.sse(last).into_response())
+}
+
+#[derive(Deserialize)]
+struct AuditQuery {
+    limit: Option<String>,
+}
+
+async fn audit_route(
+    State(st): State<Arc<ApiState>>,
+    Extension(who): Extension<Principal>,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<Json<Value>> {
+    access::require(&who, Role::Admin)?;
+    let limit = match q.limit.as_deref() {
+        None => 100,
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=10_000).contains(n))
+            .ok_or_else(|| ApiError::bad_request("limit must be a number from 1 to 10000"))?,
+    };
+    let records = st
+        .audit
+        .as_ref()
+        .map(|a| a.recent(limit))
+        .unwrap_or_default();
+    Ok(Json(json!({"records": records})))
+}
+
+async fn openapi_route() -> Json<Value> {
+    Json(openapi::document())
+}
+
+/// The routes under `/api/v1`, `/healthz` and `/metrics`.
+pub fn router(state: Arc<ApiState>) -> Router {
+    let api = Router::new()
+        .route("/processes", get(processes::list))
+        .route("/processes/{name}", get(processes::get_one))
+        .route("/processes/{name}/log", get(processes::log))
+        .route("/processes/{name}/log/follow", get(processes::log_follow))
+        .route("/processes/{name}/{action}", post(processes::act))
+        .route("/groups/{group}/{action}", post(processes::act_group))
+        .route("/all/{action}", post(processes::act_all))
+        .route("/reload", post(reload))
+        .route("/cron", get(cron::list))
+        .route("/cron/{job}", get(cron::get_one))
+        .route("/cron/{job}/runs", get(cron::runs))
+        .route("/cron/{job}/{action}", post(cron::act))
+        .route("/events", get(events_route))
+        .route("/audit", get(audit_route))
+        .route("/metrics", get(metrics::metrics))
+        .fallback(not_found)
+        .layer(middleware::from_fn(authenticate));
+    Router::new()
+        .route("/api/v1/openapi.json", get(openapi_route))
+        .route("/healthz", get(healthz))
+        .route(
+            "/metrics",
+            get(metrics::metrics).layer(middleware::from_fn(authenticate)),
+        )
+        .nest("/api/v1", api)
+        .fallback(not_found)
+        .with_state(state)
+}
