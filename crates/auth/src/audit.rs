@@ -82,18 +82,12 @@ struct Tail {
     ends_with_newline: bool,
 }
 
-#[derive(Debug)]
-struct State {
-    file: Option<File>,
-    tail: Tail,
-}
-
 /// An append-only, bounded audit log file.
 #[derive(Debug)]
 pub struct AuditLog {
     path: PathBuf,
     max: usize,
-    state: Mutex<State>,
+    tail: Mutex<Tail>,
 }
 
 impl AuditLog {
@@ -108,15 +102,9 @@ impl AuditLog {
         let log = AuditLog {
             path: path.to_path_buf(),
             max: max.max(1),
-            state: Mutex::new(State {
-                file: None,
-                tail: Tail::default(),
-            }),
+            tail: Mutex::new(Tail::default()),
         };
-        let mut st = log.lock();
-        let file = log.open_file()?;
-        st.file = Some(file);
-        drop(st);
+        log.open_file()?;
         Ok(log)
     }
 
@@ -130,43 +118,25 @@ impl AuditLog {
     }
 
     pub fn append_at(&self, entry: AuditEntry, time: Timestamp) -> Result<AuditRecord, AuditError> {
-        let mut st = self.lock();
-        let file = match st.file.take() {
-            Some(f) => f,
-            None => self.open_file()?,
-        };
-        let mut locked = self.flock(file)?;
-        // Someone compacted (renamed a new file over ours) before we got the lock: write
-        // to the file that is at the path now.
+        let mut tail = self.lock();
+        // Opened per record (audit records are rare; an open is cheap next to the fsync),
+        // so a compaction by another process is seen without keeping a stale descriptor.
+        let mut locked = self.flock(self.open_file()?)?;
         loop {
+            // Someone compacted (renamed a new file over this one) before we got the lock:
+            // write to the file that is at the path now.
             let ours = locked.metadata().map_err(self.io())?;
             match fs::metadata(&self.path) {
                 Ok(m) if m.ino() == ours.ino() && m.dev() == ours.dev() => break,
-                _ => {
-                    drop(locked);
-                    locked = self.flock(self.open_file()?)?;
-                }
+                _ => locked = self.flock(self.open_file()?)?,
             }
         }
-        let result = self.append_locked(&mut st.tail, &mut locked, entry, time);
-        let compacted = match &result {
-            Ok(_) if st.tail.records > self.max + self.max / 10 => {
-                self.compact(&mut locked, &mut st.tail).map(|()| true)
-            }
-            _ => Ok(false),
-        };
-        let file = locked.unlock().map_err(|(_, e)| AuditError::Io {
-            path: self.path.clone(),
-            source: e.into(),
-        })?;
-        // After a compaction our descriptor points at the replaced file.
-        st.file = if matches!(compacted, Ok(true)) {
-            None
-        } else {
-            Some(file)
-        };
-        let record = result?;
-        compacted?;
+        let record = self.append_locked(&mut tail, &mut locked, entry, time)?;
+        if tail.records > self.max + self.max / 10 {
+            // The record is on disk whatever happens here; a failed compaction is retried
+            // at the next append.
+            let _ = self.compact(&mut locked, &mut tail);
+        }
         Ok(record)
     }
 
@@ -284,8 +254,8 @@ impl AuditLog {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, Tail> {
+        self.tail.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
