@@ -101,8 +101,9 @@ pub enum Via {
     Local,
 }
 
-/// An authenticated caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An authenticated caller. Serializes as `{"name", "role", "groups", "via"}` (for a
+/// "who am I" answer).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Principal {
     /// The user or token name (recorded as the actor in the audit log).
     pub name: String,
@@ -270,6 +271,14 @@ mod tests {
         // A broken glob fails closed.
         assert!(!principal(Some(&["[web"])).may_touch_group("[web"));
         assert!(!principal(Some(&[])).may_touch_group("web"));
+    }
+
+    #[test]
+    fn principal_serializes_for_whoami() {
+        assert_eq!(
+            serde_json::to_value(principal(Some(&["web*"]))).unwrap(),
+            serde_json::json!({"name": "p", "role": "operator", "groups": ["web*"], "via": "token"})
+        );
     }
 
     #[test]

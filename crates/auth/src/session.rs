@@ -15,7 +15,7 @@
 //! of the keys hands out a usable cookie. Every method has an `_at` form taking the current
 //! [`Instant`], so tests drive time instead of sleeping.
 
-use crate::role::Principal;
+use crate::role::{Principal, Via};
 use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -72,12 +72,16 @@ impl SessionStore {
         self.policy
     }
 
-    /// Starts a session: `(session_id, csrf_token)`, both 256-bit random, base64url.
+    /// Starts a session for a principal whose password was just checked:
+    /// `(session_id, csrf_token)`, both 256-bit random, base64url. Lookups return the
+    /// principal with `via: Session`.
     pub fn login(&self, principal: Principal) -> (String, String) {
         self.login_at(principal, Instant::now())
     }
 
-    pub fn login_at(&self, principal: Principal, now: Instant) -> (String, String) {
+    pub fn login_at(&self, mut principal: Principal, now: Instant) -> (String, String) {
+        // From now on the caller proves itself with the cookie, whatever it logged in with.
+        principal.via = Via::Session;
         let id = random_secret();
         let csrf = random_secret();
         let mut map = self.lock();
@@ -274,7 +278,7 @@ fn client_key(ip: IpAddr) -> IpAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::role::{Role, Via};
+    use crate::role::Role;
 
     fn alice() -> Principal {
         Principal {
@@ -291,7 +295,11 @@ mod tests {
     fn login_lookup_logout() {
         let s = SessionStore::default();
         let t0 = Instant::now();
-        let (id, csrf) = s.login_at(alice(), t0);
+        let basic = Principal {
+            via: Via::Basic,
+            ..alice()
+        };
+        let (id, csrf) = s.login_at(basic, t0);
         assert_ne!(id, csrf);
         assert_eq!(id.len(), 43);
         let (p, c) = s.lookup_at(&id, t0).unwrap();
