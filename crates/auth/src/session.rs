@@ -2,10 +2,11 @@
 //!
 //! Data flow: the login form handler first asks [`LoginLimiter::attempt`] whether this
 //! client address may try again, then checks the password ([`crate::Users`]), and on success
-//! calls [`SessionStore::login`], which returns a session id (for an `HttpOnly`,
-//! `SameSite=Strict` cookie) and a CSRF token (for the page, echoed in a header on every
-//! unsafe request). Each later request calls [`SessionStore::lookup`] with the cookie, which
-//! also renews the idle timer; an unsafe request then compares its CSRF header with
+//! calls [`SessionStore::login`], which returns a session id (sent as the cookie that
+//! [`session_cookie`] formats: `HttpOnly`, `SameSite=Strict`, `Secure` behind TLS) and a CSRF
+//! token (for the page, echoed in a header on every unsafe request). Each later request
+//! finds the id with [`session_id_from_cookies`] and calls [`SessionStore::lookup`], which
+//! also renews the idle timer; an unsafe request must then pass [`same_origin`] and
 //! [`SessionStore::check_csrf`]. Sessions die on [`SessionStore::logout`], after
 //! [`SessionPolicy::idle`] without a request (default 30 min) or
 //! [`SessionPolicy::absolute`] after login whatever the activity (default 12 h).
@@ -181,6 +182,57 @@ fn random_secret() -> String {
     let mut raw = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut raw);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "steward_session";
+
+/// The `Set-Cookie` value that hands a session to the browser: not readable by scripts
+/// (`HttpOnly`), never sent on cross-site requests (`SameSite=Strict`), and only over TLS
+/// when `secure` (set it when the client reached Steward over HTTPS). No `Max-Age`: the
+/// browser forgets it when closed, and the server enforces the real expiry.
+pub fn session_cookie(session_id: &str, secure: bool) -> String {
+    format!(
+        "{SESSION_COOKIE}={session_id}; Path=/; HttpOnly; SameSite=Strict{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// The `Set-Cookie` value that deletes the session cookie (logout).
+pub fn clear_session_cookie(secure: bool) -> String {
+    format!(
+        "{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// The session id in a request's `Cookie` header, if any.
+pub fn session_id_from_cookies(cookie_header: &str) -> Option<&str> {
+    cookie_header.split(';').find_map(|pair| {
+        let (name, value) = pair.trim().split_once('=')?;
+        (name == SESSION_COOKIE && !value.is_empty()).then_some(value)
+    })
+}
+
+/// Whether a request's `Origin` header names the server it was sent to (its `Host`
+/// header), as the check on unsafe session requests needs. A missing or `null` Origin
+/// fails: every browser sends one with a cross-origin or `POST` request, and non-browser
+/// clients use tokens, not sessions.
+pub fn same_origin(origin: Option<&str>, host: Option<&str>) -> bool {
+    let (Some(origin), Some(host)) = (origin, host) else {
+        return false;
+    };
+    let authority = match origin.split_once("://") {
+        Some((scheme, rest))
+            if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") =>
+        {
+            rest
+        }
+        _ => return false,
+    };
+    !authority.is_empty()
+        && !authority.contains(['/', '@'])
+        && authority.eq_ignore_ascii_case(host.trim())
 }
 
 /// Login attempts allowed per client and window.
@@ -367,6 +419,46 @@ mod tests {
         assert!(s.lookup_at(&b, t0 + 3 * MIN).is_some());
         s.prune_at(t0 + 3 * MIN + 30 * MIN + Duration::from_secs(1));
         assert!(s.is_empty());
+    }
+
+    #[test]
+    fn cookies() {
+        assert_eq!(
+            session_cookie("abc", false),
+            "steward_session=abc; Path=/; HttpOnly; SameSite=Strict"
+        );
+        assert!(session_cookie("abc", true).ends_with("; SameSite=Strict; Secure"));
+        assert!(clear_session_cookie(true).contains("Max-Age=0"));
+        assert_eq!(
+            session_id_from_cookies("theme=dark; steward_session=abc ; x=y"),
+            Some("abc")
+        );
+        assert_eq!(session_id_from_cookies("steward_session="), None);
+        assert_eq!(session_id_from_cookies("other_steward_session=abc"), None);
+        assert_eq!(session_id_from_cookies(""), None);
+    }
+
+    #[test]
+    fn origin_check() {
+        let host = Some("127.0.0.1:9001");
+        assert!(same_origin(Some("http://127.0.0.1:9001"), host));
+        assert!(same_origin(
+            Some("HTTPS://Steward.example"),
+            Some("steward.example")
+        ));
+        for bad in [
+            None,
+            Some("null"),
+            Some("http://127.0.0.1:9002"),
+            Some("http://evil.example"),
+            Some("http://127.0.0.1:9001/"),
+            Some("ftp://127.0.0.1:9001"),
+            Some("http://x@127.0.0.1:9001"),
+            Some("http://"),
+        ] {
+            assert!(!same_origin(bad, host), "{bad:?}");
+        }
+        assert!(!same_origin(Some("http://127.0.0.1:9001"), None));
     }
 
     #[test]
