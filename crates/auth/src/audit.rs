@@ -90,6 +90,15 @@ pub struct AuditLog {
     tail: Mutex<Tail>,
 }
 
+/// The audit log of a config: `audit.jsonl` in the state directory (`[steward] state_dir`,
+/// else `default_state_dir`, the daemon's default).
+pub fn audit_file_for(
+    steward: &steward_config::StewardSection,
+    default_state_dir: &Path,
+) -> PathBuf {
+    AuditLog::default_path(steward.state_dir.as_deref().unwrap_or(default_state_dir))
+}
+
 impl AuditLog {
     /// `<state_dir>/audit.jsonl`.
     pub fn default_path(state_dir: &Path) -> PathBuf {
@@ -298,6 +307,22 @@ mod tests {
 
     fn ids(records: &[AuditRecord]) -> Vec<u64> {
         records.iter().map(|r| r.id).collect()
+    }
+
+    #[test]
+    fn lives_in_the_state_dir() {
+        let mut s = steward_config::StewardSection::default();
+        let default = Path::new("/var/lib/steward");
+        assert_eq!(
+            audit_file_for(&s, default),
+            Path::new("/var/lib/steward/audit.jsonl")
+        );
+        s.state_dir = Some("/srv/st".into());
+        s.token_file = Some("/elsewhere/t.json".into());
+        assert_eq!(
+            audit_file_for(&s, default),
+            Path::new("/srv/st/audit.jsonl")
+        );
     }
 
     #[test]

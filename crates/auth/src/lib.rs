@@ -27,7 +27,7 @@ pub mod session;
 pub mod tokens;
 pub mod users;
 
-pub use audit::{AuditEntry, AuditError, AuditLog, AuditRecord};
+pub use audit::{audit_file_for, AuditEntry, AuditError, AuditLog, AuditRecord};
 pub use password::{hash_password, parse_basic, parse_bearer, StoredPassword};
 pub use redact::{is_secret_name, redact_env, redact_url_credentials, REDACTED};
 pub use role::{parse_group_globs, GroupScope, Listener, Principal, Role, UnknownRole, Via};
@@ -35,5 +35,5 @@ pub use session::{
     clear_session_cookie, same_origin, session_cookie, session_id_from_cookies, LoginLimiter,
     SessionPolicy, SessionStore, SESSION_COOKIE,
 };
-pub use tokens::{parse_expiry, TokenError, TokenInfo, TokenStore};
+pub use tokens::{parse_expiry, token_file_for, TokenError, TokenInfo, TokenStore};
 pub use users::{UserAccount, Users};

@@ -1,5 +1,5 @@
 //! Who is asking, and what they may do: [`Role`] (a total order, each role includes the ones
-//! below it), [`Principal`] (an authenticated name with its role, optional group scope and
+//! below it; defined with the config, re-exported here), [`Principal`] (an authenticated name with its role, optional group scope and
 //! how it proved itself) and [`Listener`] (what an unauthenticated client gets on each kind
 //! of listener).
 //!
@@ -8,84 +8,9 @@
 //! `principal.role.allows(Role::Operator)` and `principal.may_touch_group("web")` before it
 //! acts, and hands `principal.name` to the [`crate::AuditLog`].
 
-use std::fmt;
 use std::net::IpAddr;
-use std::str::FromStr;
 
-/// What a principal may do. Ordered: `Viewer < Logs < Operator < Admin`, and a role allows
-/// everything the roles below it allow.
-///
-/// | role | may |
-/// |---|---|
-/// | `viewer` | read process state and cron jobs (secrets redacted) |
-/// | `logs` | viewer + read process logs (output often holds secrets) |
-/// | `operator` | logs + start/stop/restart/signal, run cron jobs and commands |
-/// | `admin` | operator + reload, shutdown, tokens |
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub enum Role {
-    #[default]
-    Viewer,
-    Logs,
-    Operator,
-    Admin,
-}
-
-impl Role {
-    /// Every role, lowest first.
-    pub const ALL: [Role; 4] = [Role::Viewer, Role::Logs, Role::Operator, Role::Admin];
-
-    /// Whether a principal with this role may do something that needs `needed`.
-    pub fn allows(&self, needed: Role) -> bool {
-        *self >= needed
-    }
-
-    /// The name used in config files, token files and on the command line.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Logs => "logs",
-            Role::Operator => "operator",
-            Role::Admin => "admin",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A role name that is none of `viewer`, `logs`, `operator`, `admin`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown role '{0}' (expected one of: viewer, logs, operator, admin)")]
-pub struct UnknownRole(pub String);
-
-impl FromStr for Role {
-    type Err = UnknownRole;
-
-    /// Case-insensitive, surrounding blanks ignored.
-    fn from_str(s: &str) -> Result<Role, UnknownRole> {
-        let t = s.trim();
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str().eq_ignore_ascii_case(t))
-            .ok_or_else(|| UnknownRole(s.to_string()))
-    }
-}
-
-impl serde::Serialize for Role {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Role {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Role, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+pub use steward_config::access::{parse_group_globs, Role, UnknownRole};
 
 /// How a principal proved who it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -154,21 +79,6 @@ impl GroupScope {
     }
 }
 
-/// Checks a comma-separated list of group globs: `web*, api` → `["web*", "api"]`. Empty
-/// items are dropped; an empty list is an error (it would grant nothing, which is surely
-/// not what was meant).
-pub fn parse_group_globs(list: &str) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        glob::Pattern::new(item).map_err(|e| format!("bad group glob '{item}': {e}"))?;
-        out.push(item.to_string());
-    }
-    if out.is_empty() {
-        return Err("empty group list (omit it to allow every group)".into());
-    }
-    Ok(out)
-}
-
 /// The kind of listener a request arrived on, which decides what a caller without
 /// credentials gets when the listener has none configured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,34 +137,6 @@ mod tests {
     }
 
     #[test]
-    fn roles_are_ordered_and_include_the_lower_ones() {
-        assert!(Role::Admin.allows(Role::Operator));
-        assert!(Role::Operator.allows(Role::Logs));
-        assert!(Role::Logs.allows(Role::Viewer));
-        assert!(Role::Viewer.allows(Role::Viewer));
-        assert!(!Role::Viewer.allows(Role::Logs));
-        assert!(!Role::Logs.allows(Role::Operator));
-        assert!(!Role::Operator.allows(Role::Admin));
-        assert_eq!(Role::default(), Role::Viewer);
-    }
-
-    #[test]
-    fn role_names_round_trip() {
-        for r in Role::ALL {
-            assert_eq!(r.as_str().parse::<Role>().unwrap(), r);
-            assert_eq!(r.to_string().to_uppercase().parse::<Role>().unwrap(), r);
-            let json = serde_json::to_string(&r).unwrap();
-            assert_eq!(serde_json::from_str::<Role>(&json).unwrap(), r);
-        }
-        let e = "root".parse::<Role>().unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "unknown role 'root' (expected one of: viewer, logs, operator, admin)"
-        );
-        assert!(serde_json::from_str::<Role>("\"boss\"").is_err());
-    }
-
-    #[test]
     fn group_scope_uses_globs() {
         let p = principal(Some(&["web*", "api"]));
         assert!(p.may_touch_group("web"));
@@ -279,16 +161,6 @@ mod tests {
             serde_json::to_value(principal(Some(&["web*"]))).unwrap(),
             serde_json::json!({"name": "p", "role": "operator", "groups": ["web*"], "via": "token"})
         );
-    }
-
-    #[test]
-    fn group_glob_lists() {
-        assert_eq!(
-            parse_group_globs(" web*, api ,").unwrap(),
-            vec!["web*".to_string(), "api".to_string()]
-        );
-        assert!(parse_group_globs("[web").unwrap_err().contains("[web"));
-        assert!(parse_group_globs(" , ").is_err());
     }
 
     #[test]

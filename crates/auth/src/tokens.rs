@@ -37,6 +37,7 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use steward_config::StewardSection;
 
 /// Every token starts with this, so it is recognisable in a leaked log or a secret scanner.
 pub const TOKEN_PREFIX: &str = "stw_";
@@ -152,6 +153,14 @@ pub struct TokenStore {
     state: Mutex<State>,
 }
 
+/// The token file a config names: `[steward] token_file`, else `tokens.json` in the state
+/// directory (`[steward] state_dir`, else `default_state_dir`, the daemon's default).
+pub fn token_file_for(steward: &StewardSection, default_state_dir: &Path) -> PathBuf {
+    steward.token_file.clone().unwrap_or_else(|| {
+        TokenStore::default_path(steward.state_dir.as_deref().unwrap_or(default_state_dir))
+    })
+}
+
 impl TokenStore {
     /// `<state_dir>/tokens.json`.
     pub fn default_path(state_dir: &Path) -> PathBuf {
@@ -215,7 +224,7 @@ impl TokenStore {
             return Err(TokenError::ExpiryInPast(e));
         }
         let token = new_token();
-        let sha256 = crate::password::hex_lower(&digest(&token));
+        let sha256 = format!("{:x}", Sha256::digest(token.as_bytes()));
         self.modify(|tokens| {
             if tokens.iter().any(|t| t.info.name == name) {
                 return Err(TokenError::Exists(name.to_string()));
@@ -570,7 +579,7 @@ mod tests {
 
         let bytes = fs::read_to_string(s.path()).unwrap();
         assert!(!bytes.contains(&t[4..]), "plaintext token in the file");
-        assert!(bytes.contains(&crate::password::hex_lower(&digest(&t))));
+        assert!(bytes.contains(&format!("{:x}", Sha256::digest(t.as_bytes()))));
         let mode = fs::metadata(s.path()).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
 
@@ -700,6 +709,26 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
         }
         assert!(s.load_error().is_some());
+    }
+
+    #[test]
+    fn the_config_names_the_file() {
+        let default = Path::new("/var/lib/steward");
+        let mut s = StewardSection::default();
+        assert_eq!(
+            token_file_for(&s, default),
+            Path::new("/var/lib/steward/tokens.json")
+        );
+        s.state_dir = Some("/srv/st".into());
+        assert_eq!(
+            token_file_for(&s, default),
+            Path::new("/srv/st/tokens.json")
+        );
+        s.token_file = Some("/etc/steward/tokens.json".into());
+        assert_eq!(
+            token_file_for(&s, default),
+            Path::new("/etc/steward/tokens.json")
+        );
     }
 
     #[test]

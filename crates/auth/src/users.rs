@@ -2,7 +2,7 @@
 //! `admin`, as supervisord has only that one user) plus every `[user:NAME]` section.
 //!
 //! Data flow: the API layer builds one [`Users`] per listener from the config (the
-//! listener's own user, then `Config::users` through `UserConfig::account`), and calls
+//! listener's own user, then `Config::users` through `UserAccount::from`), and calls
 //! [`Users::verify_basic`] with the `Authorization` header. A match yields a
 //! [`Principal`] with `via: Basic`.
 //!
@@ -31,6 +31,18 @@ pub struct UserAccount {
     pub role: Role,
     /// Group globs; `None`: every group.
     pub groups: Option<Vec<String>>,
+}
+
+impl From<&steward_config::UserConfig> for UserAccount {
+    /// A `[user:NAME]` section.
+    fn from(u: &steward_config::UserConfig) -> UserAccount {
+        UserAccount {
+            name: u.name.clone(),
+            password: u.password.clone(),
+            role: u.role,
+            groups: u.groups.clone(),
+        }
+    }
 }
 
 /// The password users of one listener.

@@ -9,10 +9,10 @@ mod cron_cmd;
 mod cron_next;
 mod ctl;
 mod daemon;
-mod sync_cmd;
-mod worker_cmd;
 mod passwd_cmd;
+mod sync_cmd;
 mod token_cmd;
+mod worker_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

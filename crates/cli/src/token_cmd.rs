@@ -13,7 +13,10 @@
 
 use std::path::{Path, PathBuf};
 
-use steward_auth::{parse_expiry, parse_group_globs, AuditEntry, AuditLog, Role, TokenStore};
+use steward_auth::{
+    audit_file_for, parse_expiry, parse_group_globs, token_file_for, AuditEntry, AuditLog, Role,
+    TokenStore,
+};
 
 #[derive(clap::Subcommand, Debug, Clone)]
 pub enum TokenCommand {
@@ -82,8 +85,8 @@ fn paths(configuration: Option<&Path>) -> Result<Paths, String> {
         .map_err(|e| format!("{e}\n{}: {} error(s)", path.display(), e.0.len()))?;
     let default_state = steward_engine::history::History::default_state_dir();
     Ok(Paths {
-        tokens: cfg.steward.resolved_token_file(&default_state),
-        audit: cfg.steward.resolved_audit_file(&default_state),
+        tokens: token_file_for(&cfg.steward, &default_state),
+        audit: audit_file_for(&cfg.steward, &default_state),
     })
 }
 

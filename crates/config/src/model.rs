@@ -157,7 +157,7 @@ pub struct StewardSection {
     /// (`/var/lib/steward` as root, else `$XDG_STATE_HOME/steward` or `~/.local/state/steward`).
     pub state_dir: Option<PathBuf>,
     /// `token_file`: the API's bearer-token file. `None`: `<state_dir>/tokens.json` (see
-    /// `StewardSection::resolved_token_file`).
+    /// `steward_auth::token_file`).
     pub token_file: Option<PathBuf>,
 }
 
@@ -165,9 +165,9 @@ pub struct StewardSection {
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserConfig {
     pub name: String,
-    pub password: steward_auth::StoredPassword,
+    pub password: crate::access::StoredPassword,
     /// `role`, default `viewer`.
-    pub role: steward_auth::Role,
+    pub role: crate::access::Role,
     /// `groups`: group-name globs; `None`: every group.
     pub groups: Option<Vec<String>>,
     pub defined_at: Location,

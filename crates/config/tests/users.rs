@@ -1,8 +1,8 @@
 //! `[user:NAME]` sections and `[steward] token_file`, loaded from files in temp dirs.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use steward_auth::{Role, StoredPassword};
+use std::path::PathBuf;
+use steward_config::access::{Role, StoredPassword};
 use steward_config::*;
 
 fn load_text(text: &str) -> (tempfile::TempDir, PathBuf, Result<Config, ConfigErrors>) {
@@ -63,10 +63,10 @@ fn users_with_each_password_form() {
     let bob = &c.users[1];
     assert_eq!(bob.role, Role::Viewer, "default role");
     assert_eq!(bob.groups, None);
-    assert!(bob.account().password.verify("thepassword"));
+    assert!(bob.password.verify("thepassword"));
     assert_eq!(c.users[2].role, Role::Logs);
     // Plain text works, with a warning.
-    assert!(c.users[2].account().password.verify("hunter2"));
+    assert!(c.users[2].password.verify("hunter2"));
     let w: Vec<String> = c.warnings.iter().map(|d| d.to_string()).collect();
     assert!(
         w.iter()
@@ -123,30 +123,12 @@ fn unknown_keys_and_shadowed_names_warn() {
 }
 
 #[test]
-fn token_file_defaults_to_the_state_dir() {
-    let default = Path::new("/var/lib/steward");
-    let c = ok("[supervisord]\n");
-    assert_eq!(c.steward.token_file, None);
-    assert_eq!(
-        c.steward.resolved_token_file(default),
-        Path::new("/var/lib/steward/tokens.json")
-    );
-    assert_eq!(
-        c.steward.resolved_audit_file(default),
-        Path::new("/var/lib/steward/audit.jsonl")
-    );
-    let c = ok("[supervisord]\n[steward]\nstate_dir=/srv/st\n");
-    assert_eq!(
-        c.steward.resolved_token_file(default),
-        Path::new("/srv/st/tokens.json")
-    );
-    assert_eq!(
-        c.steward.resolved_audit_file(default),
-        Path::new("/srv/st/audit.jsonl")
-    );
+fn token_file_setting() {
+    assert_eq!(ok("[supervisord]\n").steward.token_file, None);
     let c = ok("[supervisord]\n[steward]\nstate_dir=/srv/st\ntoken_file=~/tok.json\n");
     assert_eq!(
-        c.steward.resolved_token_file(default),
-        Path::new("/home/tester/tok.json")
+        c.steward.token_file,
+        Some(PathBuf::from("/home/tester/tok.json"))
     );
+    assert_eq!(c.steward.state_dir, Some(PathBuf::from("/srv/st")));
 }

@@ -11,14 +11,13 @@
 //! Data flow: the loader calls [`users`] once with every section; each is read through a
 //! [`Reader`], its password shape checked by [`StoredPassword::parse`] (argon2id PHC,
 //! `{SHA}`+hex, or plain text, which is accepted with a warning), its role and group
-//! globs by `steward_auth`; any error names the file, line, section and key, and the
+//! globs by [`crate::access`]; any error names the file, line, section and key, and the
 //! section is left out.
 
 use super::{Ctx, Reader};
+use crate::access::{parse_group_globs, Role, StoredPassword};
 use crate::interpolate::Expansions;
-use crate::model::{StewardSection, UserConfig};
-use std::path::{Path, PathBuf};
-use steward_auth::{parse_group_globs, Role, StoredPassword, UserAccount};
+use crate::model::UserConfig;
 
 pub const USER_KEYS: &[&str] = &["password", "role", "groups"];
 
@@ -110,33 +109,4 @@ pub fn users(ctx: &mut Ctx) -> Vec<UserConfig> {
         }
     }
     out
-}
-
-impl UserConfig {
-    /// The account `steward_auth::Users` checks logins against.
-    pub fn account(&self) -> UserAccount {
-        UserAccount {
-            name: self.name.clone(),
-            password: self.password.clone(),
-            role: self.role,
-            groups: self.groups.clone(),
-        }
-    }
-}
-
-impl StewardSection {
-    /// The token file: `[steward] token_file`, else `tokens.json` in the state directory
-    /// (`state_dir`, else `default_state_dir`, the daemon's default).
-    pub fn resolved_token_file(&self, default_state_dir: &Path) -> PathBuf {
-        self.token_file.clone().unwrap_or_else(|| {
-            steward_auth::TokenStore::default_path(
-                self.state_dir.as_deref().unwrap_or(default_state_dir),
-            )
-        })
-    }
-
-    /// The audit log: `audit.jsonl` in the state directory.
-    pub fn resolved_audit_file(&self, default_state_dir: &Path) -> PathBuf {
-        steward_auth::AuditLog::default_path(self.state_dir.as_deref().unwrap_or(default_state_dir))
-    }
 }
