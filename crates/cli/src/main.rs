@@ -2,13 +2,16 @@
 //!
 //! Invoked as `supervisord` or `supervisorctl` (through a symlink), it behaves as those
 //! programs with their own flags; invoked as `steward`, it offers subcommands: `daemon`
-//! (supervisord's flags), `ctl` (supervisorctl's), `check`, `cron next|list|history|run`, `worker` and `sync`.
+//! (supervisord's flags), `ctl` (supervisorctl's), `check`, `cron next|list|history|run`,
+//! `worker`, `sync`, `token create|list|revoke` and `passwd`.
 
 mod cron_cmd;
 mod cron_next;
 mod ctl;
 mod daemon;
+mod passwd_cmd;
 mod sync_cmd;
+mod token_cmd;
 mod worker_cmd;
 
 use std::path::PathBuf;
@@ -57,6 +60,13 @@ enum Command {
     },
     /// Sync program and logrotate files from a Deployer inventory (seed 002's contract).
     Sync(Box<sync_cmd::SyncArgs>),
+    /// API bearer tokens.
+    Token {
+        #[command(subcommand)]
+        command: token_cmd::TokenCommand,
+    },
+    /// Hash a password for a [user:NAME] section (argon2id).
+    Passwd(passwd_cmd::PasswdArgs),
 }
 
 #[derive(Subcommand)]
@@ -154,5 +164,7 @@ fn main() -> ExitCode {
         },
         Command::Worker { command } => exit(worker_cmd::run(&command)),
         Command::Sync(args) => exit(sync_cmd::run(&args)),
+        Command::Token { command } => exit(token_cmd::run(&command)),
+        Command::Passwd(args) => exit(passwd_cmd::run(&args)),
     }
 }

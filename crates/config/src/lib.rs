@@ -3,13 +3,15 @@
 //! Public surface that other crates rely on: [`load`], [`load_ctl`], [`LoadOptions`],
 //! [`ConfigErrors`], [`search_paths`], [`split_command`], the value parsers
 //! ([`parse_signal`], [`signal_name`], [`parse_byte_size`], [`parse_bool`]),
-//! [`check::render`] and the model types in [`model`].
+//! [`check::render`], the model types in [`model`] and the access-control values in
+//! [`access`].
 //!
 //! Data flow: [`load`] reads the main file and its `[include]`s as text ([`loader`]), lexes
 //! them into one merged [`ini::Ini`] (configparser rules), then the [`sections`] parsers
 //! interpolate ([`interpolate`]) and type ([`values`]) every option, collecting every
 //! error as a [`Diagnostic`]; the result is the plain-data [`Config`] of [`model`].
 
+pub mod access;
 pub mod check;
 pub mod ini;
 pub mod interpolate;

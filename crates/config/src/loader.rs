@@ -11,7 +11,7 @@
 use crate::ini::Ini;
 use crate::interpolate::{expand, Expansions, Val};
 use crate::model::*;
-use crate::sections::{absolute, daemon, here_of, programs, Ctx};
+use crate::sections::{absolute, daemon, here_of, programs, users, Ctx};
 use crate::{ConfigErrors, LoadOptions};
 use std::path::{Path, PathBuf};
 
@@ -310,7 +310,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Config, ConfigErrors> {
         } else if let Some((t, _)) = name.split_once(':') {
             if !matches!(
                 t,
-                "program" | "group" | "eventlistener" | "fcgi-program" | "cron"
+                "program" | "group" | "eventlistener" | "fcgi-program" | "cron" | "user"
             ) {
                 ctx.warn(sec, "", None, "unknown section type (ignored)".into());
             }
@@ -320,6 +320,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Config, ConfigErrors> {
     }
 
     let groups = programs::groups(&mut ctx);
+    let users = users::users(&mut ctx);
 
     let Ctx {
         errors, warnings, ..
@@ -337,6 +338,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Config, ConfigErrors> {
         steward,
         groups: groups.into_iter().map(std::sync::Arc::new).collect(),
         rpcinterfaces,
+        users,
         warnings,
     })
 }

@@ -26,6 +26,8 @@ pub struct Config {
     pub groups: Vec<Arc<GroupConfig>>,
     /// `[rpcinterface:x]` sections; only the main factory is built in.
     pub rpcinterfaces: Vec<RpcInterfaceSection>,
+    /// `[user:NAME]` sections (Steward), in file order.
+    pub users: Vec<UserConfig>,
     /// Non-fatal findings: unknown keys, deprecated values, ignored options.
     pub warnings: Vec<Diagnostic>,
 }
@@ -154,6 +156,21 @@ pub struct StewardSection {
     /// Where run history and other persistent state live. `None`: the default
     /// (`/var/lib/steward` as root, else `$XDG_STATE_HOME/steward` or `~/.local/state/steward`).
     pub state_dir: Option<PathBuf>,
+    /// `token_file`: the API's bearer-token file. `None`: `<state_dir>/tokens.json` (see
+    /// `steward_auth::token_file`).
+    pub token_file: Option<PathBuf>,
+}
+
+/// A `[user:NAME]` section (Steward): a password user of the API and the web panel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserConfig {
+    pub name: String,
+    pub password: crate::access::StoredPassword,
+    /// `role`, default `viewer`.
+    pub role: crate::access::Role,
+    /// `groups`: group-name globs; `None`: every group.
+    pub groups: Option<Vec<String>>,
+    pub defined_at: Location,
 }
 
 #[derive(Debug, Clone, PartialEq)]

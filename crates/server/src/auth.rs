@@ -1,73 +1,34 @@
 //! HTTP Basic authentication as medusa/supervisord does it: one user per server, the stored
 //! password either plain or `{SHA}` + hex(sha1(password)). Applied to every route by
-//! [`crate::service`] before anything else runs.
+//! [`crate::service`] before anything else runs. The parsing and the constant-time checks
+//! are `steward_auth`'s, shared with the JSON API, so the two never disagree on a password.
 
-use base64::Engine;
-use sha1::{Digest, Sha1};
+use steward_auth::Users;
 
-#[derive(Debug, Clone)]
-pub(crate) struct Auth {
-    username: String,
-    password: String,
-}
+#[derive(Debug)]
+pub(crate) struct Auth(Users);
 
 impl Auth {
     /// `None` (no checking) unless a username is set, as in supervisord.
     pub(crate) fn new(username: Option<&str>, password: Option<&str>) -> Option<Auth> {
         match username {
-            Some(u) if !u.is_empty() => Some(Auth {
-                username: u.to_string(),
-                password: password.unwrap_or("").to_string(),
-            }),
+            Some(u) if !u.is_empty() => {
+                Some(Auth(Users::new(Some((u, password.unwrap_or(""))), [])))
+            }
             _ => None,
         }
     }
 
     /// Checks an `Authorization` header value.
     pub(crate) fn check(&self, header: Option<&[u8]>) -> bool {
-        let Some(header) = header.and_then(|h| std::str::from_utf8(h).ok()) else {
-            return false;
-        };
-        let mut parts = header.trim().splitn(2, ' ');
-        let scheme = parts.next().unwrap_or("");
-        let cookie = parts.next().unwrap_or("").trim();
-        if !scheme.eq_ignore_ascii_case("basic") {
-            return false;
-        }
-        let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(cookie) else {
-            return false;
-        };
-        let Ok(decoded) = String::from_utf8(decoded) else {
-            return false;
-        };
-        let Some((user, pass)) = decoded.split_once(':') else {
-            return false;
-        };
-        if !ct_eq(user.as_bytes(), self.username.as_bytes()) {
-            return false;
-        }
-        match self.password.strip_prefix("{SHA}") {
-            Some(hex) => {
-                let digest = Sha1::digest(pass.as_bytes());
-                let mine: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-                ct_eq(mine.as_bytes(), hex.to_ascii_lowercase().as_bytes())
-            }
-            None => ct_eq(pass.as_bytes(), self.password.as_bytes()),
-        }
+        header.and_then(|h| self.0.verify_basic(h)).is_some()
     }
-}
-
-/// Comparison whose time does not depend on where the inputs differ.
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
 
     fn header(user: &str, pass: &str) -> Vec<u8> {
         let c = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));

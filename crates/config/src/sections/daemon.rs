@@ -286,14 +286,20 @@ pub fn supervisorctl<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> CtlSection {
 }
 
 pub fn steward<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> StewardSection {
-    ctx.warn_unknown_keys(sec, &["state_dir"]);
+    ctx.warn_unknown_keys(sec, &["state_dir", "token_file"]);
     let mut r = Reader::new(ctx, sec);
     let home = r.home();
-    let state_dir = r
-        .get("state_dir", &Expansions::new())
-        .filter(|s| !s.is_empty())
-        .map(|s| absolute(PathBuf::from(expand_user(&s, home.as_deref()))));
-    StewardSection { state_dir }
+    let mut path = |key: &str| {
+        r.get(key, &Expansions::new())
+            .filter(|s| !s.is_empty())
+            .map(|s| absolute(PathBuf::from(expand_user(&s, home.as_deref()))))
+    };
+    let state_dir = path("state_dir");
+    let token_file = path("token_file");
+    StewardSection {
+        state_dir,
+        token_file,
+    }
 }
 
 pub const MAIN_FACTORY: &str = "supervisor.rpcinterface:make_main_rpcinterface";
