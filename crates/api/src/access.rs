@@ -19,44 +19,13 @@
 use std::sync::Arc;
 
 use axum::http::{header, HeaderMap, Method, StatusCode};
-use serde::Serialize;
+use steward_auth::{parse_bearer, TokenStore, Users};
+pub use steward_auth::{Listener, Principal, Role, Via};
 
 use crate::error::ApiError;
 
-/// What a principal may do; each role includes the ones below it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Read process state and cron jobs.
-    Viewer,
-    /// Viewer, plus read logs (output often holds secrets).
-    Logs,
-    /// Start, stop, restart, signal; run cron jobs and commands.
-    Operator,
-    /// Reload, shutdown, tokens, the audit log.
-    Admin,
-}
-
-impl Role {
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Logs => "logs",
-            Role::Operator => "operator",
-            Role::Admin => "admin",
-        }
-    }
-}
-
-/// The kind of listener a request came through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Listener {
-    Unix,
-    Tcp { loopback: bool },
-}
-
-/// Checks an `Authorization` header value against a listener's supervisord credentials.
-pub type BasicCheck = Arc<dyn Fn(&[u8]) -> bool + Send + Sync>;
+/// Checks an `Authorization: Basic` value against a listener's supervisord credentials.
+pub type BasicCheck = Arc<dyn Fn(&[u8]) -> Option<Principal> + Send + Sync>;
 
 /// Per-request facts the server hands the API (as a request extension).
 #[derive(Clone)]
@@ -68,47 +37,47 @@ pub struct Connection {
     pub basic: Option<BasicCheck>,
 }
 
-/// How a principal proved who it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Via {
-    /// A listener without credentials that only local users reach.
-    Local,
-    /// The listener's supervisord username and password.
-    Basic,
-    /// Nobody in particular, on a network listener without credentials.
-    Anonymous,
-}
-
-/// The one asking.
-#[derive(Debug, Clone, Serialize)]
-pub struct Principal {
-    pub name: String,
-    pub role: Role,
-    pub via: Via,
+/// The credentials the daemon knows besides each listener's own user.
+#[derive(Default)]
+pub struct Credentials {
+    /// `[user:NAME]` accounts (accepted on every listener's API routes).
+    pub users: Option<Users>,
+    /// Bearer tokens (`steward token create`), followed live.
+    pub tokens: Option<TokenStore>,
 }
 
 fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// Who sent this request (or 401).
+fn unauthorized(message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", message)
+}
+
+/// Who sent this request (or 401/403).
 pub fn authenticate(
+    creds: &Credentials,
     conn: &Connection,
     headers: &HeaderMap,
     method: &Method,
 ) -> Result<Principal, ApiError> {
     let authorization = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
-    if let Some(check) = &conn.basic {
-        let Some(value) = authorization.filter(|v| check(v)) else {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "UNAUTHORIZED",
-                "credentials required: the listener's username and password (reads), or a \
-                 bearer token from `steward token create`",
-            ));
+    if let Some(value) = authorization {
+        if let Some(bearer) = parse_bearer(value) {
+            return creds
+                .tokens
+                .as_ref()
+                .and_then(|t| t.verify(bearer))
+                .ok_or_else(|| unauthorized("unknown, revoked or expired token"));
+        }
+        let basic = conn
+            .basic
+            .as_ref()
+            .and_then(|check| check(value))
+            .or_else(|| creds.users.as_ref().and_then(|u| u.verify_basic(value)));
+        let Some(who) = basic else {
+            return Err(unauthorized("wrong username or password"));
         };
-        let _ = value;
         if !is_safe(method) {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
@@ -117,32 +86,42 @@ pub fn authenticate(
                  itself); use a bearer token from `steward token create` for this call",
             ));
         }
-        return Ok(Principal {
-            name: "admin".into(),
-            role: Role::Admin,
-            via: Via::Basic,
-        });
+        return Ok(who);
     }
-    Ok(match conn.listener {
-        Listener::Unix | Listener::Tcp { loopback: true } => Principal {
-            name: "local".into(),
-            role: Role::Admin,
-            via: Via::Local,
-        },
-        Listener::Tcp { loopback: false } => Principal {
-            name: "anonymous".into(),
-            role: Role::Viewer,
-            via: Via::Anonymous,
-        },
-    })
+    if conn.basic.is_some() {
+        return Err(unauthorized(
+            "credentials required: the listener's username and password (reads), or a \
+             bearer token from `steward token create`",
+        ));
+    }
+    Ok(conn.listener.anonymous())
+}
+
+/// Whether `who` is the nobody of a network listener without credentials.
+fn is_anonymous_public(who: &Principal) -> bool {
+    who.via == Via::Local && who.role == Role::Viewer && who.name == "anonymous"
+}
+
+/// 403 unless `who` may act on `group`.
+pub fn require_group(who: &Principal, group: &str) -> Result<(), ApiError> {
+    if who.may_touch_group(group) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            format!("{} may not act on the group {group}", who.name),
+        )
+        .with_target(group))
+    }
 }
 
 /// 403 unless `who` has at least `needed`.
 pub fn require(who: &Principal, needed: Role) -> Result<(), ApiError> {
-    if who.role >= needed {
+    if who.role.allows(needed) {
         return Ok(());
     }
-    if who.via == Via::Anonymous {
+    if is_anonymous_public(who) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "READ_ONLY_LISTENER",
@@ -156,46 +135,18 @@ pub fn require(who: &Principal, needed: Role) -> Result<(), ApiError> {
         "FORBIDDEN",
         format!(
             "role {} may not do this (needs {})",
-            who.role.name(),
-            needed.name()
+            who.role.as_str(),
+            needed.as_str()
         ),
     ))
 }
 
-/// Whether a variable or setting name looks like it holds a secret.
-pub fn is_secret_name(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    ["KEY", "SECRET", "TOKEN", "PASS"]
-        .iter()
-        .any(|w| upper.contains(w))
-}
-
-/// `https://user:pw@host/…` → `https://user:<redacted>@host/…`.
-pub fn redact_url_credentials(text: &str) -> String {
-    let Some(scheme_end) = text.find("://") else {
-        return text.to_string();
-    };
-    let rest = &text[scheme_end + 3..];
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    match authority.rfind('@') {
-        Some(at) => {
-            let userinfo = &authority[..at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!(
-                "{}://{user}:<redacted>@{}",
-                &text[..scheme_end],
-                &rest[at + 1..]
-            )
-        }
-        None => text.to_string(),
-    }
-}
+pub use steward_auth::{is_secret_name, redact_url_credentials};
 
 /// An environment value as the API shows it.
 pub fn shown_env_value(name: &str, value: &str) -> String {
     if is_secret_name(name) {
-        "<redacted>".into()
+        steward_auth::REDACTED.into()
     } else {
         redact_url_credentials(value)
     }
@@ -216,65 +167,63 @@ mod tests {
     #[test]
     fn listeners_without_credentials() {
         let h = HeaderMap::new();
+        let creds = Credentials::default();
         for (l, role) in [
-            (Listener::Unix, Role::Admin),
-            (Listener::Tcp { loopback: true }, Role::Admin),
-            (Listener::Tcp { loopback: false }, Role::Viewer),
+            (Listener::UnixSocket, Role::Admin),
+            (Listener::TcpLoopback, Role::Admin),
+            (Listener::TcpPublic, Role::Viewer),
         ] {
-            let p = authenticate(&conn(l, None), &h, &Method::POST).unwrap();
+            let p = authenticate(&creds, &conn(l, None), &h, &Method::POST).unwrap();
             assert_eq!(p.role, role, "{l:?}");
         }
-        let anon = authenticate(
-            &conn(Listener::Tcp { loopback: false }, None),
-            &h,
-            &Method::POST,
-        )
-        .unwrap();
+        let anon =
+            authenticate(&creds, &conn(Listener::TcpPublic, None), &h, &Method::POST).unwrap();
         let e = require(&anon, Role::Operator).unwrap_err();
         assert_eq!(e.code, "READ_ONLY_LISTENER");
         assert!(e.message.contains("username and password"), "{}", e.message);
     }
 
     #[test]
-    fn basic_is_for_reads_only() {
-        let check: BasicCheck = Arc::new(|v: &[u8]| v == b"Basic good");
-        let c = conn(Listener::Tcp { loopback: true }, Some(check));
+    fn basic_is_for_reads_only_and_a_bad_token_is_401() {
+        let users = Arc::new(Users::new(Some(("admin", "good")), []));
+        let check: BasicCheck = Arc::new(move |v: &[u8]| users.verify_basic(v));
+        let c = conn(Listener::TcpLoopback, Some(check));
+        let creds = Credentials::default();
         let mut h = HeaderMap::new();
+        let status = |r: Result<Principal, ApiError>| r.map(|p| p.role).map_err(|e| e.status);
         assert_eq!(
-            authenticate(&c, &h, &Method::GET).unwrap_err().status,
-            StatusCode::UNAUTHORIZED
+            status(authenticate(&creds, &c, &h, &Method::GET)),
+            Err(StatusCode::UNAUTHORIZED)
         );
-        h.insert(header::AUTHORIZATION, "Basic bad".parse().unwrap());
+        h.insert(header::AUTHORIZATION, "Basic YWRtaW46YmFk".parse().unwrap()); // admin:bad
         assert_eq!(
-            authenticate(&c, &h, &Method::GET).unwrap_err().status,
-            StatusCode::UNAUTHORIZED
+            status(authenticate(&creds, &c, &h, &Method::GET)),
+            Err(StatusCode::UNAUTHORIZED)
         );
-        h.insert(header::AUTHORIZATION, "Basic good".parse().unwrap());
+        h.insert(
+            header::AUTHORIZATION,
+            "Basic YWRtaW46Z29vZA==".parse().unwrap(),
+        ); // admin:good
         assert_eq!(
-            authenticate(&c, &h, &Method::GET).unwrap().role,
-            Role::Admin
+            status(authenticate(&creds, &c, &h, &Method::GET)),
+            Ok(Role::Admin)
         );
         assert_eq!(
-            authenticate(&c, &h, &Method::POST).unwrap_err().code,
+            authenticate(&creds, &c, &h, &Method::POST)
+                .unwrap_err()
+                .code,
             "BASIC_AUTH_READ_ONLY"
+        );
+        h.insert(header::AUTHORIZATION, "Bearer stw_nope".parse().unwrap());
+        assert_eq!(
+            status(authenticate(&creds, &c, &h, &Method::GET)),
+            Err(StatusCode::UNAUTHORIZED)
         );
     }
 
     #[test]
-    fn secrets_are_recognised_and_redacted() {
-        for n in [
-            "APP_KEY",
-            "aws_secret_access_key",
-            "GITHUB_TOKEN",
-            "DB_PASSWORD",
-            "passwd",
-        ] {
-            assert!(is_secret_name(n), "{n}");
-        }
-        for n in ["PATH", "HOME", "APP_ENV"] {
-            assert!(!is_secret_name(n), "{n}");
-        }
-        assert_eq!(shown_env_value("DB_PASSWORD", "x"), "<redacted>");
+    fn secret_environment_values_are_redacted() {
+        assert_eq!(shown_env_value("DB_PASSWORD", "x"), steward_auth::REDACTED);
         assert_eq!(
             shown_env_value("DATABASE_URL", "postgres://app:hunter2@db:5432/app"),
             "postgres://app:<redacted>@db:5432/app"

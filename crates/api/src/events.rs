@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use futures_util::stream::{self, Stream};
+use futures_util::stream::{self, Stream, StreamExt};
 use serde_json::{json, Value};
 use steward_engine::events::Event;
 use steward_engine::EngineHandle;
@@ -124,6 +124,8 @@ impl EventLog {
         let start = last_seen.unwrap_or_else(|| *self.newest.borrow());
         let log = self.clone();
         let rx = self.newest.subscribe();
+        // A comment first, so a client knows the stream is live before any event.
+        let hello = stream::once(async { Ok(SseEvent::default().comment("connected")) });
         let stream = stream::unfold(
             (log, rx, start, VecDeque::<Arc<Numbered>>::new()),
             |(log, mut rx, mut seen, mut queue)| async move {
@@ -145,7 +147,8 @@ impl EventLog {
                 }
             },
         );
-        Sse::new(stream).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("heartbeat"))
+        Sse::new(hello.chain(stream))
+            .keep_alive(KeepAlive::new().interval(HEARTBEAT).text("heartbeat"))
     }
 }
 

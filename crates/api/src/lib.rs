@@ -47,6 +47,8 @@ pub trait AuditSink: Send + Sync {
 /// Everything the routes share.
 pub struct ApiState {
     pub engine: EngineHandle,
+    /// `[user:x]` accounts and bearer tokens.
+    pub credentials: access::Credentials,
     pub events: events::EventLog,
     pub audit: Option<Arc<dyn AuditSink>>,
     /// The daemon's version string, for `/metrics`' build info.
@@ -55,11 +57,16 @@ pub struct ApiState {
 
 impl ApiState {
     /// Builds the state and starts feeding the event log from the engine.
-    pub fn new(engine: EngineHandle, audit: Option<Arc<dyn AuditSink>>) -> Arc<ApiState> {
+    pub fn new(
+        engine: EngineHandle,
+        credentials: access::Credentials,
+        audit: Option<Arc<dyn AuditSink>>,
+    ) -> Arc<ApiState> {
         let events = events::EventLog::new();
         events.follow(&engine);
         Arc::new(ApiState {
             engine,
+            credentials,
             events,
             audit,
             version: env!("CARGO_PKG_VERSION").to_string(),
@@ -93,18 +100,18 @@ impl ApiState {
 }
 
 /// Authenticates every API request (401 before any route runs) and stamps the principal.
-async fn authenticate(mut req: Request, next: Next) -> Response {
+async fn authenticate(State(st): State<Arc<ApiState>>, mut req: Request, next: Next) -> Response {
     let conn = req
         .extensions()
         .get::<Connection>()
         .cloned()
         .unwrap_or(Connection {
             // A request without the server's stamp is treated as the least trusted kind.
-            listener: access::Listener::Tcp { loopback: false },
+            listener: access::Listener::TcpPublic,
             peer: None,
             basic: None,
         });
-    match access::authenticate(&conn, req.headers(), req.method()) {
+    match access::authenticate(&st.credentials, &conn, req.headers(), req.method()) {
         Ok(who) => {
             req.extensions_mut().insert(who);
             req.extensions_mut().insert(conn);
@@ -254,15 +261,61 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/audit", get(audit_route))
         .route("/metrics", get(metrics::metrics))
         .fallback(not_found)
-        .layer(middleware::from_fn(authenticate));
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .route("/api/v1/openapi.json", get(openapi_route))
         .route("/healthz", get(healthz))
         .route(
             "/metrics",
-            get(metrics::metrics).layer(middleware::from_fn(authenticate)),
+            get(metrics::metrics)
+                .layer(middleware::from_fn_with_state(state.clone(), authenticate)),
         )
         .nest("/api/v1", api)
         .fallback(not_found)
         .with_state(state)
+}
+
+/// The daemon's audit log (`<state_dir>/audit.jsonl`) as the API's sink. Appends run on a
+/// blocking thread (each is an fsync) so a slow disk never holds up a reply.
+pub struct FileAudit(pub Arc<steward_auth::AuditLog>);
+
+impl AuditSink for FileAudit {
+    fn record(&self, actor: &str, source: &str, action: &str, target: &str, result: &str) {
+        let log = self.0.clone();
+        let entry = steward_auth::AuditEntry {
+            actor: actor.to_string(),
+            source: source.to_string(),
+            action: action.to_string(),
+            target: target.to_string(),
+            result: result.to_string(),
+        };
+        let write = move || {
+            let _ = log.append(entry);
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn_blocking(write);
+            }
+            Err(_) => write(),
+        }
+    }
+
+    fn recent(&self, limit: usize) -> Vec<Value> {
+        self.0
+            .recent(limit, None)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| {
+                json!({
+                    "id": r.id,
+                    "time": r.time.to_string(),
+                    "actor": r.actor,
+                    "source": r.source,
+                    "action": r.action,
+                    "target": r.target,
+                    "result": r.result,
+                })
+            })
+            .collect()
+    }
 }

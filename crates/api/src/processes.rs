@@ -182,7 +182,13 @@ pub async fn list(
     access::require(&who, Role::Viewer)?;
     let snap = st.engine.snapshot();
     let now = now_epoch();
-    let list: Vec<Value> = snap.processes.iter().map(|p| summary(p, now)).collect();
+    let scope = who.group_scope();
+    let list: Vec<Value> = snap
+        .processes
+        .iter()
+        .filter(|p| scope.allows(&p.group))
+        .map(|p| summary(p, now))
+        .collect();
     Ok(Json(json!({"processes": list})))
 }
 
@@ -193,7 +199,9 @@ pub async fn get_one(
 ) -> ApiResult<Json<Value>> {
     access::require(&who, Role::Viewer)?;
     let snap = st.engine.snapshot();
-    Ok(Json(details(find(&snap, &name)?, now_epoch())))
+    let p = find(&snap, &name)?;
+    access::require_group(&who, &p.group)?;
+    Ok(Json(details(p, now_epoch())))
 }
 
 /// `POST /processes/{name}/{action}`.
@@ -207,6 +215,7 @@ pub async fn act(
     access::require(&who, Role::Operator)?;
     let snap = st.engine.snapshot();
     let info = find(&snap, &name)?.clone();
+    access::require_group(&who, &info.group)?;
     let result = match action.as_str() {
         "start" => st.engine.start_process(&info, true).await,
         "stop" => st.engine.stop_process(&info, true).await,
@@ -325,7 +334,12 @@ pub async fn act_all(
 ) -> ApiResult<Json<Value>> {
     access::require(&who, Role::Operator)?;
     let snap = st.engine.snapshot();
-    let members = actions::members(&snap, None).map_err(|e| ApiError::from_action(&e, "all"))?;
+    let scope = who.group_scope();
+    let members: Vec<ProcInfo> = actions::members(&snap, None)
+        .map_err(|e| ApiError::from_action(&e, "all"))?
+        .into_iter()
+        .filter(|m| scope.allows(&m.group))
+        .collect();
     let results = act_on_members(&st, members, &action, body.as_ref().map(|b| &b.0)).await?;
     st.audit(&who, &conn, &format!("all {action}"), "*", None);
     let fresh = st.engine.snapshot();
@@ -340,7 +354,12 @@ pub struct LogQuery {
     lines: Option<String>,
 }
 
-fn log_path(st: &ApiState, name: &str, stream: Option<&str>) -> ApiResult<(Arc<Path>, bool)> {
+fn log_path(
+    st: &ApiState,
+    who: &Principal,
+    name: &str,
+    stream: Option<&str>,
+) -> ApiResult<(Arc<Path>, bool)> {
     let stderr = match stream.unwrap_or("stdout") {
         "stdout" => false,
         "stderr" => true,
@@ -352,6 +371,9 @@ fn log_path(st: &ApiState, name: &str, stream: Option<&str>) -> ApiResult<(Arc<P
     };
     let snap = st.engine.snapshot();
     let p = find(&snap, name)?;
+    if !who.may_touch_group(&p.group) {
+        return Err(ApiError::not_found("process", name));
+    }
     let path = if stderr {
         &p.stderr_logfile
     } else {
@@ -407,7 +429,7 @@ pub async fn log(
             .filter(|n| (1..=10_000).contains(n))
             .ok_or_else(|| ApiError::bad_request("lines must be a number from 1 to 10000"))?,
     };
-    let (path, stderr) = log_path(&st, &name, q.stream.as_deref())?;
+    let (path, stderr) = log_path(&st, &who, &name, q.stream.as_deref())?;
     let found = match last_lines(&path, lines) {
         Ok(l) => l,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
@@ -436,7 +458,7 @@ pub async fn log_follow(
     Query(q): Query<LogQuery>,
 ) -> ApiResult<impl IntoResponse> {
     access::require(&who, Role::Logs)?;
-    let (path, _) = log_path(&st, &name, q.stream.as_deref())?;
+    let (path, _) = log_path(&st, &who, &name, q.stream.as_deref())?;
     Ok(follow_stream(path))
 }
 

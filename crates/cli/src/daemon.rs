@@ -262,6 +262,63 @@ fn apply_overrides(cfg: &mut Config, a: &DaemonArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// The `[user:x]` accounts, the token store and the audit log of the JSON API.
+fn api_credentials(
+    cfg: &Config,
+    log: &MainLog,
+) -> (
+    steward_api::access::Credentials,
+    Option<Arc<dyn steward_api::AuditSink>>,
+) {
+    let state_dir = cfg
+        .steward
+        .state_dir
+        .clone()
+        .unwrap_or_else(steward_engine::history::History::default_state_dir);
+    let users = (!cfg.users.is_empty()).then(|| {
+        steward_auth::Users::new(None, cfg.users.iter().map(steward_auth::UserAccount::from))
+    });
+    let tokens = steward_auth::TokenStore::open_lenient(&steward_auth::token_file_for(
+        &cfg.steward,
+        &state_dir,
+    ));
+    if let Some(e) = tokens.load_error() {
+        log.log(LogLevel::Error, &format!("API tokens: {e}"));
+    }
+    let audit_path = steward_auth::audit_file_for(&cfg.steward, &state_dir);
+    let audit: Option<Arc<dyn steward_api::AuditSink>> =
+        match steward_auth::AuditLog::open(&audit_path, steward_auth::audit::DEFAULT_MAX_RECORDS) {
+            Ok(a) => Some(Arc::new(steward_api::FileAudit(Arc::new(a)))),
+            Err(e) => {
+                log.log(
+                    LogLevel::Warn,
+                    &format!("audit log {} unavailable: {e}", audit_path.display()),
+                );
+                None
+            }
+        };
+    (
+        steward_api::access::Credentials {
+            users,
+            tokens: Some(tokens),
+        },
+        audit,
+    )
+}
+
+/// XML-RPC's state-changing calls recorded in the same audit log as the API's.
+fn audit_hook(sink: Arc<dyn steward_api::AuditSink>) -> steward_rpc::AuditHook {
+    Arc::new(move |method: &str, target: &str, result: &str| {
+        sink.record(
+            "xmlrpc",
+            "xmlrpc",
+            &format!("xmlrpc: {method}"),
+            target,
+            result,
+        );
+    })
+}
+
 /// The HTTP server's view of the daemon.
 struct DaemonBackend {
     rpc: Rpc,
@@ -610,7 +667,16 @@ async fn run_cycle(
     // a program at once when it says RUNNING.
     engine.loaded().await;
     let rpc = Rpc::new(engine.clone());
-    let api = steward_api::router(steward_api::ApiState::new(engine.clone(), None));
+    let (credentials, audit) = api_credentials(&cfg, &log);
+    let api = steward_api::router(steward_api::ApiState::new(
+        engine.clone(),
+        credentials,
+        audit.clone(),
+    ));
+    let rpc = match &audit {
+        Some(sink) => rpc.with_audit(audit_hook(sink.clone())),
+        None => rpc,
+    };
     let servers = bound
         .serve(Arc::new(DaemonBackend { rpc, api }))
         .map_err(|e| anyhow!("{e}"))?;

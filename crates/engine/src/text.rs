@@ -89,6 +89,28 @@ pub fn decode_wait_status(status: i32) -> (i32, String) {
     }
 }
 
+/// The `description` of getProcessInfo (supervisord's `_interpretProcessInfo`).
+pub fn describe(p: &crate::ProcInfo, now: f64) -> String {
+    match p.state {
+        crate::ProcessState::Running => {
+            let uptime = now.trunc() as i64 - p.start.trunc() as i64;
+            format!("pid {}, uptime {}", p.pid, timedelta(uptime))
+        }
+        crate::ProcessState::Fatal | crate::ProcessState::Backoff => match &p.spawnerr {
+            Some(s) if !s.is_empty() => s.clone(),
+            _ => format!("unknown error (try \"tail {}\")", p.name),
+        },
+        crate::ProcessState::Stopped | crate::ProcessState::Exited => {
+            if p.start != 0.0 {
+                stop_time(p.stop as i64)
+            } else {
+                "Not started".into()
+            }
+        }
+        _ => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,27 +139,5 @@ mod tests {
         assert_eq!(decode_wait_status(3 << 8), (3, "exit status 3".into()));
         assert_eq!(decode_wait_status(9), (-1, "terminated by SIGKILL".into()));
         assert_eq!(decode_wait_status(15), (-1, "terminated by SIGTERM".into()));
-    }
-}
-
-/// The `description` of getProcessInfo (supervisord's `_interpretProcessInfo`).
-pub fn describe(p: &crate::ProcInfo, now: f64) -> String {
-    match p.state {
-        crate::ProcessState::Running => {
-            let uptime = now.trunc() as i64 - p.start.trunc() as i64;
-            format!("pid {}, uptime {}", p.pid, timedelta(uptime))
-        }
-        crate::ProcessState::Fatal | crate::ProcessState::Backoff => match &p.spawnerr {
-            Some(s) if !s.is_empty() => s.clone(),
-            _ => format!("unknown error (try \"tail {}\")", p.name),
-        },
-        crate::ProcessState::Stopped | crate::ProcessState::Exited => {
-            if p.start != 0.0 {
-                stop_time(p.stop as i64)
-            } else {
-                "Not started".into()
-            }
-        }
-        _ => String::new(),
     }
 }

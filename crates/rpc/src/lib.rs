@@ -8,4 +8,4 @@ pub mod docs;
 pub mod faults;
 pub mod methods;
 pub mod xml;
-pub use methods::Rpc;
+pub use methods::{AuditHook, Rpc};

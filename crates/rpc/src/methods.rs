@@ -28,11 +28,42 @@ pub const API_VERSION: &str = "3.0";
 /// What getSupervisorVersion reports: the reference version we are compatible with.
 pub const SUPERVISOR_VERSION: &str = "4.3.0";
 
+/// Called with (method, target, outcome) after every state-changing call.
+pub type AuditHook = Arc<dyn Fn(&str, &str, &str) + Send + Sync>;
+
+/// The `supervisor.*` methods that change state (and so are audited).
+fn changes_state(method: &str) -> bool {
+    matches!(
+        method,
+        "startProcess"
+            | "startProcessGroup"
+            | "startAllProcesses"
+            | "stopProcess"
+            | "stopProcessGroup"
+            | "stopAllProcesses"
+            | "signalProcess"
+            | "signalProcessGroup"
+            | "signalAllProcesses"
+            | "sendProcessStdin"
+            | "sendRemoteCommEvent"
+            | "clearProcessLogs"
+            | "clearProcessLog"
+            | "clearAllProcessLogs"
+            | "clearLog"
+            | "shutdown"
+            | "restart"
+            | "reloadConfig"
+            | "addProcessGroup"
+            | "removeProcessGroup"
+    )
+}
+
 /// The method table bound to one engine.
 #[derive(Clone)]
 pub struct Rpc {
     engine: EngineHandle,
     auto_names: Arc<std::sync::Mutex<AutoNames>>,
+    audit: Option<AuditHook>,
 }
 
 type LogPaths = (Option<Arc<std::path::Path>>, Option<Arc<std::path::Path>>);
@@ -224,7 +255,14 @@ impl Rpc {
         Rpc {
             engine,
             auto_names: Default::default(),
+            audit: None,
         }
+    }
+
+    /// The same table, recording state-changing calls through `hook`.
+    pub fn with_audit(mut self, hook: AuditHook) -> Rpc {
+        self.audit = Some(hook);
+        self
     }
 
     pub fn engine(&self) -> &EngineHandle {
@@ -253,9 +291,43 @@ impl Rpc {
         }
         match parts[0] {
             "system" => self.system(parts[1], params).await,
-            "supervisor" => self.supervisor(parts[1], params).await,
-            "steward" => self.steward(parts[1], params).await,
+            "supervisor" => {
+                if !changes_state(parts[1]) {
+                    return self.supervisor(parts[1], params).await;
+                }
+                let target = params
+                    .first()
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
+                let r = self.supervisor(parts[1], params).await;
+                self.audit(method, &target, &r);
+                r
+            }
+            "steward" => {
+                let target = params
+                    .first()
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
+                let r = self.steward(parts[1], params).await;
+                if parts[1] == "cronRun" {
+                    self.audit(method, &target, &r);
+                }
+                r
+            }
             _ => Err(fault(faults::UNKNOWN_METHOD, None)),
+        }
+    }
+
+    /// Records a state-changing call in the daemon's audit log.
+    fn audit(&self, method: &str, target: &str, result: &RpcResult) {
+        if let Some(hook) = &self.audit {
+            let outcome = match result {
+                Ok(_) => "ok".to_string(),
+                Err(f) => format!("{}: {}", f.code, f.string),
+            };
+            hook(method, target, &outcome);
         }
     }
 

@@ -19,6 +19,11 @@ impl Auth {
         }
     }
 
+    /// The principal an `Authorization` header value proves (the JSON API's view).
+    pub(crate) fn principal(&self, header: &[u8]) -> Option<steward_auth::Principal> {
+        self.0.verify_basic(header)
+    }
+
     /// Checks an `Authorization` header value.
     pub(crate) fn check(&self, header: Option<&[u8]>) -> bool {
         header.and_then(|h| self.0.verify_basic(h)).is_some()

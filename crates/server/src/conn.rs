@@ -300,11 +300,12 @@ impl BoundServers {
         };
         let api = backend.api();
         let ctx = |auth: Option<Auth>, listener: steward_api::access::Listener| {
+            let auth = auth.map(Arc::new);
             Arc::new(Ctx {
                 backend: backend.clone(),
                 api_basic: auth.clone().map(|a| {
                     let check: steward_api::access::BasicCheck =
-                        Arc::new(move |header: &[u8]| a.check(Some(header)));
+                        Arc::new(move |header: &[u8]| a.principal(header));
                     check
                 }),
                 auth,
@@ -324,7 +325,7 @@ impl BoundServers {
                 .map_err(|e| ServerError::socket(&target, e))?;
             servers.tasks.push(tokio::spawn(accept_loop(
                 AnyListener::Unix(l),
-                ctx(u.auth, steward_api::access::Listener::Unix),
+                ctx(u.auth, steward_api::access::Listener::UnixSocket),
                 stop_rx.clone(),
             )));
         }
@@ -344,9 +345,7 @@ impl BoundServers {
                 AnyListener::Tcp(l),
                 ctx(
                     t.auth,
-                    steward_api::access::Listener::Tcp {
-                        loopback: addr.ip().is_loopback(),
-                    },
+                    steward_api::access::Listener::for_tcp_bind(addr.ip()),
                 ),
                 stop_rx.clone(),
             )));

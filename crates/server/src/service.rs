@@ -32,7 +32,7 @@ use crate::{page, tail, Backend, ServerOptions};
 /// Per-server state shared by all its connections.
 pub(crate) struct Ctx {
     pub(crate) backend: Arc<dyn Backend>,
-    pub(crate) auth: Option<Auth>,
+    pub(crate) auth: Option<Arc<Auth>>,
     pub(crate) options: ServerOptions,
     /// The JSON API router, when the backend serves one.
     pub(crate) api: Option<axum::Router>,

@@ -1,0 +1,381 @@
+//! Issue 13: the JSON API on the daemon's own listeners, driven with curl as any client
+//! would: routes, the error shape, the access rules of each listener kind, bearer tokens,
+//! the live event stream and the audit log.
+mod support;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use support::*;
+
+const PROGRAMS: &str = "
+[inet_http_server]
+port=127.0.0.1:{port}
+username=admin
+password=s3cret
+
+[steward]
+state_dir={dir}/state
+
+[program:web]
+command=sh -c 'echo web-started; exec sleep 1000'
+startsecs=0
+environment=APP_KEY=\"hunter2\",HOME=\"/tmp\"
+
+[program:worker]
+command=sleep 1000
+startsecs=0
+numprocs=2
+process_name=%(program_name)s_%(process_num)02d
+";
+
+struct Reply {
+    status: u16,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+/// One request with curl: over the unix socket when `sock` is given, else to `url`.
+fn curl(sock: Option<&std::path::Path>, method: &str, url: &str, headers: &[&str]) -> Reply {
+    let mut cmd = Command::new("curl");
+    cmd.args([
+        "-s",
+        "-o",
+        "-",
+        "-w",
+        "\n%{http_code}",
+        "-X",
+        method,
+        "--max-time",
+        "20",
+    ]);
+    if let Some(s) = sock {
+        cmd.arg("--unix-socket").arg(s);
+    }
+    for h in headers {
+        cmd.args(["-H", h]);
+    }
+    cmd.arg(url);
+    let out = run_with_timeout(&mut cmd, secs(30.0));
+    let (body, code) = out.stdout.rsplit_once('\n').unwrap_or(("", "0"));
+    Reply {
+        status: code.trim().parse().unwrap_or(0),
+        body: body.to_string(),
+    }
+}
+
+fn unix(d: &Daemon, method: &str, path: &str) -> Reply {
+    curl(
+        Some(&d.conf.sock),
+        method,
+        &format!("http://localhost{path}"),
+        &[],
+    )
+}
+
+fn tcp(d: &Daemon, method: &str, path: &str, headers: &[&str]) -> Reply {
+    curl(
+        None,
+        method,
+        &format!("http://127.0.0.1:{}{path}", d.conf.port),
+        headers,
+    )
+}
+
+fn basic() -> String {
+    // admin:s3cret
+    "Authorization: Basic YWRtaW46czNjcmV0".to_string()
+}
+
+fn token(d: &Daemon, name: &str, role: &str) -> String {
+    let out = run_with_timeout(
+        Command::new(steward_bin())
+            .args(["token", "create", name, "--role", role, "-c"])
+            .arg(&d.conf.path),
+        secs(30.0),
+    );
+    assert_eq!(out.code, 0, "{out}");
+    let t = out
+        .stdout
+        .split_whitespace()
+        .find(|w| w.starts_with("stw_"))
+        .unwrap_or_else(|| panic!("no token printed: {out}"))
+        .to_string();
+    format!("Authorization: Bearer {t}")
+}
+
+fn start() -> Daemon {
+    Daemon::start_steward(Conf::new(PROGRAMS))
+}
+
+#[test]
+fn unix_socket_routes_actions_and_error_shape() {
+    let d = start();
+    d.wait_state("web", "RUNNING", secs(10.0));
+    let r = unix(&d, "GET", "/api/v1/processes");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let names: Vec<String> = r.json()["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["web", "worker:worker_00", "worker:worker_01"]);
+
+    // One process: resources and config, the secret-named variable redacted.
+    let web = unix(&d, "GET", "/api/v1/processes/web").json();
+    assert_eq!(web["state"], "RUNNING");
+    assert!(web["rss_bytes"].as_u64().unwrap() > 0, "{web}");
+    assert_eq!(
+        web["config"]["environment"]["APP_KEY"], "<redacted>",
+        "{web}"
+    );
+    assert_eq!(web["config"]["environment"]["HOME"], "/tmp", "{web}");
+    assert!(!unix(&d, "GET", "/api/v1/processes/web")
+        .body
+        .contains("hunter2"));
+
+    // Actions reply with the new state; wrong state and unknown names have one shape.
+    let r = unix(&d, "POST", "/api/v1/processes/web/stop");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["process"]["state"], "STOPPED");
+    assert_eq!(
+        d.state("web"),
+        "STOPPED",
+        "the API and XML-RPC see one engine"
+    );
+    let r = unix(&d, "POST", "/api/v1/processes/web/stop");
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(r.json()["error"]["code"], "NOT_RUNNING");
+    assert_eq!(r.json()["error"]["target"], "web");
+    let r = unix(&d, "POST", "/api/v1/processes/nosuch/start");
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert_eq!(r.json()["error"]["code"], "BAD_NAME");
+    assert_eq!(
+        unix(&d, "POST", "/api/v1/processes/web/start").json()["process"]["state"],
+        "RUNNING"
+    );
+    let r = unix(&d, "POST", "/api/v1/processes/web/explode");
+    assert_eq!(r.status, 404, "{}", r.body);
+
+    // GET never changes state.
+    let r = unix(&d, "GET", "/api/v1/processes/web/stop");
+    assert_eq!(r.status, 405, "{}", r.body);
+    assert_eq!(d.state("web"), "RUNNING");
+
+    // A group in one call, per-process results.
+    let r = unix(&d, "POST", "/api/v1/groups/worker/stop").json();
+    let results = r["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "{r}");
+    assert!(
+        results
+            .iter()
+            .all(|m| m["result"] == "ok" && m["state"] == "STOPPED"),
+        "{r}"
+    );
+    assert_eq!(d.state("worker:worker_01"), "STOPPED");
+    let r = unix(&d, "POST", "/api/v1/all/start").json();
+    assert!(
+        r["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["state"] == "RUNNING"),
+        "{r}"
+    );
+
+    // Signals: a bad one is a 400, a good one reaches the process.
+    let r = curl(
+        Some(&d.conf.sock),
+        "POST",
+        "http://localhost/api/v1/processes/web/signal",
+        &["Content-Type: application/json"],
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+
+    // The log.
+    let log = unix(&d, "GET", "/api/v1/processes/web/log?lines=5").json();
+    assert!(
+        log["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l == "web-started"),
+        "{log}"
+    );
+    assert_eq!(
+        unix(&d, "GET", "/api/v1/processes/web/log?stream=nope").status,
+        400
+    );
+
+    // Reload preview, health, metrics, the document.
+    let r = unix(&d, "POST", "/api/v1/reload?dry_run=true").json();
+    assert_eq!(r["added"], json!([]), "{r}");
+    assert_eq!(unix(&d, "GET", "/healthz").json()["status"], "ok");
+    let m = unix(&d, "GET", "/metrics").body;
+    assert!(
+        m.contains("steward_process_state{group=\"web\",process=\"web\",state=\"RUNNING\"} 1"),
+        "{m}"
+    );
+    let doc = unix(&d, "GET", "/api/v1/openapi.json").json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["paths"]["/api/v1/processes/{name}/{action}"]["post"].is_object());
+}
+
+#[test]
+fn tcp_listener_with_credentials_basic_reads_tokens_act() {
+    let d = start();
+    d.wait_state("web", "RUNNING", secs(10.0));
+    // No credentials: only /healthz answers, and it says nothing else.
+    let r = tcp(&d, "GET", "/healthz", &[]);
+    assert_eq!((r.status, r.body.as_str()), (200, "{\"status\":\"ok\"}"));
+    for path in ["/api/v1/processes", "/metrics", "/api/v1/cron"] {
+        let r = tcp(&d, "GET", path, &[]);
+        assert_eq!(r.status, 401, "{path}: {}", r.body);
+        assert_eq!(r.json()["error"]["code"], "UNAUTHORIZED");
+    }
+    assert_eq!(
+        tcp(
+            &d,
+            "GET",
+            "/api/v1/processes",
+            &["Authorization: Basic YWRtaW46d3Jvbmc="]
+        )
+        .status,
+        401
+    );
+    // Basic: reads yes, state changes no (and nothing changes).
+    assert_eq!(tcp(&d, "GET", "/api/v1/processes", &[&basic()]).status, 200);
+    let r = tcp(&d, "POST", "/api/v1/processes/web/stop", &[&basic()]);
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(r.json()["error"]["code"], "BASIC_AUTH_READ_ONLY");
+    assert_eq!(d.state("web"), "RUNNING");
+
+    // A viewer token reads but may not act; an operator token acts; an admin reloads.
+    let viewer = token(&d, "dash", "viewer");
+    let operator = token(&d, "deploy", "operator");
+    assert_eq!(tcp(&d, "GET", "/api/v1/processes", &[&viewer]).status, 200);
+    assert_eq!(
+        tcp(&d, "GET", "/api/v1/processes/web/log", &[&viewer]).status,
+        403
+    );
+    let r = tcp(&d, "POST", "/api/v1/processes/web/stop", &[&viewer]);
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(d.state("web"), "RUNNING");
+    assert_eq!(tcp(&d, "POST", "/api/v1/reload", &[&operator]).status, 403);
+    let r = tcp(&d, "POST", "/api/v1/processes/web/stop", &[&operator]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(d.state("web"), "STOPPED");
+
+    // Revoked: refused within a second, no restart.
+    let out = run_with_timeout(
+        Command::new(steward_bin())
+            .args(["token", "revoke", "deploy", "-c"])
+            .arg(&d.conf.path),
+        secs(30.0),
+    );
+    assert_eq!(out.code, 0, "{out}");
+    let revoked = Instant::now();
+    assert!(
+        wait_until(secs(1.5), || tcp(
+            &d,
+            "GET",
+            "/api/v1/processes",
+            &[&operator]
+        )
+        .status
+            == 401),
+        "the revoked token still works"
+    );
+    assert!(revoked.elapsed() < secs(1.5));
+    assert_eq!(
+        tcp(&d, "POST", "/api/v1/processes/web/start", &[&operator]).status,
+        401
+    );
+    assert_eq!(d.state("web"), "STOPPED");
+
+    // The real supervisorctl still works on the same listener.
+    let out = d.ctl(&[
+        "-s",
+        &format!("http://127.0.0.1:{}", d.conf.port),
+        "-u",
+        "admin",
+        "-p",
+        "s3cret",
+        "start",
+        "web",
+    ]);
+    assert!(out.stdout.contains("web: started"), "{out}");
+
+    // Every state change above is in the audit log, API and XML-RPC alike.
+    let admin = token(&d, "root", "admin");
+    let mut records = Value::Null;
+    let found = wait_until(secs(5.0), || {
+        records = tcp(&d, "GET", "/api/v1/audit?limit=50", &[&admin]).json();
+        let text = records.to_string();
+        text.contains("api: stop") && text.contains("xmlrpc: supervisor.startProcess")
+    });
+    assert!(found, "{records}");
+    assert_eq!(tcp(&d, "GET", "/api/v1/audit", &[&viewer]).status, 403);
+}
+
+#[test]
+fn event_stream_shows_changes_and_resumes_after_an_id() {
+    let d = start();
+    d.wait_state("web", "RUNNING", secs(10.0));
+    let mut child = Command::new("curl")
+        .args(["-s", "-N", "--max-time", "30", "--unix-socket"])
+        .arg(&d.conf.sock)
+        .arg("http://localhost/api/v1/events")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // The stream is live once its first line (the `: connected` comment) arrives.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut lines = Vec::new();
+    let mut stopped_id = None;
+    let mut acted = false;
+    while Instant::now() < deadline && stopped_id.is_none() {
+        if !acted && !lines.is_empty() {
+            unix(&d, "POST", "/api/v1/processes/web/stop");
+            acted = true;
+        }
+        if let Ok(l) = rx.recv_timeout(Duration::from_millis(200)) {
+            lines.push(l.clone());
+            if l.contains("\"to\":\"STOPPED\"") && l.contains("\"name\":\"web\"") {
+                let id_line = lines.iter().rev().find(|x| x.starts_with("id:")).cloned();
+                stopped_id = id_line.map(|x| x[3..].trim().parse::<u64>().unwrap());
+            }
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let id = stopped_id.unwrap_or_else(|| panic!("no STOPPED event for web: {lines:?}"));
+    // A reconnect with Last-Event-ID one before gets that very event again.
+    let out = run_with_timeout(
+        Command::new("curl")
+            .args(["-s", "-N", "--max-time", "2", "--unix-socket"])
+            .arg(&d.conf.sock)
+            .args(["-H", &format!("Last-Event-ID: {}", id - 1)])
+            .arg("http://localhost/api/v1/events"),
+        secs(10.0),
+    );
+    assert!(
+        out.stdout.contains(&format!("id: {id}\n")) || out.stdout.contains(&format!("id:{id}\n")),
+        "{out}"
+    );
+    assert!(out.stdout.contains("\"to\":\"STOPPED\""), "{out}");
+}
