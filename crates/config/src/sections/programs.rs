@@ -215,6 +215,9 @@ pub fn groups(ctx: &mut Ctx) -> Vec<GroupConfig> {
                 Kind::Cron => known.extend_from_slice(CRON_KEYS),
                 Kind::Program => {}
             }
+            if kind != Kind::Cron {
+                known.extend_from_slice(super::health::HEALTH_KEYS);
+            }
             ctx.warn_unknown_keys(sec, &known);
             if claimed.contains(sec.name.as_str()) {
                 continue;
@@ -272,6 +275,17 @@ pub fn groups(ctx: &mut Ctx) -> Vec<GroupConfig> {
         result.push(g);
     }
     result.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
+    let program_sections: HashMap<String, &Section> = ini
+        .sections
+        .iter()
+        .filter_map(|sec| match split_type(&sec.name) {
+            Some(("program" | "fcgi-program" | "eventlistener", name)) => {
+                Some((name.trim().to_string(), sec))
+            }
+            _ => None,
+        })
+        .collect();
+    super::health::check_graph(ctx, &result, &program_sections);
     result
 }
 
@@ -663,6 +677,15 @@ pub fn processes<'a>(
             format!("program section {} does not specify a command", sec.name),
         );
     }
+    let readiness = if cron {
+        super::health::Readiness {
+            depends_on: Vec::new(),
+            on_dependency_failure: DependencyFailure::Ignore,
+            health: None,
+        }
+    } else {
+        super::health::read(&mut r)
+    };
     if r.failed {
         return None;
     }
@@ -787,6 +810,9 @@ pub fn processes<'a>(
             umask,
             serverurl: serverurl.clone(),
             defined_at: defined_at.clone(),
+            depends_on: readiness.depends_on.clone(),
+            on_dependency_failure: readiness.on_dependency_failure,
+            health: readiness.health.clone(),
         }));
     }
     if r.failed {
