@@ -86,6 +86,11 @@ pub const EVENT_TYPES: &[&str] = &[
     "PROCESS_GROUP",
     "PROCESS_GROUP_ADDED",
     "PROCESS_GROUP_REMOVED",
+    "PROCESS_HEALTH",
+    "PROCESS_HEALTH_STARTING",
+    "PROCESS_HEALTH_HEALTHY",
+    "PROCESS_HEALTH_UNHEALTHY",
+    "PROCESS_HEALTH_UNKNOWN",
 ];
 
 pub const DEFAULT_RESULT_HANDLER: &str = "supervisor.dispatchers:default_handler";

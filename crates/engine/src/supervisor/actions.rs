@@ -68,6 +68,11 @@ impl Engine {
                     self.respond(reply, Err(ActionError::BadName));
                     return;
                 };
+                if let Some(r) = self.groups[gi].procs[pi].readiness.as_deref_mut() {
+                    // The operator's stop ends a pending unhealthy or dependency restart.
+                    r.restart_pending = false;
+                    r.held = false;
+                }
                 if !self.groups[gi].procs[pi].state.is_running() {
                     self.respond(reply, Err(ActionError::NotRunning));
                     return;
@@ -232,6 +237,7 @@ impl Engine {
                 logged,
                 captured,
             } => {
+                self.health_output(&key, pid, &logged);
                 // Capture mode also forwards output; PROCESS_LOG only when enabled.
                 let log_events = self.find(&key).is_some_and(|(gi, pi)| {
                     let p = &self.groups[gi].procs[pi];
@@ -314,6 +320,12 @@ impl Engine {
                 self.cron_enqueue_manual(&name);
                 self.respond(reply, Ok(()));
             }
+            Request::Health { key, pid, verdict } => self.health_verdict(&key, pid, verdict),
+            Request::SpawnCheck { key, reply } => {
+                let r = self.spawn_check(&key);
+                let _ = reply.send(r);
+            }
+            Request::KillCheck { pid } => self.kill_check(pid),
             Request::ConfigInfo { reply } => {
                 let active = self
                     .groups

@@ -91,6 +91,21 @@ pub enum Request {
         name: String,
         reply: Reply<()>,
     },
+    /// A health checker's verdict on the process spawned as `pid`.
+    Health {
+        key: ProcKey,
+        pid: i32,
+        verdict: Verdict,
+    },
+    /// A checker asks the loop to spawn its command probe (the loop reaps every child).
+    SpawnCheck {
+        key: ProcKey,
+        reply: oneshot::Sender<Result<SpawnedCheck, String>>,
+    },
+    /// A command probe timed out: kill its process group.
+    KillCheck {
+        pid: i32,
+    },
     /// The last parsed config (getAllConfigInfo).
     ConfigInfo {
         reply: oneshot::Sender<(Arc<Config>, Vec<Arc<str>>)>,

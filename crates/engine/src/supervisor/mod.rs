@@ -33,16 +33,20 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 mod actions;
 mod cron_jobs;
+mod dependencies;
 mod handle;
+mod health;
 mod listeners;
 mod process;
 mod pumps;
 mod reload;
+mod sd_notify;
 mod shutdown;
 mod transitions;
 pub use cron_jobs::{CronJobInfo, RunSummary};
 use handle::Reply;
 pub use handle::{EngineHandle, PendingReply, Request};
+pub use health::{Health, HealthInfo, SpawnedCheck, Verdict};
 use process::{Group, Proc, StdinPipe, Waiter};
 use pumps::{Pump, PumpSet};
 
@@ -108,6 +112,10 @@ pub struct ProcInfo {
     pub stdout_logfile: Option<Arc<std::path::Path>>,
     pub stderr_logfile: Option<Arc<std::path::Path>>,
     pub config: Arc<ProcessConfig>,
+    /// Steward: the health verdict, for processes with health or readiness options.
+    pub health: Option<Arc<HealthInfo>>,
+    /// Steward: the dependency an automatic start waits for (`db:healthy`).
+    pub waiting_for: Option<Arc<str>>,
 }
 
 /// What readers see without asking the loop.
@@ -219,6 +227,12 @@ struct Engine {
     signal_plan: Option<spawn::SignalPlan>,
     /// Some process has an `AUTO` log name without its file (see `create_pending_auto_logs`).
     auto_pending: bool,
+    /// Command health probes still running, by pid: `reap` hands them their status.
+    check_children: HashMap<i32, oneshot::Sender<i32>>,
+    /// Program name → processes, for `depends_on` (`None`: groups changed, rebuild).
+    program_index: Option<dependencies::ProgramIndex>,
+    /// Counts state changes, so a transition pass knows whether to run again.
+    state_changes: u64,
 }
 
 fn wall_now() -> f64 {
@@ -317,6 +331,9 @@ pub fn start(opts: EngineOptions) -> (EngineHandle, tokio::task::JoinHandle<Exit
         auto_pending: false,
         signal_plan: None,
         group_names: Arc::new([]),
+        check_children: HashMap::new(),
+        program_index: None,
+        state_changes: 0,
     };
     let task = tokio::spawn(async move { engine.run(rx).await });
     (handle, task)
@@ -364,6 +381,7 @@ impl Engine {
                     break;
                 }
             }
+            self.enforce_dependencies();
             self.check_waiters();
             self.pools_dispatch();
             self.create_pending_auto_logs();

@@ -25,6 +25,8 @@ pub(super) struct Proc {
     /// Boxed: only event listeners have one, and every record would otherwise carry its
     /// size.
     pub(super) listener: Option<Box<listeners::ListenerProto>>,
+    /// Dependencies and health (see `health`); boxed, most processes have neither.
+    pub(super) readiness: Option<Box<health::Readiness>>,
     /// This process as last published, reused while nothing in it changed.
     pub(super) published: Option<Arc<ProcInfo>>,
 }
@@ -65,7 +67,14 @@ impl Proc {
                 && info.group_priority == group_priority
                 && Arc::ptr_eq(&info.config, &self.cfg)
                 && info.stdout_logfile == self.log_paths[0]
-                && info.stderr_logfile == self.log_paths[1];
+                && info.stderr_logfile == self.log_paths[1]
+                && match (&info.health, self.readiness.as_deref()) {
+                    (Some(a), Some(r)) => {
+                        Arc::ptr_eq(a, &r.info) && info.waiting_for == r.waiting_for
+                    }
+                    (None, None) => true,
+                    _ => false,
+                };
             if unchanged {
                 return info.clone();
             }
@@ -83,6 +92,8 @@ impl Proc {
             stdout_logfile: self.log_paths[0].clone(),
             stderr_logfile: self.log_paths[1].clone(),
             config: self.cfg.clone(),
+            health: self.readiness.as_ref().map(|r| r.info.clone()),
+            waiting_for: self.readiness.as_ref().and_then(|r| r.waiting_for.clone()),
         });
         self.published = Some(info.clone());
         info

@@ -65,6 +65,7 @@ impl Engine {
                 events_enabled: [pc.stdout.events_enabled, pc.stderr.events_enabled],
                 listener: matches!(cfg.kind, steward_config::GroupKind::EventListener { .. })
                     .then(|| Box::new(listeners::ListenerProto::new())),
+                readiness: health::Readiness::new(pc),
                 published: None,
             });
         }
@@ -96,6 +97,7 @@ impl Engine {
             _ => None,
         };
         self.group_names = Arc::new([]);
+        self.program_index = None;
         self.groups.insert(
             pos,
             Group {
@@ -129,6 +131,7 @@ impl Engine {
         }
         let g = self.groups.remove(gi);
         self.group_names = Arc::new([]);
+        self.program_index = None;
         for path in g.procs.iter().flat_map(|p| p.log_paths.iter().flatten()) {
             if let Some(n) = self.path_uses.get_mut(path) {
                 *n -= 1;

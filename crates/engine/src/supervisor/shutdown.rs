@@ -24,14 +24,23 @@ impl Engine {
                 self.respond(w.reply, Err(ActionError::ShutdownState));
             }
         }
-        // Stop the highest-priority group that still has unstopped processes.
-        let target = (0..self.groups.len())
-            .rev()
-            .find(|&gi| self.groups[gi].procs.iter().any(|p| !p.state.is_stopped()));
+        // Stop the highest-priority group that still has unstopped processes, leaving
+        // running whatever another unstopped process depends on.
+        let depended_on = self.programs_with_running_dependents();
+        let free = |p: &Proc| !depended_on.contains(p.cfg.program_name.as_str());
+        let target = (0..self.groups.len()).rev().find(|&gi| {
+            self.groups[gi]
+                .procs
+                .iter()
+                .any(|p| !p.state.is_stopped() && free(p))
+        });
         if let Some(gi) = target {
             let mut order: Vec<usize> = (0..self.groups[gi].procs.len()).collect();
             order.reverse();
             for pi in order {
+                if !free(&self.groups[gi].procs[pi]) {
+                    continue;
+                }
                 match self.groups[gi].procs[pi].state {
                     ProcessState::Running | ProcessState::Starting => {
                         let _ = self.stop_proc(gi, pi);

@@ -26,6 +26,7 @@ impl Engine {
         }
         p.state = to;
         self.dirty = true;
+        self.state_changes += 1;
         if to == ProcessState::Running && p.listener.is_some() {
             self.pools_dirty = true;
         }
@@ -43,9 +44,23 @@ impl Engine {
 
     pub(super) fn transition_all(&mut self) {
         let now = Instant::now();
-        for gi in 0..self.groups.len() {
-            for pi in 0..self.groups[gi].procs.len() {
-                self.transition_one(gi, pi, now);
+        // With dependencies, a pass that changed some state runs again: what it started
+        // may unblock a process earlier in the order (bounded: each round that goes on
+        // moved at least one process, and the graph has no cycles).
+        let rounds = if self.program_index().any_dependencies {
+            self.groups.len() + 1
+        } else {
+            1
+        };
+        for _ in 0..rounds {
+            let before = self.state_changes;
+            for gi in 0..self.groups.len() {
+                for pi in 0..self.groups[gi].procs.len() {
+                    self.transition_one(gi, pi, now);
+                }
+            }
+            if self.state_changes == before {
+                break;
             }
         }
     }
@@ -64,13 +79,18 @@ impl Engine {
                     }
                     AutoRestart::Never => false,
                 },
-                ProcessState::Stopped => p.laststart.is_none() && p.cfg.autostart && !cron,
+                ProcessState::Stopped => {
+                    (p.laststart.is_none() && p.cfg.autostart && !cron)
+                        || p.readiness
+                            .as_deref()
+                            .is_some_and(|r| r.restart_pending || r.held)
+                }
                 ProcessState::Backoff => {
                     p.backoff <= p.cfg.startretries && p.delay.is_some_and(|d| now > d)
                 }
                 _ => false,
             };
-            if spawn {
+            if spawn && self.may_spawn(gi, pi) {
                 self.spawn_proc(gi, pi);
             }
         }
@@ -277,6 +297,7 @@ impl Engine {
             return;
         }
         use std::os::fd::AsFd;
+        let (notify_socket, extra_env) = self.notify_socket_for(&cfg);
         let ctx = SpawnContext {
             group: &group_name,
             base_env: &self.base_env,
@@ -286,6 +307,7 @@ impl Engine {
             signals: *self
                 .signal_plan
                 .get_or_insert_with(spawn::SignalPlan::current),
+            extra_env: &extra_env,
         };
         match spawn::spawn(&cfg, &resolved, &ctx) {
             Ok(spawned) => {
@@ -324,7 +346,11 @@ impl Engine {
                             .is_some_and(|path| self.path_uses.get(path).copied() == Some(1));
                         let events = p.events_enabled[i]
                             || (if i == 0 { &cfg.stdout } else { &cfg.stderr }).capture_maxbytes
-                                > 0;
+                                > 0
+                            || cfg
+                                .health
+                                .as_deref()
+                                .is_some_and(|h| h.ready_log_line.is_some());
                         (fd, p.logs[i].clone(), i == 1, events, exclusive_file)
                     })
                     .collect();
@@ -342,6 +368,10 @@ impl Engine {
                     self.start_pump(fd, pump);
                 }
                 self.pids.insert(pid, (gi, pi));
+                self.health_spawned(gi, pi);
+                if let Some(sock) = notify_socket {
+                    self.start_notifier(gi, pi, sock);
+                }
             }
             Err(SpawnError::Spawnerr(msg)) => {
                 self.record_spawnerr(gi, pi, msg.clone());
@@ -464,7 +494,7 @@ impl Engine {
             match self.pids.remove(&pid) {
                 Some((gi, pi)) => self.finish(gi, pi, status),
                 None => {
-                    if self.cron_extra_exited(pid, status) {
+                    if self.cron_extra_exited(pid, status) || self.check_exited(pid, status) {
                         continue;
                     }
                     let (_, msg) = decode_wait_status(status);
@@ -522,6 +552,7 @@ impl Engine {
         p.pid = 0;
         p.stdin = None;
         self.dirty = true;
+        self.health_exited(gi, pi);
         self.listener_exited(gi, pi);
         if is_cron(&self.groups[gi].cfg) {
             let name: Arc<str> = self.groups[gi].cfg.name.as_str().into();
