@@ -600,6 +600,11 @@ async fn run_cycle(
         base_env,
         first_start,
     });
+    let host = nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // Lives as long as this engine: a restart starts the next config's notifiers.
+    let _notifiers = steward_notify::start(&cfg.notifiers, engine.clone(), host);
     let rpc = Rpc::new(engine.clone());
     let servers = bound
         .serve(Arc::new(DaemonBackend { rpc }))

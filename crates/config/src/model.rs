@@ -28,6 +28,52 @@ pub struct Config {
     pub rpcinterfaces: Vec<RpcInterfaceSection>,
     /// Non-fatal findings: unknown keys, deprecated values, ignored options.
     pub warnings: Vec<Diagnostic>,
+    /// Steward's `[notify:x]` sections, in file order.
+    pub notifiers: Vec<NotifyConfig>,
+}
+
+/// `[notify:name]`: one destination for crash and health notifications.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotifyConfig {
+    pub name: String,
+    pub webhook: Option<WebhookTarget>,
+    /// The Standard Webhooks key (the bytes after `whsec_`, base64-decoded), or the
+    /// secret's own bytes when it has no `whsec_` prefix.
+    pub secret: Option<Vec<u8>>,
+    pub email: Vec<String>,
+    /// The sendmail-compatible command (default `/usr/sbin/sendmail -t -i`).
+    pub sendmail: String,
+    pub events: Vec<NotifyEvent>,
+    /// `groups =` patterns; a process notifies when its group matches one.
+    pub groups: Vec<glob::Pattern>,
+    /// Zero: one message per event. Otherwise events are collected this long.
+    pub batch_window: std::time::Duration,
+    pub timeout: std::time::Duration,
+    pub retries: u32,
+}
+
+/// An `http://` webhook address, split for the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookTarget {
+    pub url: String,
+    pub host: String,
+    pub port: u16,
+    pub path: String,
+}
+
+/// What a notifier can be told about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifyEvent {
+    /// `PROCESS_STATE_FATAL`.
+    Fatal,
+    /// `PROCESS_STATE_EXITED` with `expected:0` (as superlance's crashmail), not cron jobs.
+    UnexpectedExit,
+    /// `PROCESS_STATE_BACKOFF`.
+    Backoff,
+    /// `PROCESS_HEALTH_UNHEALTHY`.
+    Unhealthy,
+    /// `CRON_FAILED`: a `[cron:x]` run exited with an unexpected status.
+    CronFailed,
 }
 
 /// Where a value came from, for messages of the form `file:line: [section] key = value: reason`.

@@ -12,6 +12,7 @@
 
 pub mod daemon;
 pub mod health;
+pub mod notify;
 pub mod programs;
 
 use crate::ini::{Entry, Ini, Section};

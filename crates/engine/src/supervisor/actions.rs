@@ -326,6 +326,10 @@ impl Engine {
                 let _ = reply.send(r);
             }
             Request::KillCheck { pid } => self.kill_check(pid),
+            Request::SpawnHelper { argv, stdin, reply } => {
+                let r = self.spawn_helper(&argv, &[], None, Some(stdin));
+                let _ = reply.send(r);
+            }
             Request::ConfigInfo { reply } => {
                 let active = self
                     .groups

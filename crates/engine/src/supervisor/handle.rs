@@ -106,6 +106,13 @@ pub enum Request {
     KillCheck {
         pid: i32,
     },
+    /// Spawn a helper outside any process (sendmail for notifications); the loop reaps
+    /// it and hands its exit status back. Killed with `KillCheck`.
+    SpawnHelper {
+        argv: Vec<String>,
+        stdin: Vec<u8>,
+        reply: oneshot::Sender<Result<SpawnedCheck, String>>,
+    },
     /// The last parsed config (getAllConfigInfo).
     ConfigInfo {
         reply: oneshot::Sender<(Arc<Config>, Vec<Arc<str>>)>,

@@ -395,30 +395,53 @@ impl Engine {
             return Err("no command check".into());
         };
         let argv = steward_config::split_command(line)?;
+        let mut env = cfg.environment.clone();
+        env.push(("SUPERVISOR_PROCESS_NAME".into(), cfg.name.clone()));
+        env.push(("SUPERVISOR_GROUP_NAME".into(), key.group.to_string()));
+        let checked = self.groups[gi].procs[pi].pid.to_string();
+        env.push(("STEWARD_CHECKED_PID".into(), checked));
+        self.spawn_helper(&argv, &env, cfg.directory.as_deref(), None)
+    }
+
+    /// Spawns a short-lived helper (a command probe, sendmail) in a process group of its
+    /// own (so a timeout kills whatever it started too), stdout and stderr into one pipe,
+    /// `stdin` written and closed by a thread. The loop reaps it and hands its status to
+    /// [`SpawnedCheck::status`].
+    pub(super) fn spawn_helper(
+        &mut self,
+        argv: &[String],
+        env: &[(String, String)],
+        dir: Option<&std::path::Path>,
+        stdin: Option<Vec<u8>>,
+    ) -> Result<SpawnedCheck, String> {
+        let program = argv.first().ok_or("empty command")?;
         let (read, write) =
             nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
         let err_write = write.try_clone().map_err(|e| format!("pipe: {e}"))?;
-        let mut cmd = std::process::Command::new(&argv[0]);
+        let mut cmd = std::process::Command::new(program);
         cmd.args(&argv[1..])
-            .envs(cfg.environment.iter().map(|(k, v)| (k, v)))
-            .env("SUPERVISOR_PROCESS_NAME", &cfg.name)
-            .env("SUPERVISOR_GROUP_NAME", &*key.group)
-            .env(
-                "STEWARD_CHECKED_PID",
-                self.groups[gi].procs[pi].pid.to_string(),
-            )
-            .stdin(std::process::Stdio::null())
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(if stdin.is_some() {
+                std::process::Stdio::piped()
+            } else {
+                std::process::Stdio::null()
+            })
             .stdout(std::process::Stdio::from(write))
             .stderr(std::process::Stdio::from(err_write));
-        // Its own process group, so a timeout kills whatever it started too.
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-        if let Some(dir) = &cfg.directory {
+        if let Some(dir) = dir {
             cmd.current_dir(dir);
         }
-        let child = cmd
+        let mut child = cmd
             .spawn()
-            .map_err(|e| format!("cannot run {}: {e}", argv[0]))?;
+            .map_err(|e| format!("cannot run {program}: {e}"))?;
         let pid = child.id() as i32;
+        if let (Some(data), Some(mut pipe)) = (stdin, child.stdin.take()) {
+            std::thread::spawn(move || {
+                use std::io::Write;
+                let _ = pipe.write_all(&data);
+            });
+        }
         // The loop reaps it (waitpid(-1)); std's handle must never wait.
         drop(child);
         let (status_tx, status) = oneshot::channel();
