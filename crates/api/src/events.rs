@@ -196,6 +196,26 @@ fn describe(event: &Event) -> Option<(&'static str, Value)> {
             "remote_communication",
             json!({"time": now_rfc3339(), "type": kind, "data": data}),
         ),
+        Event::ProcessHealth {
+            group,
+            process,
+            pid,
+            from,
+            to,
+            message,
+        } => (
+            "process_health",
+            json!({
+                "time": now_rfc3339(),
+                "name": steward_engine::actions::namespec(group, process),
+                "group": &**group,
+                "process": &**process,
+                "pid": pid,
+                "from": from,
+                "to": to,
+                "message": message,
+            }),
+        ),
         Event::Tick { .. } | Event::ProcessLog { .. } | Event::ProcessCommunication { .. } => {
             return None
         }

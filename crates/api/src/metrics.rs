@@ -69,6 +69,24 @@ pub async fn metrics(
     }
     family(
         &mut out,
+        "steward_process_healthy",
+        "gauge",
+        "1 healthy, 0 unhealthy or starting (processes with a health check).",
+    );
+    for p in &snap.processes {
+        if let Some(h) = &p.health {
+            let _ = writeln!(
+                out,
+                "steward_process_healthy{{group=\"{}\",process=\"{}\",status=\"{}\"}} {}",
+                escape(&p.group),
+                escape(&p.name),
+                h.status.name(),
+                u8::from(h.status == steward_engine::supervisor::Health::Healthy)
+            );
+        }
+    }
+    family(
+        &mut out,
         "steward_process_uptime_seconds",
         "gauge",
         "Seconds since the process was started (0 when not running).",

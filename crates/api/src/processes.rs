@@ -57,6 +57,13 @@ pub fn summary(p: &ProcInfo, now: f64) -> Value {
         "exit_status": if exited { p.exitstatus.map_or(Value::Null, Value::from) } else { Value::Null },
         "description": steward_engine::text::describe(p, now),
         "restarts": p.spawns.saturating_sub(1),
+        "health": p.health.as_ref().map(|h| json!({
+            "status": h.status.name(),
+            "failures": h.failures,
+            "message": h.message,
+            "since": rfc3339(h.since),
+            "restarts": h.restarts,
+        })),
     })
 }
 

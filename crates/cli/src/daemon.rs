@@ -666,6 +666,11 @@ async fn run_cycle(
     // the engine holds every program: scripts and healthchecks poll getState() and act on
     // a program at once when it says RUNNING.
     engine.loaded().await;
+    let host = nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // Lives as long as this engine: a restart starts the next config's notifiers.
+    let _notifiers = steward_notify::start(&cfg.notifiers, engine.clone(), host);
     let rpc = Rpc::new(engine.clone());
     let (credentials, audit) = api_credentials(&cfg, &log);
     let api = steward_api::router(steward_api::ApiState::new(

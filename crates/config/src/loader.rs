@@ -288,6 +288,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Config, ConfigErrors> {
     let mut supervisorctl = None;
     let mut steward = StewardSection::default();
     let mut rpcinterfaces = Vec::new();
+    let mut notifiers = Vec::new();
     for sec in &ini.sections {
         let name = sec.name.as_str();
         if name.starts_with("inet_http_server") {
@@ -302,6 +303,8 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Config, ConfigErrors> {
             supervisorctl = Some(daemon::supervisorctl(&mut ctx, sec));
         } else if name == "steward" {
             steward = daemon::steward(&mut ctx, sec);
+        } else if name.starts_with("notify:") {
+            notifiers.extend(crate::sections::notify::notify(&mut ctx, sec));
         } else if name.starts_with("rpcinterface:") {
             if let Some(r) = daemon::rpcinterface(&mut ctx, sec) {
                 rpcinterfaces.push(r);
@@ -340,6 +343,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Config, ConfigErrors> {
         rpcinterfaces,
         users,
         warnings,
+        notifiers,
     })
 }
 

@@ -30,6 +30,52 @@ pub struct Config {
     pub users: Vec<UserConfig>,
     /// Non-fatal findings: unknown keys, deprecated values, ignored options.
     pub warnings: Vec<Diagnostic>,
+    /// Steward's `[notify:x]` sections, in file order.
+    pub notifiers: Vec<NotifyConfig>,
+}
+
+/// `[notify:name]`: one destination for crash and health notifications.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotifyConfig {
+    pub name: String,
+    pub webhook: Option<WebhookTarget>,
+    /// The Standard Webhooks key (the bytes after `whsec_`, base64-decoded), or the
+    /// secret's own bytes when it has no `whsec_` prefix.
+    pub secret: Option<Vec<u8>>,
+    pub email: Vec<String>,
+    /// The sendmail-compatible command (default `/usr/sbin/sendmail -t -i`).
+    pub sendmail: String,
+    pub events: Vec<NotifyEvent>,
+    /// `groups =` patterns; a process notifies when its group matches one.
+    pub groups: Vec<glob::Pattern>,
+    /// Zero: one message per event. Otherwise events are collected this long.
+    pub batch_window: std::time::Duration,
+    pub timeout: std::time::Duration,
+    pub retries: u32,
+}
+
+/// An `http://` webhook address, split for the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookTarget {
+    pub url: String,
+    pub host: String,
+    pub port: u16,
+    pub path: String,
+}
+
+/// What a notifier can be told about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifyEvent {
+    /// `PROCESS_STATE_FATAL`.
+    Fatal,
+    /// `PROCESS_STATE_EXITED` with `expected:0` (as superlance's crashmail), not cron jobs.
+    UnexpectedExit,
+    /// `PROCESS_STATE_BACKOFF`.
+    Backoff,
+    /// `PROCESS_HEALTH_UNHEALTHY`.
+    Unhealthy,
+    /// `CRON_FAILED`: a `[cron:x]` run exited with an unexpected status.
+    CronFailed,
 }
 
 /// Where a value came from, for messages of the form `file:line: [section] key = value: reason`.
@@ -289,4 +335,110 @@ pub struct ProcessConfig {
     pub serverurl: Option<String>,
     /// Location of the section header, for runtime messages and `steward check`.
     pub defined_at: Location,
+    /// Steward: the programs this one waits for before it starts (`depends_on`).
+    pub depends_on: Vec<Dependency>,
+    /// Steward: what a running dependent does when a dependency goes down.
+    pub on_dependency_failure: DependencyFailure,
+    /// Steward: how readiness and health are judged. `None` when no such key is set,
+    /// which is most programs (boxed: every process record carries this field).
+    pub health: Option<Box<HealthConfig>>,
+}
+
+/// One `depends_on` entry: `program[:condition]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dependency {
+    /// The program's section name (`db` of `[program:db]`); every process of it counts.
+    pub program: String,
+    pub condition: DependencyCondition,
+}
+
+/// When a dependency counts as met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DependencyCondition {
+    /// Spawned: STARTING or RUNNING (or it already ran and exited).
+    Started,
+    /// RUNNING: it stayed up for `startsecs`.
+    Running,
+    /// RUNNING and its health check (or `READY=1`) passed.
+    Healthy,
+    /// EXITED, whatever the exit status.
+    Completed,
+    /// EXITED with status 0.
+    CompletedSuccessfully,
+    /// It printed a line matching its `ready_log_line`.
+    LogReady,
+}
+
+impl DependencyCondition {
+    /// The name as written in `depends_on`.
+    pub fn name(self) -> &'static str {
+        match self {
+            DependencyCondition::Started => "started",
+            DependencyCondition::Running => "running",
+            DependencyCondition::Healthy => "healthy",
+            DependencyCondition::Completed => "completed",
+            DependencyCondition::CompletedSuccessfully => "completed_successfully",
+            DependencyCondition::LogReady => "log_ready",
+        }
+    }
+}
+
+/// `on_dependency_failure`: what happens to a running dependent whose dependency stops
+/// meeting its condition (it exits, is stopped, or turns unhealthy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DependencyFailure {
+    /// Nothing: the dependent keeps running (the safe default: no cascade of stops).
+    #[default]
+    Ignore,
+    /// Stop the dependent and leave it stopped.
+    Stop,
+    /// Stop the dependent and start it again once the dependency meets its condition.
+    Restart,
+}
+
+/// A program's health and readiness options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthConfig {
+    /// `healthcheck`; `None` when only `ready_log_line`, `sd_notify` or `watchdog_sec` is set.
+    pub check: Option<HealthCheck>,
+    pub interval: std::time::Duration,
+    pub timeout: std::time::Duration,
+    /// Consecutive failures that make the process unhealthy.
+    pub retries: u32,
+    /// Failures this soon after the spawn do not count.
+    pub start_period: std::time::Duration,
+    pub action: HealthAction,
+    /// `ready_log_line`: a regular expression (already validated) matched against each
+    /// output line.
+    pub ready_log_line: Option<String>,
+    /// `sd_notify = true`: the child gets `$NOTIFY_SOCKET`; `READY=1` makes it healthy.
+    pub sd_notify: bool,
+    /// `watchdog_sec`: with `sd_notify`, no `WATCHDOG=1` for this long makes it unhealthy.
+    pub watchdog: Option<std::time::Duration>,
+}
+
+/// What `healthcheck =` probes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HealthCheck {
+    /// `http://host:port/path`: healthy on a 2xx or 3xx answer.
+    Http {
+        url: String,
+        host: String,
+        port: u16,
+        /// Path and query, starting with `/`.
+        path: String,
+    },
+    /// `tcp://host:port`: healthy when a connection opens.
+    Tcp { host: String, port: u16 },
+    /// Anything else: a command line, healthy when it exits 0.
+    Command(String),
+}
+
+/// `healthcheck_action`: what an unhealthy process gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HealthAction {
+    /// Stop it (stopsignal, stopwaitsecs) and start it again.
+    Restart,
+    /// Only report it.
+    None,
 }

@@ -47,6 +47,16 @@ pub enum Event {
         kind: String,
         data: String,
     },
+    /// Steward: a change of health verdict (`PROCESS_HEALTH_UNHEALTHY`…). Not a
+    /// subtype of `EVENT`, so supervisord listeners only get it by subscribing by name.
+    ProcessHealth {
+        group: Arc<str>,
+        process: Arc<str>,
+        pid: i32,
+        from: &'static str,
+        to: &'static str,
+        message: Option<String>,
+    },
 }
 
 /// Every concrete and abstract event type name, child → parent, as supervisord defines them.
@@ -90,6 +100,12 @@ pub const EVENT_TYPES: &[(&str, Option<&str>)] = &[
     ("PROCESS_GROUP", Some("EVENT")),
     ("PROCESS_GROUP_ADDED", Some("PROCESS_GROUP")),
     ("PROCESS_GROUP_REMOVED", Some("PROCESS_GROUP")),
+    // Steward's own: a separate root, so a subscription to EVENT does not include it.
+    ("PROCESS_HEALTH", None),
+    ("PROCESS_HEALTH_STARTING", Some("PROCESS_HEALTH")),
+    ("PROCESS_HEALTH_HEALTHY", Some("PROCESS_HEALTH")),
+    ("PROCESS_HEALTH_UNHEALTHY", Some("PROCESS_HEALTH")),
+    ("PROCESS_HEALTH_UNKNOWN", Some("PROCESS_HEALTH")),
 ];
 
 /// True when an event named `name` is delivered to a subscription to `subscribed`
@@ -133,6 +149,7 @@ impl Event {
             Event::GroupAdded(_) => "PROCESS_GROUP_ADDED".into(),
             Event::GroupRemoved(_) => "PROCESS_GROUP_REMOVED".into(),
             Event::RemoteCommunication { .. } => "REMOTE_COMMUNICATION".into(),
+            Event::ProcessHealth { to, .. } => format!("PROCESS_HEALTH_{}", to.to_uppercase()),
         }
     }
 
@@ -190,6 +207,17 @@ impl Event {
             Event::Tick { when, .. } => format!("when:{when}"),
             Event::GroupAdded(g) | Event::GroupRemoved(g) => format!("groupname:{g}\n"),
             Event::RemoteCommunication { kind, data } => format!("type:{kind}\n{data}"),
+            Event::ProcessHealth {
+                group,
+                process,
+                pid,
+                from,
+                message,
+                ..
+            } => format!(
+                "processname:{process} groupname:{group} from_health:{from} pid:{pid}\n{}",
+                message.as_deref().unwrap_or("")
+            ),
         }
     }
 }
@@ -247,6 +275,8 @@ mod tests {
         assert!(is_subtype("PROCESS_STATE_EXITED", "PROCESS_STATE"));
         assert!(is_subtype("TICK_5", "EVENT"));
         assert!(!is_subtype("TICK_5", "PROCESS_STATE"));
+        assert!(is_subtype("PROCESS_HEALTH_UNHEALTHY", "PROCESS_HEALTH"));
+        assert!(!is_subtype("PROCESS_HEALTH_UNHEALTHY", "EVENT"));
     }
 
     #[test]

@@ -27,5 +27,5 @@ pub mod walltimer;
 pub use state::{ListenerState, ProcessState, SupervisorState};
 pub use supervisor::{
     auto_serverurl, start, ActionError, ConfigDiff, CronJobInfo, EngineHandle, EngineOptions,
-    ExitReason, PendingReply, ProcInfo, ProcKey, Request, RunSummary, Snapshot,
+    ExitReason, Health, HealthInfo, PendingReply, ProcInfo, ProcKey, Request, RunSummary, Snapshot,
 };

@@ -192,6 +192,8 @@ pub struct SpawnContext<'a> {
     pub stdin_socket: Option<std::os::fd::BorrowedFd<'a>>,
     /// The daemon's caught and ignored signals, which the child resets.
     pub signals: SignalPlan,
+    /// Set last, over everything else (`NOTIFY_SOCKET` of `sd_notify`).
+    pub extra_env: &'a [(String, String)],
 }
 
 /// Why a spawn failed after the command checks (fork or pipe errors, or exec failure).
@@ -363,7 +365,12 @@ fn child_environment<'a>(
     }
     overlay.push(("SUPERVISOR_PROCESS_NAME", &cfg.name));
     overlay.push(("SUPERVISOR_GROUP_NAME", ctx.group));
-    for (k, v) in ctx.global_env.iter().chain(cfg.environment.iter()) {
+    for (k, v) in ctx
+        .global_env
+        .iter()
+        .chain(cfg.environment.iter())
+        .chain(ctx.extra_env.iter())
+    {
         overlay.push((k, v));
     }
     ctx.base_env.overlaid(overlay)

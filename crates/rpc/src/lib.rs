@@ -6,6 +6,7 @@ pub use value::{Fault, Value};
 pub mod client;
 pub mod docs;
 pub mod faults;
+pub mod health;
 pub mod methods;
 pub mod xml;
 pub use methods::{AuditHook, Rpc};

@@ -517,6 +517,10 @@ impl Rpc {
                     .map_err(|e| action_fault(&e, &job))?;
                 Ok(Value::Bool(true))
             }
+            "getHealth" => {
+                arity(p, 0, 0)?;
+                Ok(crate::health::all(&self.engine.snapshot()))
+            }
             _ => Err(fault(faults::UNKNOWN_METHOD, None)),
         }
     }

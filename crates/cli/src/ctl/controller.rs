@@ -623,7 +623,38 @@ impl Controller {
 
     // ---------------------------------------------------------------- status / pid
 
-    fn show_statuses(&self, infos: &[&Value]) {
+    /// Steward's health and dependency notes per namespec (`steward.getHealth`); empty
+    /// against supervisord, or when no process has such options, so the status lines
+    /// are then exactly supervisorctl's.
+    fn health_notes(&mut self) -> std::collections::HashMap<String, String> {
+        let mut notes = std::collections::HashMap::new();
+        let Ok(entries) = self.call("steward.getHealth", &[]) else {
+            return notes;
+        };
+        for e in array(entries) {
+            let mut parts = Vec::new();
+            let health = field_str(&e, "health");
+            if !health.is_empty() {
+                let message = field_str(&e, "message");
+                if health == "unhealthy" && !message.is_empty() {
+                    parts.push(format!("health: {health} ({message})"));
+                } else {
+                    parts.push(format!("health: {health}"));
+                }
+            }
+            let waiting = field_str(&e, "waiting_for");
+            if !waiting.is_empty() {
+                parts.push(format!("waiting for {waiting}"));
+            }
+            if !parts.is_empty() {
+                let ns = make_namespec(&field_str(&e, "group"), &field_str(&e, "name"));
+                notes.insert(ns, format!("  [{}]", parts.join("; ")));
+            }
+        }
+        notes
+    }
+
+    fn show_statuses(&self, infos: &[&Value], notes: &std::collections::HashMap<String, String>) {
         let namespecs: Vec<String> = infos
             .iter()
             .map(|i| make_namespec(&field_str(i, "group"), &field_str(i, "name")))
@@ -636,10 +667,11 @@ impl Controller {
             .max(30);
         for (ns, info) in namespecs.iter().zip(infos) {
             self.output(&format!(
-                "{}{}{}",
+                "{}{}{}{}",
                 ljust(ns, maxlen + 3),
                 ljust(&field_str(info, "statename"), 10),
-                field_str(info, "description")
+                field_str(info, "description"),
+                notes.get(ns).map(String::as_str).unwrap_or("")
             ));
         }
     }
@@ -679,7 +711,8 @@ impl Controller {
             }
             m
         };
-        self.show_statuses(&matching);
+        let notes = self.health_notes();
+        self.show_statuses(&matching, &notes);
         for info in &matching {
             if STOPPED_STATES.contains(&field_int(info, "state")) {
                 self.exitstatus = exit::STATUS_NOT_RUNNING;

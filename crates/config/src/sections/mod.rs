@@ -3,14 +3,16 @@
 //! Data flow: the loader hands a [`Ctx`] (the merged [`Ini`], the load options, the
 //! `%(ENV_X)s` expansions and the diagnostic sinks) to the per-section-type modules
 //! ([`daemon`] for `[supervisord]`, servers, `[supervisorctl]`, `[steward]`,
-//! `[rpcinterface:x]`; [`programs`] for every process-group type; [`users`] for
-//! `[user:NAME]`). Each builds a [`Reader`]
+//! `[rpcinterface:x]`; [`programs`] for every process-group type, with [`health`] for
+//! Steward's dependency and health keys; [`users`] for `[user:NAME]`). Each builds a [`Reader`]
 //! for its section, which looks values up (falling back to `[DEFAULT]`), interpolates them
 //! with the right expansions (`here` = the directory of the file the value came from),
 //! types them, and on failure records a [`Diagnostic`] and substitutes the default so that
 //! every error in the file is collected in one pass.
 
 pub mod daemon;
+pub mod health;
+pub mod notify;
 pub mod programs;
 pub mod users;
 

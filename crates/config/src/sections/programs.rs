@@ -86,6 +86,11 @@ pub const EVENT_TYPES: &[&str] = &[
     "PROCESS_GROUP",
     "PROCESS_GROUP_ADDED",
     "PROCESS_GROUP_REMOVED",
+    "PROCESS_HEALTH",
+    "PROCESS_HEALTH_STARTING",
+    "PROCESS_HEALTH_HEALTHY",
+    "PROCESS_HEALTH_UNHEALTHY",
+    "PROCESS_HEALTH_UNKNOWN",
 ];
 
 pub const DEFAULT_RESULT_HANDLER: &str = "supervisor.dispatchers:default_handler";
@@ -215,6 +220,9 @@ pub fn groups(ctx: &mut Ctx) -> Vec<GroupConfig> {
                 Kind::Cron => known.extend_from_slice(CRON_KEYS),
                 Kind::Program => {}
             }
+            if kind != Kind::Cron {
+                known.extend_from_slice(super::health::HEALTH_KEYS);
+            }
             ctx.warn_unknown_keys(sec, &known);
             if claimed.contains(sec.name.as_str()) {
                 continue;
@@ -272,6 +280,17 @@ pub fn groups(ctx: &mut Ctx) -> Vec<GroupConfig> {
         result.push(g);
     }
     result.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
+    let program_sections: HashMap<String, &Section> = ini
+        .sections
+        .iter()
+        .filter_map(|sec| match split_type(&sec.name) {
+            Some(("program" | "fcgi-program" | "eventlistener", name)) => {
+                Some((name.trim().to_string(), sec))
+            }
+            _ => None,
+        })
+        .collect();
+    super::health::check_graph(ctx, &result, &program_sections);
     result
 }
 
@@ -663,6 +682,15 @@ pub fn processes<'a>(
             format!("program section {} does not specify a command", sec.name),
         );
     }
+    let readiness = if cron {
+        super::health::Readiness {
+            depends_on: Vec::new(),
+            on_dependency_failure: DependencyFailure::Ignore,
+            health: None,
+        }
+    } else {
+        super::health::read(&mut r)
+    };
     if r.failed {
         return None;
     }
@@ -787,6 +815,9 @@ pub fn processes<'a>(
             umask,
             serverurl: serverurl.clone(),
             defined_at: defined_at.clone(),
+            depends_on: readiness.depends_on.clone(),
+            on_dependency_failure: readiness.on_dependency_failure,
+            health: readiness.health.clone(),
         }));
     }
     if r.failed {

@@ -608,6 +608,7 @@ impl Engine {
             signals: *self
                 .signal_plan
                 .get_or_insert_with(spawn::SignalPlan::current),
+            extra_env: &[],
         };
         match spawn::spawn(&cfg, &resolved, &ctx) {
             Ok(spawned) => {
