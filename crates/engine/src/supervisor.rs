@@ -31,7 +31,6 @@ mod pumps;
 pub use cron_jobs::{CronJobInfo, RunSummary};
 use pumps::{Pump, PumpSet};
 
-use crate::cron::RunTrigger;
 use crate::events::Event;
 use crate::history::{LazyHistory, RunRecord};
 use crate::logs::{self, Channel, ChannelLog, ChannelLogOptions, MainLog};
@@ -227,6 +226,8 @@ pub enum Request {
         name: String,
         reply: Reply<()>,
     },
+    /// The answer of a cluster lock call made for a cron job.
+    Cluster(cron_jobs::ClusterMsg),
     /// The last parsed config (getAllConfigInfo).
     ConfigInfo {
         reply: oneshot::Sender<(Arc<Config>, Vec<Arc<str>>)>,
@@ -433,7 +434,7 @@ struct Engine {
     exit: Option<ExitReason>,
     jobs: HashMap<Arc<str>, cron_jobs::CronJob>,
     history: Option<LazyHistory>,
-    pending_run: Option<(RunTrigger, Option<jiff::Timestamp>)>,
+    pending_run: Option<cron_jobs::PendingRun>,
     extra_runs: HashMap<i32, (Arc<str>, cron_jobs::CronRun)>,
     first_start: bool,
     pools: Vec<listeners::Pool>,
@@ -1302,6 +1303,7 @@ impl Engine {
                 self.cron_enqueue_manual(&name);
                 self.respond(reply, Ok(()));
             }
+            Request::Cluster(m) => self.cron_cluster_msg(m),
             Request::ConfigInfo { reply } => {
                 let active = self
                     .groups
@@ -1666,7 +1668,7 @@ impl Engine {
             p.laststart_wall = wall_now();
         }
         self.set_state(gi, pi, ProcessState::Starting);
-        let cfg = self.groups[gi].procs[pi].cfg.clone();
+        let cfg = self.cron_spawn_config(gi, self.groups[gi].procs[pi].cfg.clone());
         let resolved = match spawn::resolve_command(&cfg) {
             Ok(r) => r,
             Err(e) => {
