@@ -1093,6 +1093,71 @@ mod tests {
     }
 
     #[test]
+    fn cluster_runs_and_skips_keep_their_node_and_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = History::open(&dir.path().join("state")).unwrap();
+        h.set_keep("tick", 2);
+        let place = RunPlace {
+            node: Some("web-2".into()),
+            fence: Some(41),
+        };
+        let id = h
+            .begin_on(
+                "tick",
+                Some(t("2025-01-01T00:00:01Z")),
+                t("2025-01-01T00:00:01.004Z"),
+                Trigger::Schedule,
+                &place,
+            )
+            .unwrap();
+        h.finish(id, end("2025-01-01T00:00:01.020Z", 0, b""))
+            .unwrap();
+        for s in 2..5 {
+            h.skip(
+                "tick",
+                Some(t(&format!("2025-01-01T00:00:0{s}Z"))),
+                t(&format!("2025-01-01T00:00:0{s}.001Z")),
+                Trigger::Schedule,
+                &RunPlace {
+                    node: Some("web-1".into()),
+                    fence: None,
+                },
+                "lock-unavailable: lock service down",
+            )
+            .unwrap();
+        }
+        // Skips are pruned like runs: the 2 newest rows are the last two skips.
+        let rows = h.recent("tick", 10).unwrap();
+        assert_eq!(rows.len(), 2);
+        let r = &rows[0];
+        assert_eq!(r.node.as_deref(), Some("web-1"));
+        assert_eq!(r.fence, None);
+        assert_eq!(r.scheduled, Some(t("2025-01-01T00:00:04Z")));
+        assert_eq!(
+            r.status_text(),
+            "skipped: lock-unavailable: lock service down"
+        );
+        assert!(!r.is_running());
+        // A run row keeps its node and token (checked before it was pruned).
+        let dir = tempfile::tempdir().unwrap();
+        let h = History::open(&dir.path().join("state")).unwrap();
+        let id = h
+            .begin_on(
+                "tick",
+                None,
+                t("2025-01-01T00:00:01Z"),
+                Trigger::Manual,
+                &place,
+            )
+            .unwrap();
+        h.finish(id, end("2025-01-01T00:00:02Z", 0, b"")).unwrap();
+        let r = h.last("tick").unwrap().unwrap();
+        assert_eq!((r.node.as_deref(), r.fence), (Some("web-2"), Some(41)));
+        assert_eq!(r.skipped, None);
+        assert_eq!(r.status_text(), "ok");
+    }
+
+    #[test]
     fn status_texts() {
         let mut r = RunRecord {
             id: 1,
