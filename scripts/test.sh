@@ -62,6 +62,8 @@ command -v logrotate >/dev/null 2>&1 || [ -x /usr/sbin/logrotate ] || MISSING+=(
 [ -x /usr/bin/chromium ] || MISSING+=(chromium)
 # The lock service of cron jobs across a cluster (crates/cluster, cluster_cron tests).
 command -v redis-server >/dev/null 2>&1 || MISSING+=(redis-server)
+# Throwaway certificates for the rediss:// (TLS) lock tests.
+command -v openssl >/dev/null 2>&1 || MISSING+=(openssl)
 # flock(1): the fenced store of the cluster lease test.
 command -v flock >/dev/null 2>&1 || MISSING+=(util-linux)
 if [ ${#MISSING[@]} -gt 0 ]; then apt_install "${MISSING[@]}"; fi

@@ -19,17 +19,21 @@
 //! `DEL` (the single-instance algorithm of the Redis documentation): a node whose lease
 //! expired never extends or deletes the lease another node now holds.
 //!
+//! `rediss://` connects over TLS (rustls with the ring provider), verifying the server
+//! against the system's roots or, with [`Settings::ca_file`], against that PEM file.
+//!
 //! Every call has one deadline (500 ms by default) covering the connection and the
 //! command; a failure is [`ClusterError::Unavailable`], and the engine's
 //! `lock_unavailable` policy decides what happens to the fire. The connection is made on
 //! first use and made again after any failure, so claims resume as soon as the server
 //! answers again.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use rand::Rng;
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Client, Script};
+use redis::{AsyncConnectionConfig, Client, Script, TlsCertificates};
 
 #[cfg(feature = "test-server")]
 pub mod test_server;
@@ -67,6 +71,8 @@ pub struct Settings {
     pub claim_ttl: Duration,
     pub lease: Duration,
     pub deadline: Duration,
+    /// For `rediss://`: the PEM root certificate(s) to trust instead of the system's.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Settings {
@@ -79,6 +85,7 @@ impl Settings {
             claim_ttl: DEFAULT_CLAIM_TTL,
             lease: DEFAULT_LEASE,
             deadline: DEFAULT_DEADLINE,
+            ca_file: None,
         }
     }
 }
@@ -172,8 +179,8 @@ impl std::fmt::Debug for Coordinator {
     }
 }
 
-/// Checks a `lock =` value without connecting: one `redis://` address. (Redlock over
-/// several servers is not offered; see docs/cluster.md.)
+/// Checks a `lock =` value without connecting: one `redis://` or `rediss://` address.
+/// (Redlock over several servers is not offered; see docs/cluster.md.)
 pub fn check_url(url: &str) -> Result<(), ClusterError> {
     let invalid = |reason: &str| ClusterError::InvalidUrl {
         url: url.to_string(),
@@ -184,13 +191,10 @@ pub fn check_url(url: &str) -> Result<(), ClusterError> {
             "several servers (Redlock) are not supported; give one redis:// address",
         ));
     }
-    if url.starts_with("rediss://") {
+    if !url.starts_with("redis://") && !url.starts_with("rediss://") {
         return Err(invalid(
-            "TLS (rediss://) is not built into this binary; reach the server over a local TLS tunnel with redis://",
+            "expected redis://[user:pass@]host:port/db or rediss://…",
         ));
-    }
-    if !url.starts_with("redis://") {
-        return Err(invalid("expected redis://[user:pass@]host:port/db"));
     }
     redis::parse_redis_url(url).ok_or_else(|| invalid("not a valid URL"))?;
     Client::open(url).map_err(|e| invalid(&e.to_string()))?;
@@ -200,10 +204,29 @@ pub fn check_url(url: &str) -> Result<(), ClusterError> {
 impl Coordinator {
     pub fn new(settings: Settings) -> Result<Coordinator, ClusterError> {
         check_url(&settings.url)?;
-        let client = Client::open(settings.url.as_str()).map_err(|e| ClusterError::InvalidUrl {
+        let invalid = |reason: String| ClusterError::InvalidUrl {
             url: settings.url.clone(),
-            reason: e.to_string(),
-        })?;
+            reason,
+        };
+        let client = match (&settings.ca_file, settings.url.starts_with("rediss://")) {
+            (Some(ca), true) => {
+                install_crypto_provider();
+                let pem = std::fs::read(ca)
+                    .map_err(|e| invalid(format!("cannot read {}: {e}", ca.display())))?;
+                let certs = TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem),
+                };
+                Client::build_with_tls(settings.url.as_str(), certs)
+            }
+            (_, tls) => {
+                if tls {
+                    install_crypto_provider();
+                }
+                Client::open(settings.url.as_str())
+            }
+        }
+        .map_err(|e| invalid(e.to_string()))?;
         Ok(Coordinator {
             settings,
             client,
@@ -392,6 +415,12 @@ impl Coordinator {
     }
 }
 
+/// rustls needs a process-wide crypto provider; ring is the one built in. Installing
+/// it twice is harmless (the second call reports the first).
+fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 fn ms(d: Duration) -> String {
     d.as_millis().max(1).to_string()
 }
@@ -415,8 +444,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("Redlock"), "{e}");
-        let e = check_url("rediss://a:1").unwrap_err().to_string();
-        assert!(e.contains("TLS"), "{e}");
+        assert!(check_url("rediss://a:1/0").is_ok());
         let e = check_url("http://a:1").unwrap_err().to_string();
         assert!(e.contains("expected redis://"), "{e}");
     }

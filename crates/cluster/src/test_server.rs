@@ -1,7 +1,8 @@
 //! A throwaway `redis-server` for tests (Debian's package): started on a free loopback
 //! port with persistence off (`--save '' --appendonly no`), killed and restarted on the
-//! same port on demand, and killed when dropped. Only built with the `test-server`
-//! feature.
+//! same port on demand, and killed when dropped; [`RedisServer::start_tls`] serves TLS
+//! only, with a throwaway CA and certificate made by the `openssl` command. Only built
+//! with the `test-server` feature.
 
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -12,6 +13,7 @@ pub struct RedisServer {
     port: u16,
     dir: tempfile::TempDir,
     child: Option<Child>,
+    tls: bool,
 }
 
 /// Whether `redis-server` is installed (tests name the package when it is not).
@@ -42,18 +44,100 @@ impl RedisServer {
             port: free_port(),
             dir: tempfile::tempdir().expect("a temp dir for redis-server"),
             child: None,
+            tls: false,
         };
         s.restart();
         s
+    }
+
+    /// Starts a TLS-only server (certificate for 127.0.0.1 and localhost, signed by a
+    /// fresh CA at [`RedisServer::ca_file`]).
+    pub fn start_tls() -> RedisServer {
+        let dir = tempfile::tempdir().expect("a temp dir for redis-server");
+        let run = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(dir.path())
+                .output()
+                .expect("run openssl (Debian package openssl)");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        run(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=steward test CA",
+        ]);
+        run(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ]);
+        std::fs::write(
+            dir.path().join("san.ext"),
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+        )
+        .unwrap();
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ]);
+        let mut s = RedisServer {
+            port: free_port(),
+            dir,
+            child: None,
+            tls: true,
+        };
+        s.restart();
+        s
+    }
+
+    /// The CA that signed a TLS server's certificate.
+    pub fn ca_file(&self) -> std::path::PathBuf {
+        self.dir.path().join("ca.pem")
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// `redis://127.0.0.1:PORT/0`.
+    /// `redis://127.0.0.1:PORT/0` (`rediss://` for a TLS server).
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
+        let scheme = if self.tls { "rediss" } else { "redis" };
+        format!("{scheme}://127.0.0.1:{}/0", self.port)
     }
 
     /// SIGKILLs the server (its data is gone: persistence is off).
@@ -67,8 +151,22 @@ impl RedisServer {
     /// Starts the server again on the same port, empty, and waits until it answers.
     pub fn restart(&mut self) {
         self.kill();
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string()])
+        let port = self.port.to_string();
+        let mut cmd = Command::new("redis-server");
+        if self.tls {
+            let d = self.dir.path();
+            cmd.args(["--port", "0", "--tls-port", &port])
+                .arg("--tls-cert-file")
+                .arg(d.join("server.pem"))
+                .arg("--tls-key-file")
+                .arg(d.join("server.key"))
+                .arg("--tls-ca-cert-file")
+                .arg(d.join("ca.pem"))
+                .args(["--tls-auth-clients", "no"]);
+        } else {
+            cmd.args(["--port", &port]);
+        }
+        let child = cmd
             .args(["--bind", "127.0.0.1"])
             .args(["--save", ""])
             .args(["--appendonly", "no"])

@@ -142,3 +142,26 @@ fn an_unreachable_address_fails_within_the_deadline() {
         );
     });
 }
+
+#[test]
+fn rediss_verifies_the_server_against_the_given_ca() {
+    let server = RedisServer::start_tls();
+    assert!(server.url().starts_with("rediss://"));
+    let mut s = Settings::new(&server.url(), "t", "a");
+    s.ca_file = Some(server.ca_file());
+    let trusted = Coordinator::new(s).unwrap();
+    // The system's roots do not know the test CA: the handshake fails.
+    let untrusted = Coordinator::new(Settings::new(&server.url(), "t", "b")).unwrap();
+    rt().block_on(async {
+        assert!(matches!(
+            trusted.claim("j", 1, false).await.unwrap(),
+            ClaimOutcome::Won { .. }
+        ));
+        let e = untrusted.claim("j", 2, false).await.unwrap_err();
+        assert!(matches!(e, ClusterError::Unavailable { .. }), "{e}");
+    });
+    let mut s = Settings::new(&server.url(), "t", "c");
+    s.ca_file = Some("/nonexistent/ca.pem".into());
+    let e = Coordinator::new(s).unwrap_err().to_string();
+    assert!(e.contains("cannot read /nonexistent/ca.pem"), "{e}");
+}

@@ -196,6 +196,8 @@ pub struct ClusterSection {
     pub lease_ms: u64,
     /// Milliseconds each call to the lock service may take (default 500).
     pub deadline_ms: u64,
+    /// `rediss://`: PEM root certificate(s) to trust instead of the system's.
+    pub lock_ca: Option<std::path::PathBuf>,
     pub lock_unavailable: LockUnavailable,
 }
 
@@ -208,6 +210,7 @@ impl Default for ClusterSection {
             claim_ttl_ms: 3_600_000,
             lease_ms: 30_000,
             deadline_ms: 500,
+            lock_ca: None,
             lock_unavailable: LockUnavailable::Skip,
         }
     }

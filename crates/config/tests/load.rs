@@ -813,6 +813,23 @@ fn cluster_locks() {
         CronLock::Url("redis://127.0.0.1:7000/0".into())
     );
     assert_eq!(cron("c").lock_unavailable, Some(LockUnavailable::Skip));
+    let dir = tempfile::tempdir().unwrap();
+    let ca = write(dir.path(), "ca.pem", "-----BEGIN CERTIFICATE-----\n");
+    let t = ok(&format!(
+        "[supervisord]\n[cluster]\nlock=rediss://redis.internal:6380/0\nlock_ca={}\n",
+        ca.display()
+    ))
+    .cluster
+    .unwrap();
+    assert_eq!(t.lock_ca.as_deref(), Some(ca.as_path()));
+    let e = errs("[supervisord]\n[cluster]\nlock_ca=/nonexistent/ca.pem\n");
+    assert!(
+        e[0].to_string().contains(
+            ":3: [cluster] lock_ca = /nonexistent/ca.pem: cannot read /nonexistent/ca.pem"
+        ),
+        "{}",
+        e[0]
+    );
     let d = ok("[supervisord]\n[cluster]\n[cron:a]\nschedule=* * * * *\ncommand=x\n")
         .cluster
         .unwrap();
@@ -821,7 +838,7 @@ fn cluster_locks() {
 
 #[test]
 fn bad_cluster_locks_name_file_line_and_value() {
-    let text = "[supervisord]\n[cluster]\nlock=redis://a:1,redis://b:1\nnamespace=a b\nlease=0.01\nlock_unavailable=maybe\n[cron:a]\nschedule=* * * * *\ncommand=x\nlock=rediss://h:1/0\n[cron:b]\nschedule=* * * * *\ncommand=x\nlock=http://h/\nlock_unavailable=never\n";
+    let text = "[supervisord]\n[cluster]\nlock=redis://a:1,redis://b:1\nnamespace=a b\nlease=0.01\nlock_unavailable=maybe\n[cron:a]\nschedule=* * * * *\ncommand=x\nlock=rediss://a:1,rediss://b:1\n[cron:b]\nschedule=* * * * *\ncommand=x\nlock=http://h/\nlock_unavailable=never\n";
     let e = errs(text);
     let shown: Vec<String> = e.iter().map(|d| d.to_string()).collect();
     let find = |needle: &str| {
@@ -837,7 +854,8 @@ fn bad_cluster_locks_name_file_line_and_value() {
     assert!(find("invalid namespace").contains(":4: [cluster] namespace = a b"));
     assert!(find("'lease' must be between").contains(":5: [cluster] lease = 0.01"));
     assert!(find("expected skip or run").contains(":6: [cluster] lock_unavailable = maybe"));
-    assert!(find("TLS").contains(":10: [cron:a] lock = rediss://h:1/0"));
+    assert!(find("rediss://b:1\": several servers")
+        .contains(":10: [cron:a] lock = rediss://a:1,rediss://b:1"));
     assert!(find("expected redis://").contains(":14: [cron:b] lock = http://h/"));
     assert!(find("'never'").contains(":15: [cron:b] lock_unavailable = never"));
 }

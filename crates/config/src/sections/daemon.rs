@@ -308,6 +308,7 @@ pub fn cluster<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> ClusterSection {
             "lease",
             "lock_timeout",
             "lock_unavailable",
+            "lock_ca",
         ],
     );
     let mut r = Reader::new(ctx, sec);
@@ -377,7 +378,17 @@ pub fn cluster<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> ClusterSection {
         &no,
         super::programs::parse_lock_unavailable,
     );
+    let home = r.home();
+    let lock_ca = r.typed("lock_ca", None, &no, |v| {
+        let path = absolute(PathBuf::from(expand_user(v.trim(), home.as_deref())));
+        match std::fs::metadata(&path) {
+            Ok(m) if m.is_file() => Ok(Some(path)),
+            Ok(_) => Err(format!("{} is not a file", path.display())),
+            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        }
+    });
     ClusterSection {
+        lock_ca,
         lock,
         namespace,
         node,

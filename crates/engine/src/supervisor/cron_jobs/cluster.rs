@@ -110,6 +110,7 @@ impl Engine {
                 s.claim_ttl = Duration::from_millis(section.claim_ttl_ms);
                 s.lease = Duration::from_millis(section.lease_ms);
                 s.deadline = Duration::from_millis(section.deadline_ms);
+                s.ca_file = section.lock_ca.clone();
                 match Coordinator::new(s) {
                     Ok(c) => Arc::new(c),
                     Err(e) => {
