@@ -472,7 +472,10 @@ fn a_daemon_claims_over_tls_with_its_own_ca() {
     let ok = wait_until(Duration::from_secs(15), || read_fires(&sink).len() >= 2);
     assert!(ok, "no locked runs over TLS\n{}", d.diagnostics());
     let fires = read_fires(&sink);
-    assert!(fires.iter().all(|f| f.node == "tls-node" && f.fence > 0), "{fires:?}");
+    assert!(
+        fires.iter().all(|f| f.node == "tls-node" && f.fence > 0),
+        "{fires:?}"
+    );
     let log = std::fs::read_to_string(d.conf.dir.join("supervisord.log")).unwrap();
     assert!(!log.contains("unavailable"), "{log}");
 }

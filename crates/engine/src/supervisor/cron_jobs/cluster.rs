@@ -9,7 +9,8 @@
 //! unreachable and `lock_unavailable = skip`), or waits for the lease (`overlap =
 //! queue`). A run holding the job's lease has a renewal task beside it (every third of
 //! the lease, owner-checked); the run's end aborts it and releases the lease. Renewal
-//! failures are logged once per outage and never stop the run.
+//! failures are logged once per outage and never stop the run. Every skip is a history
+//! row, an activity-log line and a `STEWARD_CRON_SKIPPED` event on the engine's bus.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -178,8 +179,15 @@ impl Engine {
             "cron: {name}: skipping the run scheduled at {}: {reason}",
             run.scheduled.map(|t| t.to_string()).unwrap_or_default()
         ));
+        let node = self.cron_node();
+        self.emit(crate::events::Event::CronSkipped {
+            job: name.clone(),
+            scheduled: run.scheduled.map(|t| t.as_second()),
+            node: node.clone(),
+            reason: reason.to_string(),
+        });
         let place = RunPlace {
-            node: Some(self.cron_node()),
+            node: Some(node),
             fence: None,
         };
         let r = self.history.as_ref().map(|h| {
