@@ -11,7 +11,9 @@
 //!   `lock-unavailable`, 0 duplicates, a run within about 1 s of Redis coming back;
 //! - the lease holder SIGSTOPped for twice the lease: exactly one other node takes over,
 //!   fence tokens strictly increase, and a store that rejects stale tokens accepts no
-//!   write of the paused run after the takeover.
+//!   write of the paused run after the takeover;
+//! - a restarted node's catch-up never reruns a fire another node ran;
+//! - `rediss://` with `lock_ca` against a TLS-only server.
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -478,4 +480,58 @@ fn a_daemon_claims_over_tls_with_its_own_ca() {
     );
     let log = std::fs::read_to_string(d.conf.dir.join("supervisord.log")).unwrap();
     assert!(!log.contains("unavailable"), "{log}");
+}
+
+#[test]
+fn catch_up_after_a_restart_never_reruns_what_another_node_ran() {
+    let redis = RedisServer::start();
+    let shared = tempfile::tempdir().unwrap();
+    let sink = shared.path().join("sink");
+    let job = format!(
+        "catchup = 3\n{}",
+        TICK_JOB.replace("{sink}", &sink.display().to_string())
+    );
+    let node_conf = |node: &str, state: &str| {
+        Conf::new(&format!(
+            "[steward]\nstate_dir={state}\n\n[cluster]\nlock = {}\nnode = {node}\nlock_timeout = 2\n\n[cron:tick]\n{job}",
+            redis.url()
+        ))
+    };
+    let a_state = shared.path().join("a-state").display().to_string();
+    let b = Daemon::start_steward(node_conf("node-b", "{dir}/state"));
+    let mut a = Daemon::start_steward(node_conf("node-a", &a_state));
+    let ran_by = |node: &str| read_fires(&sink).iter().filter(|f| f.node == node).count();
+    assert!(
+        wait_until(Duration::from_secs(15), || ran_by("node-a") >= 1
+            && ran_by("node-b") >= 1),
+        "both nodes run fires\n{}\n{}",
+        a.diagnostics(),
+        b.diagnostics()
+    );
+    a.signal(libc::SIGTERM);
+    assert!(a.wait_exit(Duration::from_secs(15)).is_some());
+    drop(a);
+    // ~4 s of downtime: node-b runs those fires; node-a's catch-up claims find them taken.
+    std::thread::sleep(Duration::from_millis(4200));
+    let a = Daemon::start_steward(node_conf("node-a", &a_state));
+    let restarted = now_f64();
+    assert!(
+        wait_until(Duration::from_secs(10), || read_fires(&sink)
+            .iter()
+            .any(|f| f.started > restarted + 2.0)),
+        "fires after the restart\n{}",
+        a.diagnostics()
+    );
+    assert!(
+        a.mainlog().contains("already ran on node node-b"),
+        "node-a's catch-up claims found node-b's runs\n{}",
+        a.mainlog()
+    );
+    assert_eq!(duplicates(&read_fires(&sink)), vec![], "a fire ran twice");
+    let rows = match a.call("steward.cronHistory", vec![json!("tick"), json!(2000)]) {
+        Value::Array(v) => v,
+        other => panic!("{other:?}"),
+    };
+    let catchups: Vec<&Value> = rows.iter().filter(|r| r["trigger"] == "catchup").collect();
+    assert!(catchups.is_empty(), "node-b ran those fires: {catchups:?}");
 }

@@ -287,10 +287,17 @@ impl Engine {
                 self.cron_enqueue(name, run, always);
             }
             Ok(ClaimOutcome::Taken { by }) => {
-                self.debug(&format!(
-                    "cron: {name}: the run scheduled at {} is node {by}'s",
-                    run.scheduled.map(|t| t.to_string()).unwrap_or_default()
-                ));
+                let at = run.scheduled.map(|t| t.to_string()).unwrap_or_default();
+                if run.trigger == crate::cron::RunTrigger::Catchup {
+                    // Worth saying: the operator expects catch-up runs after downtime.
+                    self.info(&format!(
+                        "cron: {name}: the missed run scheduled at {at} already ran on node {by}"
+                    ));
+                } else {
+                    self.debug(&format!(
+                        "cron: {name}: the run scheduled at {at} is node {by}'s"
+                    ));
+                }
                 if let Some(job) = self.jobs.get_mut(name) {
                     job.last_node = Some(by);
                 }
