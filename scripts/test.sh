@@ -60,6 +60,12 @@ command -v ps >/dev/null 2>&1 || MISSING+=(procps)
 command -v logrotate >/dev/null 2>&1 || [ -x /usr/sbin/logrotate ] || MISSING+=(logrotate)
 # Headless Chromium for the tests of web pages (the status page).
 [ -x /usr/bin/chromium ] || MISSING+=(chromium)
+# The lock service of cron jobs across a cluster (crates/cluster, cluster_cron tests).
+command -v redis-server >/dev/null 2>&1 || MISSING+=(redis-server)
+# Throwaway certificates for the rediss:// (TLS) lock tests.
+command -v openssl >/dev/null 2>&1 || MISSING+=(openssl)
+# flock(1): the fenced store of the cluster lease test.
+command -v flock >/dev/null 2>&1 || MISSING+=(util-linux)
 if [ ${#MISSING[@]} -gt 0 ]; then apt_install "${MISSING[@]}"; fi
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
   PYV="$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')"

@@ -216,6 +216,21 @@ fn describe(event: &Event) -> Option<(&'static str, Value)> {
                 "message": message,
             }),
         ),
+        Event::CronSkipped {
+            job,
+            scheduled,
+            node,
+            reason,
+        } => (
+            "cron_skipped",
+            json!({
+                "time": now_rfc3339(),
+                "job": &**job,
+                "scheduled": scheduled.and_then(|t| jiff::Timestamp::from_second(t).ok()).map(|t| t.to_string()),
+                "node": node,
+                "reason": reason,
+            }),
+        ),
         Event::Tick { .. } | Event::ProcessLog { .. } | Event::ProcessCommunication { .. } => {
             return None
         }

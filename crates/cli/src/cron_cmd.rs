@@ -359,10 +359,26 @@ fn format_list(jobs: &[Value], now: Timestamp) -> String {
                 or_dash(get_str(j, "timezone")).to_string(),
                 next,
                 last,
+                or_dash(get_str(j, "node")).to_string(),
             ]
         })
         .collect();
-    table(&["JOB", "SCHEDULE", "TZ", "NEXT RUN", "LAST RESULT"], &rows)
+    table_with_node(
+        &["JOB", "SCHEDULE", "TZ", "NEXT RUN", "LAST RESULT", "NODE"],
+        rows,
+    )
+}
+
+/// `table`, with the last (NODE) column only when some row names a node (a daemon
+/// before clusters, or rows written before them, have none).
+fn table_with_node(header: &[&str], mut rows: Vec<Vec<String>>) -> String {
+    if rows.iter().any(|r| r.last().is_some_and(|n| n != "-")) {
+        return table(header, &rows);
+    }
+    for r in &mut rows {
+        r.pop();
+    }
+    table(&header[..header.len() - 1], &rows)
 }
 
 /// The result of one `steward.cronHistory` run in `cron list`'s words: `ok`, `exit N`,
@@ -370,6 +386,10 @@ fn format_list(jobs: &[Value], now: Timestamp) -> String {
 fn run_result(r: &Value) -> String {
     let ended = get_str(r, "ended");
     let error = get_str(r, "error");
+    let skipped = get_str(r, "skipped");
+    if !skipped.is_empty() {
+        return format!("skipped: {skipped}");
+    }
     if r.get("timed_out").and_then(Value::as_bool).unwrap_or(false) {
         return "timed out".into();
     }
@@ -393,7 +413,8 @@ fn run_result(r: &Value) -> String {
     }
 }
 
-/// The `cron history` table (ID, TRIGGER, STARTED, DURATION, RESULT), then with
+/// The `cron history` table (ID, TRIGGER, STARTED, DURATION, RESULT, and NODE when
+/// known), then with
 /// `with_output` each run's captured output.
 fn format_history(runs: &[Value], with_output: bool) -> String {
     let rows: Vec<Vec<String>> = runs
@@ -408,10 +429,14 @@ fn format_history(runs: &[Value], with_output: bool) -> String {
                 or_dash(get_str(r, "started")).to_string(),
                 format_duration(get_f64(r, "duration").unwrap_or(-1.0)),
                 run_result(r),
+                or_dash(get_str(r, "node")).to_string(),
             ]
         })
         .collect();
-    let mut out = table(&["ID", "TRIGGER", "STARTED", "DURATION", "RESULT"], &rows);
+    let mut out = table_with_node(
+        &["ID", "TRIGGER", "STARTED", "DURATION", "RESULT", "NODE"],
+        rows.clone(),
+    );
     if with_output {
         for (r, row) in runs.iter().zip(&rows) {
             let head = get_str(r, "output_head");
@@ -552,11 +577,38 @@ old     0 2 * * *           UTC            disabled                            n
             ("error", "".into()),
             ("output_head", "".into()),
             ("output_tail", "".into()),
+            ("node", "".into()),
+            ("skipped", "".into()),
         ];
         for (k, v) in extra {
             m.iter_mut().find(|(kk, _)| kk == k).unwrap().1 = v.clone();
         }
         s(&m)
+    }
+
+    #[test]
+    fn history_shows_the_node_and_skips_in_a_cluster() {
+        let e = "2025-01-01T02:00:01+01:00";
+        let runs = vec![
+            rec(2, "schedule", e, 0, &[("node", "web-2".into())]),
+            rec(
+                1,
+                "schedule",
+                e,
+                0,
+                &[
+                    ("node", "web-1".into()),
+                    ("skipped", "lock-unavailable: lock service down".into()),
+                ],
+            ),
+        ];
+        let got = format_history(&runs, false);
+        let want = "\
+ID  TRIGGER   STARTED                    DURATION  RESULT                                        NODE
+2   schedule  2025-01-01T02:00:00+01:00  0.250s    ok                                            web-2
+1   schedule  2025-01-01T02:00:00+01:00  0.250s    skipped: lock-unavailable: lock service down  web-1
+";
+        assert_eq!(got, want, "\n{got}");
     }
 
     #[test]

@@ -287,6 +287,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Config, ConfigErrors> {
     let mut inet_http_servers = Vec::new();
     let mut supervisorctl = None;
     let mut steward = StewardSection::default();
+    let mut cluster = None;
     let mut rpcinterfaces = Vec::new();
     let mut notifiers = Vec::new();
     for sec in &ini.sections {
@@ -305,6 +306,8 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Config, ConfigErrors> {
             steward = daemon::steward(&mut ctx, sec);
         } else if name.starts_with("notify:") {
             notifiers.extend(crate::sections::notify::notify(&mut ctx, sec));
+        } else if name == "cluster" {
+            cluster = Some(daemon::cluster(&mut ctx, sec));
         } else if name.starts_with("rpcinterface:") {
             if let Some(r) = daemon::rpcinterface(&mut ctx, sec) {
                 rpcinterfaces.push(r);
@@ -339,6 +342,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Config, ConfigErrors> {
         inet_http_servers,
         supervisorctl,
         steward,
+        cluster,
         groups: groups.into_iter().map(std::sync::Arc::new).collect(),
         rpcinterfaces,
         users,

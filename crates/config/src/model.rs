@@ -21,6 +21,8 @@ pub struct Config {
     pub inet_http_servers: Vec<InetHttpServer>,
     pub supervisorctl: Option<CtlSection>,
     pub steward: StewardSection,
+    /// `[cluster]` (Steward): the lock service shared by every `[cron:x]` job.
+    pub cluster: Option<ClusterSection>,
     /// Program, heterogeneous, listener, fcgi and cron groups, sorted by (priority, name).
     /// Shared with the running engine's groups (no copy per group).
     pub groups: Vec<Arc<GroupConfig>>,
@@ -219,6 +221,64 @@ pub struct UserConfig {
     pub defined_at: Location,
 }
 
+/// What a locked cron job does when the lock service cannot be reached in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LockUnavailable {
+    /// Do not run the fire (at most once); recorded as skipped.
+    #[default]
+    Skip,
+    /// Run it anyway (at least once; several nodes may run the same fire).
+    Run,
+}
+
+/// A `[cron:x]` job's `lock =`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum CronLock {
+    /// Not set: the `[cluster]` section's `lock`, if any.
+    #[default]
+    Inherit,
+    /// `lock = none`: this job runs on every node even inside a cluster.
+    Off,
+    /// `redis://…`, already checked by `steward_cluster::check_url`.
+    Url(String),
+}
+
+/// `[cluster]`: defaults for every `[cron:x]` job's lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterSection {
+    /// `redis://…` for every cron job without its own `lock`; `None`: only jobs with
+    /// their own `lock` are coordinated.
+    pub lock: Option<String>,
+    /// Part of every key, so clusters sharing a server stay apart. Default `default`.
+    pub namespace: String,
+    /// This node's name in claims, leases and history; `None` = the host name.
+    pub node: Option<String>,
+    /// Milliseconds a claim of a fire instant lives (default 1 h).
+    pub claim_ttl_ms: u64,
+    /// Milliseconds of a run lease, renewed every third of it (default 30 s).
+    pub lease_ms: u64,
+    /// Milliseconds each call to the lock service may take (default 500).
+    pub deadline_ms: u64,
+    /// `rediss://`: PEM root certificate(s) to trust instead of the system's.
+    pub lock_ca: Option<std::path::PathBuf>,
+    pub lock_unavailable: LockUnavailable,
+}
+
+impl Default for ClusterSection {
+    fn default() -> Self {
+        ClusterSection {
+            lock: None,
+            namespace: "default".into(),
+            node: None,
+            claim_ttl_ms: 3_600_000,
+            lease_ms: 30_000,
+            deadline_ms: 500,
+            lock_ca: None,
+            lock_unavailable: LockUnavailable::Skip,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct RpcInterfaceSection {
     pub name: String,
@@ -288,6 +348,9 @@ pub struct CronConfig {
     pub jitter: u64,
     pub history: u32,
     pub enabled: bool,
+    pub lock: CronLock,
+    /// `None`: the `[cluster]` section's (default `skip`).
+    pub lock_unavailable: Option<LockUnavailable>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

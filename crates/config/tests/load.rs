@@ -788,3 +788,74 @@ fn seed_fixtures_load() {
         format!("unix://{r}/supervisor.sock")
     );
 }
+
+#[test]
+fn cluster_locks() {
+    let c = ok("[supervisord]\n[cluster]\nlock=redis://:pw@10.0.0.5:6379/2\nnamespace=shop\nnode=web-1\nclaim_ttl=7200\nlease=2.5\nlock_timeout=0.25\nlock_unavailable=run\n[cron:a]\nschedule=* * * * *\ncommand=x\n[cron:b]\nschedule=* * * * *\ncommand=x\nlock=none\n[cron:c]\nschedule=* * * * *\ncommand=x\nlock=redis://127.0.0.1:7000/0\nlock_unavailable=skip\n");
+    let cl = c.cluster.clone().unwrap();
+    assert_eq!(cl.lock.as_deref(), Some("redis://:pw@10.0.0.5:6379/2"));
+    assert_eq!(cl.namespace, "shop");
+    assert_eq!(cl.node.as_deref(), Some("web-1"));
+    assert_eq!(
+        (cl.claim_ttl_ms, cl.lease_ms, cl.deadline_ms),
+        (7_200_000, 2_500, 250)
+    );
+    assert_eq!(cl.lock_unavailable, LockUnavailable::Run);
+    let cron = |name: &str| match &c.groups.iter().find(|g| g.name == name).unwrap().kind {
+        GroupKind::Cron(cc) => cc.clone(),
+        _ => panic!("not cron"),
+    };
+    assert_eq!(cron("a").lock, CronLock::Inherit);
+    assert_eq!(cron("a").lock_unavailable, None);
+    assert_eq!(cron("b").lock, CronLock::Off);
+    assert_eq!(
+        cron("c").lock,
+        CronLock::Url("redis://127.0.0.1:7000/0".into())
+    );
+    assert_eq!(cron("c").lock_unavailable, Some(LockUnavailable::Skip));
+    let dir = tempfile::tempdir().unwrap();
+    let ca = write(dir.path(), "ca.pem", "-----BEGIN CERTIFICATE-----\n");
+    let t = ok(&format!(
+        "[supervisord]\n[cluster]\nlock=rediss://redis.internal:6380/0\nlock_ca={}\n",
+        ca.display()
+    ))
+    .cluster
+    .unwrap();
+    assert_eq!(t.lock_ca.as_deref(), Some(ca.as_path()));
+    let e = errs("[supervisord]\n[cluster]\nlock_ca=/nonexistent/ca.pem\n");
+    assert!(
+        e[0].to_string().contains(
+            ":3: [cluster] lock_ca = /nonexistent/ca.pem: cannot read /nonexistent/ca.pem"
+        ),
+        "{}",
+        e[0]
+    );
+    let d = ok("[supervisord]\n[cluster]\n[cron:a]\nschedule=* * * * *\ncommand=x\n")
+        .cluster
+        .unwrap();
+    assert_eq!(d, ClusterSection::default());
+}
+
+#[test]
+fn bad_cluster_locks_name_file_line_and_value() {
+    let text = "[supervisord]\n[cluster]\nlock=redis://a:1,redis://b:1\nnamespace=a b\nlease=0.01\nlock_unavailable=maybe\n[cron:a]\nschedule=* * * * *\ncommand=x\nlock=rediss://a:1,rediss://b:1\n[cron:b]\nschedule=* * * * *\ncommand=x\nlock=http://h/\nlock_unavailable=never\n";
+    let e = errs(text);
+    let shown: Vec<String> = e.iter().map(|d| d.to_string()).collect();
+    let find = |needle: &str| {
+        shown
+            .iter()
+            .find(|s| s.contains(needle))
+            .unwrap_or_else(|| panic!("no error with {needle:?} in {shown:#?}"))
+            .clone()
+    };
+    assert!(
+        find("Redlock").contains("supervisord.conf:3: [cluster] lock = redis://a:1,redis://b:1")
+    );
+    assert!(find("invalid namespace").contains(":4: [cluster] namespace = a b"));
+    assert!(find("'lease' must be between").contains(":5: [cluster] lease = 0.01"));
+    assert!(find("expected skip or run").contains(":6: [cluster] lock_unavailable = maybe"));
+    assert!(find("rediss://b:1\": several servers")
+        .contains(":10: [cron:a] lock = rediss://a:1,rediss://b:1"));
+    assert!(find("expected redis://").contains(":14: [cron:b] lock = http://h/"));
+    assert!(find("'never'").contains(":15: [cron:b] lock_unavailable = never"));
+}

@@ -15,6 +15,31 @@ use jiff::Timestamp;
 use steward_config::CronConfig;
 use steward_cron::Schedule;
 
+/// The environment variable of the test-only clock offset (see [`clock_offset`]).
+pub const TEST_CLOCK_OFFSET_ENV: &str = "STEWARD_TEST_CLOCK_OFFSET_MS";
+
+/// **Test only.** How far this daemon's cron planning believes the clock is ahead of the
+/// system clock: `STEWARD_TEST_CLOCK_OFFSET_MS` (signed milliseconds), read once, zero
+/// when unset or unparsable. It lets one machine run several daemons whose clocks
+/// disagree (the cluster tests run nodes at −2 s, 0 and +2 s). Only fire planning uses
+/// it; process times, logs and history keep the real clock. Never set it in production.
+pub fn clock_offset() -> jiff::SignedDuration {
+    static OFFSET: std::sync::OnceLock<jiff::SignedDuration> = std::sync::OnceLock::new();
+    *OFFSET.get_or_init(|| {
+        std::env::var(TEST_CLOCK_OFFSET_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .map(jiff::SignedDuration::from_millis)
+            .unwrap_or_default()
+    })
+}
+
+/// "Now" for fire planning: the system clock plus [`clock_offset`].
+pub fn planning_now() -> Timestamp {
+    let now = Timestamp::now();
+    now.checked_add(clock_offset()).unwrap_or(now)
+}
+
 /// How a run came about (stored in the run history).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunTrigger {

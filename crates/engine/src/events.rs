@@ -57,6 +57,16 @@ pub enum Event {
         to: &'static str,
         message: Option<String>,
     },
+    /// Steward: a cron fire this node decided not to run (a cluster claim could not be
+    /// made, the job runs on another node…). Published on the bus for metrics and
+    /// notifications; not a supervisord type, so no `[eventlistener:x]` receives it.
+    CronSkipped {
+        job: Arc<str>,
+        /// The fire instant, Unix seconds.
+        scheduled: Option<i64>,
+        node: String,
+        reason: String,
+    },
 }
 
 /// Every concrete and abstract event type name, child → parent, as supervisord defines them.
@@ -150,6 +160,7 @@ impl Event {
             Event::GroupRemoved(_) => "PROCESS_GROUP_REMOVED".into(),
             Event::RemoteCommunication { .. } => "REMOTE_COMMUNICATION".into(),
             Event::ProcessHealth { to, .. } => format!("PROCESS_HEALTH_{}", to.to_uppercase()),
+            Event::CronSkipped { .. } => "STEWARD_CRON_SKIPPED".into(),
         }
     }
 
@@ -218,6 +229,15 @@ impl Event {
                 "processname:{process} groupname:{group} from_health:{from} pid:{pid}\n{}",
                 message.as_deref().unwrap_or("")
             ),
+            Event::CronSkipped {
+                job,
+                scheduled,
+                node,
+                reason,
+            } => format!(
+                "processname:{job} groupname:{job} scheduled:{} node:{node}\n{reason}",
+                scheduled.map(|t| t.to_string()).unwrap_or_default()
+            ),
         }
     }
 }
@@ -254,6 +274,22 @@ fn decode_payload(data: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cron_skips_stay_off_supervisord_listeners() {
+        let ev = Event::CronSkipped {
+            job: "tick".into(),
+            scheduled: Some(1_796_308_100),
+            node: "web-1".into(),
+            reason: "lock-unavailable: down".into(),
+        };
+        assert_eq!(ev.name(), "STEWARD_CRON_SKIPPED");
+        assert_eq!(
+            ev.payload(),
+            "processname:tick groupname:tick scheduled:1796308100 node:web-1\nlock-unavailable: down"
+        );
+        assert!(!is_subtype(&ev.name(), "EVENT"));
+    }
 
     #[test]
     fn payloads_match_reference_formats() {

@@ -2,7 +2,8 @@
 //! `<state_dir>/history.redb` so it survives daemon restarts.
 //!
 //! - [`History`] — the store: [`History::begin`] records a run as it starts (returning its
-//!   id), [`History::finish`] completes it (end, exit status, timed-out flag, error, the
+//!   id; [`History::begin_on`] adds the cluster node and fence token),
+//!   [`History::skip`] records a fire that was not run and why, [`History::finish`] completes it (end, exit status, timed-out flag, error, the
 //!   first and last 4 KiB of output) and prunes the job to its `keep` newest runs;
 //!   [`History::recent`] / [`History::last`] read it back, newest first;
 //!   [`History::last_scheduled`] remembers the latest scheduled fire time per job, for
@@ -105,6 +106,20 @@ pub struct RunRecord {
     /// Total bytes of output (so a reader knows whether bytes were left out between
     /// head and tail).
     pub output_total: u64,
+    /// The node that ran (or skipped) the fire; `None` in rows written before clusters.
+    pub node: Option<String>,
+    /// The run's fence token (`STEWARD_FENCE_TOKEN`) when it ran under a cluster lock.
+    pub fence: Option<u64>,
+    /// Why the fire was not run (`lock-unavailable: …`, `running on node …`); such a
+    /// row has no start of a process (`started` = when the skip was decided).
+    pub skipped: Option<String>,
+}
+
+/// Where a run ran: its node and, under a cluster lock, its fence token.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunPlace {
+    pub node: Option<String>,
+    pub fence: Option<u64>,
 }
 
 impl RunRecord {
@@ -129,6 +144,9 @@ impl RunRecord {
     /// The result in the words of `steward.cronList`'s `last_status`: `ok`, `exit N`,
     /// `killed`, `timed out`, `spawn error: …`, `running`, or `interrupted`.
     pub fn status_text(&self) -> String {
+        if let Some(why) = &self.skipped {
+            return format!("skipped: {why}");
+        }
         match (self.ended, &self.error) {
             (None, Some(_)) if !self.timed_out => "interrupted".into(),
             (None, None) if !self.timed_out => "running".into(),
@@ -218,6 +236,12 @@ struct Meta {
     error: Option<String>,
     #[serde(default)]
     output_total: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    node: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fence: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    skipped: Option<String>,
 }
 
 /// The run-history store. Cheap to share (`&self` everywhere; `Sync`).
@@ -314,6 +338,18 @@ impl History {
         started: Timestamp,
         trigger: Trigger,
     ) -> Result<u64, HistoryError> {
+        self.begin_on(job, scheduled, started, trigger, &RunPlace::default())
+    }
+
+    /// [`History::begin`] of a run on `place` (its node and fence token).
+    pub fn begin_on(
+        &self,
+        job: &str,
+        scheduled: Option<Timestamp>,
+        started: Timestamp,
+        trigger: Trigger,
+        place: &RunPlace,
+    ) -> Result<u64, HistoryError> {
         let meta = Meta {
             scheduled: scheduled.map(ts_text),
             started: ts_text(started),
@@ -323,8 +359,42 @@ impl History {
             timed_out: false,
             error: None,
             output_total: 0,
+            node: place.node.clone(),
+            fence: place.fence,
+            skipped: None,
         };
-        let json = serde_json::to_string(&meta).expect("meta serializes");
+        self.insert(job, &meta, false)
+    }
+
+    /// Records that the fire of `job` at `scheduled` was not run on `place`, and why;
+    /// prunes the job like a finished run.
+    pub fn skip(
+        &self,
+        job: &str,
+        scheduled: Option<Timestamp>,
+        at: Timestamp,
+        trigger: Trigger,
+        place: &RunPlace,
+        reason: &str,
+    ) -> Result<u64, HistoryError> {
+        let meta = Meta {
+            scheduled: scheduled.map(ts_text),
+            started: ts_text(at),
+            ended: Some(ts_text(at)),
+            exit_status: None,
+            trigger,
+            timed_out: false,
+            error: None,
+            output_total: 0,
+            node: place.node.clone(),
+            fence: None,
+            skipped: Some(reason.to_string()),
+        };
+        self.insert(job, &meta, true)
+    }
+
+    fn insert(&self, job: &str, meta: &Meta, prune: bool) -> Result<u64, HistoryError> {
+        let json = serde_json::to_string(meta).expect("meta serializes");
         self.write(|tx| {
             let mut m = tx.open_table(META)?;
             let id = m.get("next_id")?.map(|v| v.value()).unwrap_or(1);
@@ -332,6 +402,9 @@ impl History {
             tx.open_table(RUNS)?
                 .insert((job, id), (json.as_str(), &[][..], &[][..]))?;
             tx.open_table(RUN_JOB)?.insert(id, job)?;
+            if prune {
+                self.prune(tx, job)?;
+            }
             Ok(id)
         })
     }
@@ -548,6 +621,9 @@ impl History {
             output_head: head,
             output_tail: tail,
             output_total: m.output_total,
+            node: m.node,
+            fence: m.fence,
+            skipped: m.skipped,
         })
     }
 
@@ -777,6 +853,31 @@ impl LazyHistory {
         self.call(|h| h.begin(job, scheduled, started, trigger))
     }
 
+    /// [`History::begin_on`].
+    pub fn begin_on(
+        &self,
+        job: &str,
+        scheduled: Option<Timestamp>,
+        started: Timestamp,
+        trigger: Trigger,
+        place: &RunPlace,
+    ) -> Result<u64, HistoryError> {
+        self.call(|h| h.begin_on(job, scheduled, started, trigger, place))
+    }
+
+    /// [`History::skip`].
+    pub fn skip(
+        &self,
+        job: &str,
+        scheduled: Option<Timestamp>,
+        at: Timestamp,
+        trigger: Trigger,
+        place: &RunPlace,
+        reason: &str,
+    ) -> Result<u64, HistoryError> {
+        self.call(|h| h.skip(job, scheduled, at, trigger, place, reason))
+    }
+
     /// [`History::finish`].
     pub fn finish(&self, id: u64, end: RunEnd) -> Result<(), HistoryError> {
         self.call(|h| h.finish(id, end))
@@ -992,6 +1093,71 @@ mod tests {
     }
 
     #[test]
+    fn cluster_runs_and_skips_keep_their_node_and_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = History::open(&dir.path().join("state")).unwrap();
+        h.set_keep("tick", 2);
+        let place = RunPlace {
+            node: Some("web-2".into()),
+            fence: Some(41),
+        };
+        let id = h
+            .begin_on(
+                "tick",
+                Some(t("2025-01-01T00:00:01Z")),
+                t("2025-01-01T00:00:01.004Z"),
+                Trigger::Schedule,
+                &place,
+            )
+            .unwrap();
+        h.finish(id, end("2025-01-01T00:00:01.020Z", 0, b""))
+            .unwrap();
+        for s in 2..5 {
+            h.skip(
+                "tick",
+                Some(t(&format!("2025-01-01T00:00:0{s}Z"))),
+                t(&format!("2025-01-01T00:00:0{s}.001Z")),
+                Trigger::Schedule,
+                &RunPlace {
+                    node: Some("web-1".into()),
+                    fence: None,
+                },
+                "lock-unavailable: lock service down",
+            )
+            .unwrap();
+        }
+        // Skips are pruned like runs: the 2 newest rows are the last two skips.
+        let rows = h.recent("tick", 10).unwrap();
+        assert_eq!(rows.len(), 2);
+        let r = &rows[0];
+        assert_eq!(r.node.as_deref(), Some("web-1"));
+        assert_eq!(r.fence, None);
+        assert_eq!(r.scheduled, Some(t("2025-01-01T00:00:04Z")));
+        assert_eq!(
+            r.status_text(),
+            "skipped: lock-unavailable: lock service down"
+        );
+        assert!(!r.is_running());
+        // A run row keeps its node and token (checked before it was pruned).
+        let dir = tempfile::tempdir().unwrap();
+        let h = History::open(&dir.path().join("state")).unwrap();
+        let id = h
+            .begin_on(
+                "tick",
+                None,
+                t("2025-01-01T00:00:01Z"),
+                Trigger::Manual,
+                &place,
+            )
+            .unwrap();
+        h.finish(id, end("2025-01-01T00:00:02Z", 0, b"")).unwrap();
+        let r = h.last("tick").unwrap().unwrap();
+        assert_eq!((r.node.as_deref(), r.fence), (Some("web-2"), Some(41)));
+        assert_eq!(r.skipped, None);
+        assert_eq!(r.status_text(), "ok");
+    }
+
+    #[test]
     fn status_texts() {
         let mut r = RunRecord {
             id: 1,
@@ -1006,6 +1172,9 @@ mod tests {
             output_head: vec![],
             output_tail: vec![],
             output_total: 0,
+            node: None,
+            fence: None,
+            skipped: None,
         };
         assert_eq!(r.status_text(), "exit 3");
         r.exit_status = Some(-1);

@@ -442,6 +442,10 @@ impl Rpc {
                                     ),
                                 ),
                                 ("enabled".into(), Value::Bool(j.enabled)),
+                                (
+                                    "node".into(),
+                                    Value::String(j.last_node.unwrap_or_default()),
+                                ),
                             ])
                         })
                         .collect(),
@@ -488,6 +492,17 @@ impl Rpc {
                                 ("trigger".into(), Value::String(trigger.into())),
                                 ("timed_out".into(), Value::Bool(r.timed_out)),
                                 ("error".into(), Value::String(r.error.unwrap_or_default())),
+                                ("node".into(), Value::String(r.node.unwrap_or_default())),
+                                (
+                                    "fence".into(),
+                                    Value::String(
+                                        r.fence.map(|f| f.to_string()).unwrap_or_default(),
+                                    ),
+                                ),
+                                (
+                                    "skipped".into(),
+                                    Value::String(r.skipped.unwrap_or_default()),
+                                ),
                                 (
                                     "output_head".into(),
                                     Value::String(

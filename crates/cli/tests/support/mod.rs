@@ -463,21 +463,35 @@ impl Daemon {
     /// `<dir>/daemon.stdout` / `daemon.stderr`, with an extra inherited fd 9 that must not
     /// reach the children. Does not wait for the socket.
     pub fn spawn(target: Target, conf: Conf) -> Daemon {
-        Daemon::spawn_wrapped(target, conf, &[])
+        Daemon::spawn_wrapped(target, conf, &[], &[])
+    }
+
+    /// Start Steward with extra environment variables (e.g. the test-only clock offset)
+    /// and wait until its socket answers.
+    pub fn start_steward_with_env(conf: Conf, env: &[(&str, String)]) -> Daemon {
+        Daemon::spawn_wrapped(Target::Steward, conf, &[], env).wait_ready()
     }
 
     /// Start the daemon under a wrapper command (e.g. `unshare --pid --fork` to make it
     /// PID 1 of a new pid namespace) and wait until its socket answers. `pid` is then the
     /// wrapper's pid (still the session id); see `daemon_pid_in_session`.
     pub fn start_wrapped(target: Target, conf: Conf, wrapper: &[&str]) -> Daemon {
-        let d = Daemon::spawn_wrapped(target, conf, wrapper);
+        let d = Daemon::spawn_wrapped(target, conf, wrapper, &[]);
         d.wait_ready()
     }
 
-    fn spawn_wrapped(target: Target, conf: Conf, wrapper: &[&str]) -> Daemon {
+    fn spawn_wrapped(
+        target: Target,
+        conf: Conf,
+        wrapper: &[&str],
+        env: &[(&str, String)],
+    ) -> Daemon {
         let leak = fs::File::create(conf.dir.join("inherited-fd9")).unwrap();
         let leak_fd = leak.as_raw_fd();
         let mut cmd = Daemon::command(target, &conf);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         if let Some((first, rest)) = wrapper.split_first() {
             let mut w = Command::new(first);
             w.args(rest).arg(cmd.get_program()).args(cmd.get_args());

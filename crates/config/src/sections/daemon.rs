@@ -302,6 +302,109 @@ pub fn steward<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> StewardSection {
     }
 }
 
+/// `[cluster]` (Steward): the lock service of cron jobs that run once across nodes.
+pub fn cluster<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> ClusterSection {
+    ctx.warn_unknown_keys(
+        sec,
+        &[
+            "lock",
+            "namespace",
+            "node",
+            "claim_ttl",
+            "lease",
+            "lock_timeout",
+            "lock_unavailable",
+            "lock_ca",
+        ],
+    );
+    let mut r = Reader::new(ctx, sec);
+    let no = Expansions::new();
+    let d = ClusterSection::default();
+    let lock = r.typed("lock", None, &no, |v| {
+        let v = v.trim();
+        if v.is_empty() || v.eq_ignore_ascii_case("none") {
+            return Ok(None);
+        }
+        steward_cluster::check_url(v).map_err(|e| e.to_string())?;
+        Ok(Some(v.to_string()))
+    });
+    let name = |what: &str, v: &str| -> Result<String, String> {
+        let v = v.trim();
+        if v.is_empty()
+            || !v
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(format!(
+                "invalid {what} {} (letters, digits, '-', '_' and '.' only)",
+                crate::interpolate::py_repr(v)
+            ));
+        }
+        Ok(v.to_string())
+    };
+    let namespace = r.typed("namespace", d.namespace.clone(), &no, |v| {
+        name("namespace", v)
+    });
+    let node = r.typed("node", None, &no, |v| name("node name", v).map(Some));
+    let millis = |key: &'static str, min: u64, max: u64| {
+        move |v: &str| -> Result<u64, String> {
+            let secs: f64 = v.trim().parse().map_err(|_| {
+                format!(
+                    "invalid '{key}' value {} (seconds)",
+                    crate::interpolate::py_repr(v)
+                )
+            })?;
+            let ms = (secs * 1000.0).round();
+            if !(ms >= min as f64 && ms <= max as f64) {
+                return Err(format!(
+                    "'{key}' must be between {} and {} seconds, not {v}",
+                    min as f64 / 1000.0,
+                    max as f64 / 1000.0
+                ));
+            }
+            Ok(ms as u64)
+        }
+    };
+    let claim_ttl_ms = r.typed(
+        "claim_ttl",
+        d.claim_ttl_ms,
+        &no,
+        millis("claim_ttl", 60_000, 7 * 86_400_000),
+    );
+    let lease_ms = r.typed("lease", d.lease_ms, &no, millis("lease", 300, 3_600_000));
+    let deadline_ms = r.typed(
+        "lock_timeout",
+        d.deadline_ms,
+        &no,
+        millis("lock_timeout", 10, 10_000),
+    );
+    let lock_unavailable = r.typed(
+        "lock_unavailable",
+        d.lock_unavailable,
+        &no,
+        super::programs::parse_lock_unavailable,
+    );
+    let home = r.home();
+    let lock_ca = r.typed("lock_ca", None, &no, |v| {
+        let path = absolute(PathBuf::from(expand_user(v.trim(), home.as_deref())));
+        match std::fs::metadata(&path) {
+            Ok(m) if m.is_file() => Ok(Some(path)),
+            Ok(_) => Err(format!("{} is not a file", path.display())),
+            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        }
+    });
+    ClusterSection {
+        lock_ca,
+        lock,
+        namespace,
+        node,
+        claim_ttl_ms,
+        lease_ms,
+        deadline_ms,
+        lock_unavailable,
+    }
+}
+
 pub const MAIN_FACTORY: &str = "supervisor.rpcinterface:make_main_rpcinterface";
 
 pub fn rpcinterface<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> Option<RpcInterfaceSection> {

@@ -54,7 +54,16 @@ pub const PROGRAM_KEYS: &[&str] = &[
 pub const FCGI_KEYS: &[&str] = &["socket", "socket_backlog", "socket_owner", "socket_mode"];
 pub const LISTENER_KEYS: &[&str] = &["events", "buffer_size", "result_handler"];
 pub const CRON_KEYS: &[&str] = &[
-    "schedule", "timezone", "overlap", "timeout", "catchup", "jitter", "history", "enabled",
+    "schedule",
+    "timezone",
+    "overlap",
+    "timeout",
+    "catchup",
+    "jitter",
+    "history",
+    "enabled",
+    "lock",
+    "lock_unavailable",
 ];
 
 /// Event type names a listener may subscribe to (supervisor's `EventTypes`).
@@ -476,6 +485,18 @@ pub fn check_schedule(expr: &str) -> Result<(), String> {
     }
 }
 
+/// `lock_unavailable = skip|run`.
+pub fn parse_lock_unavailable(v: &str) -> Result<LockUnavailable, String> {
+    match v.trim().to_lowercase().as_str() {
+        "skip" => Ok(LockUnavailable::Skip),
+        "run" => Ok(LockUnavailable::Run),
+        _ => Err(format!(
+            "invalid 'lock_unavailable' value {} (expected skip or run)",
+            crate::interpolate::py_repr(v)
+        )),
+    }
+}
+
 fn cron_kind<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> Option<GroupKind> {
     let mut r = Reader::new(ctx, sec);
     let no = Expansions::new();
@@ -530,6 +551,17 @@ fn cron_kind<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> Option<GroupKind> {
     let jitter = r.typed("jitter", 0, &no, parse_u64);
     let history = r.typed("history", 100, &no, parse_u32);
     let enabled = r.typed("enabled", true, &no, parse_bool);
+    let lock = r.typed("lock", CronLock::Inherit, &no, |v| {
+        let v = v.trim();
+        if v.eq_ignore_ascii_case("none") || v.is_empty() {
+            return Ok(CronLock::Off);
+        }
+        steward_cluster::check_url(v).map_err(|e| e.to_string())?;
+        Ok(CronLock::Url(v.to_string()))
+    });
+    let lock_unavailable = r.typed("lock_unavailable", None, &no, |v| {
+        parse_lock_unavailable(v).map(Some)
+    });
     if r.failed {
         return None;
     }
@@ -542,6 +574,8 @@ fn cron_kind<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> Option<GroupKind> {
         jitter,
         history,
         enabled,
+        lock,
+        lock_unavailable,
     }))
 }
 

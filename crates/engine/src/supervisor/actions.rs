@@ -330,6 +330,7 @@ impl Engine {
                 let r = self.spawn_helper(&argv, &[], None, Some(stdin));
                 let _ = reply.send(r);
             }
+            Request::Cluster(m) => self.cron_cluster_msg(m),
             Request::ConfigInfo { reply } => {
                 let active = self
                     .groups

@@ -3,7 +3,8 @@
 //! history. A job is an ordinary process record of the loop (so status, start, logs and
 //! events work as for programs); this module only decides when to spawn it and records
 //! what each run did. `overlap = allow` runs beyond the first are extra children tracked
-//! here by pid; they write to the same log files.
+//! here by pid; they write to the same log files. Jobs with a cluster lock claim each
+//! fire before running it (the [`cluster`] submodule).
 
 use std::collections::VecDeque;
 
@@ -11,8 +12,14 @@ use jiff::Timestamp;
 use rand::Rng;
 
 use super::*;
-use crate::cron::{plan, JobSpec, RunTrigger, ON_TIME_GRACE, STARTUP_GRACE};
-use crate::history::{end_status_text, HistoryError, OutputTap, RunEnd, Trigger};
+use crate::cron::{
+    clock_offset, plan, planning_now, JobSpec, RunTrigger, ON_TIME_GRACE, STARTUP_GRACE,
+};
+use crate::history::{end_status_text, HistoryError, OutputTap, RunEnd, RunPlace, Trigger};
+
+mod cluster;
+pub use cluster::ClusterMsg;
+use cluster::{ClaimHeld, JobLock};
 
 /// The public picture of a job, for `steward cron list`.
 #[derive(Debug, Clone)]
@@ -25,6 +32,9 @@ pub struct CronJobInfo {
     pub enabled: bool,
     pub running: bool,
     pub last: Option<RunSummary>,
+    /// The node that ran the latest fire this node knows of (itself, or the winner of
+    /// a cluster claim).
+    pub last_node: Option<String>,
 }
 
 /// The outcome of a finished run.
@@ -49,6 +59,24 @@ pub(super) struct Draining {
     deadline: Instant,
 }
 
+/// A run waiting to start: why, which fire, and the cluster claim it holds.
+#[derive(Debug, Clone)]
+pub(super) struct PendingRun {
+    trigger: RunTrigger,
+    scheduled: Option<Timestamp>,
+    claim: Option<ClaimHeld>,
+}
+
+impl PendingRun {
+    fn new(trigger: RunTrigger, scheduled: Option<Timestamp>) -> PendingRun {
+        PendingRun {
+            trigger,
+            scheduled,
+            claim: None,
+        }
+    }
+}
+
 pub(super) struct CronRun {
     /// The history row; written by [`Engine::cron_persist_begins`] after the spawn.
     id: Option<u64>,
@@ -62,6 +90,10 @@ pub(super) struct CronRun {
     timeout_at: Option<Instant>,
     /// For extra (`overlap = allow`) runs: when to send SIGKILL after the stop signal.
     kill_at: Option<Instant>,
+    place: RunPlace,
+    claim: Option<ClaimHeld>,
+    /// The task renewing `claim`'s lease while the run lives.
+    renewer: Option<tokio::task::AbortHandle>,
 }
 
 pub(super) struct CronJob {
@@ -71,9 +103,12 @@ pub(super) struct CronJob {
     next: Option<Timestamp>,
     /// `next` plus jitter: when the timer should wake for it.
     due_at: Option<Timestamp>,
-    queued: VecDeque<(RunTrigger, Option<Timestamp>)>,
+    queued: VecDeque<PendingRun>,
     pub(super) current: Option<CronRun>,
     last: Option<RunSummary>,
+    last_node: Option<String>,
+    /// `lock = redis://…` (own or from `[cluster]`).
+    lock: Option<JobLock>,
     /// The run-history error last logged for this job, so a broken state directory is
     /// reported once (and its recovery once), not at every run.
     history_error: Option<String>,
@@ -140,7 +175,8 @@ impl Engine {
             }
         };
         let name: Arc<str> = group.name.as_str().into();
-        let now = Timestamp::now();
+        let now = planning_now();
+        let lock = self.cron_lock_for(&group.name, cc);
         if let Some(h) = &mut self.history {
             h.set_keep(&group.name, cc.history);
         }
@@ -166,6 +202,8 @@ impl Engine {
             queued: VecDeque::new(),
             current: None,
             last: None,
+            last_node: None,
+            lock,
             history_error,
             spec,
         };
@@ -173,7 +211,8 @@ impl Engine {
         if cc.enabled {
             if job.spec.schedule.is_reboot() {
                 if self.first_start {
-                    job.queued.push_back((RunTrigger::Schedule, Some(now)));
+                    job.queued
+                        .push_back(PendingRun::new(RunTrigger::Schedule, Some(now)));
                 }
             } else {
                 // Fire times before the daemon (re)started were missed, however recent:
@@ -193,17 +232,33 @@ impl Engine {
                     ));
                 }
                 for t in p.catchup {
-                    job.queued.push_back((RunTrigger::Catchup, Some(t)));
+                    job.queued
+                        .push_back(PendingRun::new(RunTrigger::Catchup, Some(t)));
                 }
                 if let Some(t) = p.on_time {
-                    job.queued.push_back((RunTrigger::Schedule, Some(t)));
+                    job.queued
+                        .push_back(PendingRun::new(RunTrigger::Schedule, Some(t)));
                 }
                 job.handled_until = p.handled_until;
                 job.next = p.next;
                 job.due_at = jittered(p.next, cc.jitter);
             }
         }
+        // A locked job's start-up fires are claimed first (an @reboot run is per node).
+        let to_claim: Vec<PendingRun> = if job.lock.is_some() {
+            let (claim, local): (Vec<PendingRun>, Vec<PendingRun>) = job
+                .queued
+                .drain(..)
+                .partition(|r| !job.spec.schedule.is_reboot() && r.scheduled.is_some());
+            job.queued.extend(local);
+            claim
+        } else {
+            Vec::new()
+        };
         self.jobs.insert(name.clone(), job);
+        for run in to_claim {
+            self.cron_claim(&name, run);
+        }
         self.cron_drain(&name);
     }
 
@@ -216,13 +271,16 @@ impl Engine {
         })
     }
 
-    /// The earliest wall time any job is due.
+    /// The earliest wall time any job is due (on the real clock: fire times are planned
+    /// on the test clock offset, if any).
     pub(super) fn cron_next_due(&self) -> Option<Timestamp> {
-        self.jobs
+        let due = self
+            .jobs
             .values()
             .filter(|j| j.spec.config.enabled)
             .filter_map(|j| j.due_at)
-            .min()
+            .min()?;
+        Some(due.checked_sub(clock_offset()).unwrap_or(due))
     }
 
     /// A wall-clock wake-up: fire what is due; after a clock change, re-plan every job.
@@ -230,7 +288,7 @@ impl Engine {
         if self.mood < SupervisorState::Running {
             return;
         }
-        let now = Timestamp::now();
+        let now = planning_now();
         if clock_changed {
             self.info("cron: the system clock changed; re-planning scheduled jobs");
         }
@@ -268,11 +326,22 @@ impl Engine {
                     "cron: {name} missed {skipped} run(s) (catchup={catchup})"
                 ));
             }
+            let locked = self.jobs.get(&name).is_some_and(|j| j.lock.is_some());
             for t in p.catchup {
-                self.cron_enqueue(&name, RunTrigger::Catchup, Some(t), true);
+                let run = PendingRun::new(RunTrigger::Catchup, Some(t));
+                if locked {
+                    self.cron_claim(&name, run);
+                } else {
+                    self.cron_enqueue(&name, run, true);
+                }
             }
             if let Some(t) = p.on_time {
-                self.cron_enqueue(&name, RunTrigger::Schedule, Some(t), false);
+                let run = PendingRun::new(RunTrigger::Schedule, Some(t));
+                if locked {
+                    self.cron_claim(&name, run);
+                } else {
+                    self.cron_enqueue(&name, run, false);
+                }
             }
         }
         for (name, handled) in persist {
@@ -288,13 +357,8 @@ impl Engine {
     }
 
     /// A run is due: apply the overlap policy (catch-up runs always queue).
-    fn cron_enqueue(
-        &mut self,
-        name: &Arc<str>,
-        trigger: RunTrigger,
-        scheduled: Option<Timestamp>,
-        always_queue: bool,
-    ) {
+    fn cron_enqueue(&mut self, name: &Arc<str>, run: PendingRun, always_queue: bool) {
+        let scheduled = run.scheduled;
         let Some((gi, pi)) = self.find(&ProcKey {
             group: name.clone(),
             name: name.clone(),
@@ -311,10 +375,11 @@ impl Engine {
                         "cron: {name} is still running; skipping the run scheduled at {} (overlap=skip)",
                         scheduled.map(|t| t.to_string()).unwrap_or_default()
                     ));
+                    Self::cron_release(run.claim.as_ref(), None);
                     return;
                 }
                 steward_config::Overlap::Allow => {
-                    self.cron_spawn_extra(name, gi, pi, trigger, scheduled);
+                    self.cron_spawn_extra(name, gi, pi, run);
                     return;
                 }
                 steward_config::Overlap::Queue => {
@@ -323,26 +388,60 @@ impl Engine {
                     let queued = self
                         .jobs
                         .get(name)
-                        .is_some_and(|j| j.queued.iter().any(|(t, _)| *t != RunTrigger::Catchup));
+                        .is_some_and(|j| j.queued.iter().any(|r| r.trigger != RunTrigger::Catchup));
                     if queued {
                         self.info(&format!(
                             "cron: {name} is still running and a run is already queued; skipping the run scheduled at {} (overlap=queue)",
                             scheduled.map(|t| t.to_string()).unwrap_or_default()
                         ));
+                        Self::cron_release(run.claim.as_ref(), None);
                         return;
                     }
                 }
             }
         }
         if let Some(job) = self.jobs.get_mut(name) {
-            job.queued.push_back((trigger, scheduled));
+            job.queued.push_back(run);
         }
         self.cron_drain(name);
     }
 
-    /// `steward cron run`: a manual run through the overlap policy.
+    /// `steward cron run`: a manual run through the overlap policy (on this node; a
+    /// manual run is never claimed).
     pub(super) fn cron_enqueue_manual(&mut self, name: &Arc<str>) {
-        self.cron_enqueue(name, RunTrigger::Manual, None, false);
+        self.cron_enqueue(name, PendingRun::new(RunTrigger::Manual, None), false);
+    }
+
+    /// The config a cron job's process is spawned with: its own plus the variables of
+    /// the run about to start (`STEWARD_CRON_SCHEDULED`, `STEWARD_CRON_NODE`,
+    /// `STEWARD_FENCE_TOKEN`).
+    pub(super) fn cron_spawn_config(
+        &self,
+        gi: usize,
+        cfg: Arc<ProcessConfig>,
+    ) -> Arc<ProcessConfig> {
+        if !is_cron(&self.groups[gi].cfg) {
+            return cfg;
+        }
+        match &self.pending_run {
+            Some(run) => self.cron_run_config(&cfg, run),
+            None => cfg,
+        }
+    }
+
+    fn cron_run_config(&self, cfg: &Arc<ProcessConfig>, run: &PendingRun) -> Arc<ProcessConfig> {
+        let mut c = ProcessConfig::clone(cfg);
+        if let Some(t) = run.scheduled {
+            c.environment
+                .push(("STEWARD_CRON_SCHEDULED".into(), t.as_second().to_string()));
+        }
+        c.environment
+            .push(("STEWARD_CRON_NODE".into(), self.cron_node()));
+        if let Some(claim) = &run.claim {
+            c.environment
+                .push(("STEWARD_FENCE_TOKEN".into(), claim.fence.to_string()));
+        }
+        Arc::new(c)
     }
 
     /// Starts the next queued run when the job's process is idle.
@@ -367,14 +466,21 @@ impl Engine {
         self.spawn_proc(gi, pi);
     }
 
-    /// Opens a run record (history row, output tap, timeout).
-    fn cron_new_run(
-        &mut self,
-        name: &Arc<str>,
-        trigger: RunTrigger,
-        scheduled: Option<Timestamp>,
-    ) -> Option<CronRun> {
-        let job = self.jobs.get(name)?;
+    /// Opens a run record (history row, output tap, timeout, lease renewal).
+    fn cron_new_run(&mut self, name: &Arc<str>, pending: PendingRun) -> Option<CronRun> {
+        let PendingRun {
+            trigger,
+            scheduled,
+            claim,
+        } = pending;
+        let node = self.cron_node();
+        let renewer = self.cron_renew_lease(name, claim.as_ref());
+        let job = self.jobs.get_mut(name)?;
+        job.last_node = Some(node.clone());
+        let place = RunPlace {
+            node: Some(node),
+            fence: claim.as_ref().map(|c| c.fence),
+        };
         let started = Timestamp::now();
         let timeout_at = job
             .spec
@@ -382,10 +488,14 @@ impl Engine {
             .timeout
             .map(|t| Instant::now() + Duration::from_secs(t));
         self.info(&format!(
-            "cron: starting {name} ({}{})",
+            "cron: starting {name} ({}{}{})",
             trigger.as_str(),
             scheduled
                 .map(|t| format!(", scheduled {t}"))
+                .unwrap_or_default(),
+            place
+                .fence
+                .map(|f| format!(", fence token {f}"))
                 .unwrap_or_default()
         ));
         Some(CronRun {
@@ -398,17 +508,20 @@ impl Engine {
             timed_out: false,
             timeout_at,
             kill_at: None,
+            place,
+            claim,
+            renewer,
         })
     }
 
     /// Called by spawn_proc for a cron job's process: opens the run record of the run
     /// being spawned. Returns the output tap the log pumps should feed.
     pub(super) fn cron_run_begins(&mut self, name: &Arc<str>) -> Option<Arc<Mutex<OutputTap>>> {
-        let (trigger, scheduled) = self
+        let pending = self
             .pending_run
             .take()
-            .unwrap_or((RunTrigger::Manual, None));
-        let run = self.cron_new_run(name, trigger, scheduled)?;
+            .unwrap_or_else(|| PendingRun::new(RunTrigger::Manual, None));
+        let run = self.cron_new_run(name, pending)?;
         let tap = run.tap.clone();
         self.jobs.get_mut(name)?.current = Some(run);
         Some(tap)
@@ -522,10 +635,11 @@ impl Engine {
             };
             run.begun = true;
             let (scheduled, started, trigger) = (run.scheduled, run.started, run.trigger);
+            let place = run.place.clone();
             let Some(r) = self
                 .history
                 .as_ref()
-                .map(|h| h.begin(&name, scheduled, started, to_trigger(trigger)))
+                .map(|h| h.begin_on(&name, scheduled, started, to_trigger(trigger), &place))
             else {
                 continue;
             };
@@ -542,10 +656,15 @@ impl Engine {
             return;
         }
         run.begun = true;
-        let r = self
-            .history
-            .as_ref()
-            .map(|h| h.begin(name, run.scheduled, run.started, to_trigger(run.trigger)));
+        let r = self.history.as_ref().map(|h| {
+            h.begin_on(
+                name,
+                run.scheduled,
+                run.started,
+                to_trigger(run.trigger),
+                &run.place,
+            )
+        });
         if let Some(r) = r {
             run.id = self.cron_history(name, r);
         }
@@ -559,6 +678,7 @@ impl Engine {
         error: Option<String>,
     ) -> RunSummary {
         self.cron_begin(name, &mut run);
+        Self::cron_release(run.claim.as_ref(), run.renewer.take());
         let ended = Timestamp::now();
         let duration = ended.duration_since(run.started).as_secs_f64().max(0.0);
         let status = end_status_text(exit_status, run.timed_out, error.as_deref());
@@ -582,15 +702,8 @@ impl Engine {
     }
 
     /// `overlap = allow`: an extra child for a run while the job's process is busy.
-    fn cron_spawn_extra(
-        &mut self,
-        name: &Arc<str>,
-        gi: usize,
-        pi: usize,
-        trigger: RunTrigger,
-        scheduled: Option<Timestamp>,
-    ) {
-        let cfg = self.groups[gi].procs[pi].cfg.clone();
+    fn cron_spawn_extra(&mut self, name: &Arc<str>, gi: usize, pi: usize, pending: PendingRun) {
+        let cfg = self.cron_run_config(&self.groups[gi].procs[pi].cfg, &pending);
         let resolved = match spawn::resolve_command(&cfg) {
             Ok(r) => r,
             Err(e) => {
@@ -617,7 +730,7 @@ impl Engine {
                     "spawned: '{}' with pid {pid} (overlapping run)",
                     cfg.name
                 ));
-                let Some(run) = self.cron_new_run(name, trigger, scheduled) else {
+                let Some(run) = self.cron_new_run(name, pending) else {
                     return;
                 };
                 let tap = Some(run.tap.clone());
@@ -760,6 +873,7 @@ impl Engine {
                 enabled: j.spec.config.enabled,
                 running: j.current.is_some(),
                 last: j.last.clone(),
+                last_node: j.last_node.clone(),
             })
             .collect();
         out.sort_by(|a, b| a.name.cmp(&b.name));

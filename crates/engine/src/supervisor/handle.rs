@@ -113,6 +113,8 @@ pub enum Request {
         stdin: Vec<u8>,
         reply: oneshot::Sender<Result<SpawnedCheck, String>>,
     },
+    /// The answer of a cluster lock call made for a cron job.
+    Cluster(cron_jobs::ClusterMsg),
     /// The last parsed config (getAllConfigInfo).
     ConfigInfo {
         reply: oneshot::Sender<(Arc<Config>, Vec<Arc<str>>)>,

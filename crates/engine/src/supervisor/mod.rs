@@ -50,7 +50,6 @@ pub use health::{Health, HealthInfo, SpawnedCheck, Verdict};
 use process::{Group, Proc, StdinPipe, Waiter};
 use pumps::{Pump, PumpSet};
 
-use crate::cron::RunTrigger;
 use crate::events::Event;
 use crate::history::{LazyHistory, RunRecord};
 use crate::logs::{self, Channel, ChannelLog, ChannelLogOptions, MainLog};
@@ -198,7 +197,7 @@ struct Engine {
     exit: Option<ExitReason>,
     jobs: HashMap<Arc<str>, cron_jobs::CronJob>,
     history: Option<LazyHistory>,
-    pending_run: Option<(RunTrigger, Option<jiff::Timestamp>)>,
+    pending_run: Option<cron_jobs::PendingRun>,
     extra_runs: HashMap<i32, (Arc<str>, cron_jobs::CronRun)>,
     first_start: bool,
     pools: Vec<listeners::Pool>,

@@ -263,7 +263,7 @@ impl Engine {
             p.spawns = p.spawns.saturating_add(1);
         }
         self.set_state(gi, pi, ProcessState::Starting);
-        let cfg = self.groups[gi].procs[pi].cfg.clone();
+        let cfg = self.cron_spawn_config(gi, self.groups[gi].procs[pi].cfg.clone());
         let resolved = match spawn::resolve_command(&cfg) {
             Ok(r) => r,
             Err(e) => {

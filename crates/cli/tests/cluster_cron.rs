@@ -1,0 +1,537 @@
+//! Issue 18: `[cron:x]` with a cluster lock, black-box. Three `steward daemon`s on
+//! loopback share one real `redis-server` (Debian's, started here on a free port with
+//! persistence off) and run their cron planning with clocks −2 s, 0 and +2 s apart
+//! (`STEWARD_TEST_CLOCK_OFFSET_MS`, test-only). Every run appends a line to a shared
+//! sink file: `instant node fence start-time`.
+//!
+//! - 100 fires of a 1-second schedule: exactly 100 runs, 0 duplicates, 0 misses, none
+//!   more than 2.1 s before its instant (`STEWARD_CLUSTER_FIRES=N` changes the count;
+//!   `bench/cluster_cron.sh` runs 1,000);
+//! - Redis killed for 10 s: the fires in between are history rows skipped with
+//!   `lock-unavailable`, 0 duplicates, a run within about 1 s of Redis coming back;
+//! - the lease holder SIGSTOPped for twice the lease: exactly one other node takes over,
+//!   fence tokens strictly increase, and a store that rejects stale tokens accepts no
+//!   write of the paused run after the takeover;
+//! - a restarted node's catch-up never reruns a fire another node ran;
+//! - `rediss://` with `lock_ca` against a TLS-only server.
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use steward_cluster::test_server::RedisServer;
+use support::*;
+
+const OFFSETS_MS: [i64; 3] = [-2000, 0, 2000];
+const NODES: [&str; 3] = ["node-a", "node-b", "node-c"];
+
+fn now_f64() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// One line of the sink.
+#[derive(Debug, Clone)]
+struct Fire {
+    instant: i64,
+    node: String,
+    fence: u64,
+    started: f64,
+}
+
+struct Cluster {
+    redis: RedisServer,
+    nodes: Vec<Daemon>,
+    shared: tempfile::TempDir,
+}
+
+impl Cluster {
+    /// Three nodes running `job` (a `[cron:tick]` body; `{sink}` and `{shared}` are
+    /// replaced) with `[cluster]` options `cluster_extra`.
+    fn start(job: &str, cluster_extra: &str) -> Cluster {
+        let redis = RedisServer::start();
+        let shared = tempfile::Builder::new()
+            .prefix("stw-cluster-")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let namespace = format!("t{}", std::process::id());
+        let job = job
+            .replace("{sink}", &shared.path().join("sink").display().to_string())
+            .replace("{shared}", &shared.path().display().to_string());
+        let nodes = NODES
+            .iter()
+            .zip(OFFSETS_MS)
+            .map(|(node, offset)| {
+                // A 2 s deadline (not the default 500 ms, tested in crates/cluster):
+                // on a loaded CI box a slow answer would be a skipped fire.
+                let conf = Conf::new(&format!(
+                    "[steward]\nstate_dir={{dir}}/state\n\n[cluster]\nlock = {}\nnamespace = {namespace}\nnode = {node}\nlock_timeout = 2\n{cluster_extra}\n\n[cron:tick]\n{job}\n",
+                    redis.url()
+                ));
+                Daemon::start_steward_with_env(
+                    conf,
+                    &[("STEWARD_TEST_CLOCK_OFFSET_MS", offset.to_string())],
+                )
+            })
+            .collect();
+        Cluster {
+            redis,
+            nodes,
+            shared,
+        }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.shared.path().join(rel)
+    }
+
+    fn fires(&self) -> Vec<Fire> {
+        read_fires(&self.path("sink"))
+    }
+
+    fn node(&self, name: &str) -> &Daemon {
+        &self.nodes[NODES.iter().position(|n| *n == name).unwrap()]
+    }
+
+    /// Every node's history rows of the job.
+    fn history(&self) -> Vec<Value> {
+        self.nodes
+            .iter()
+            .flat_map(
+                |d| match d.call("steward.cronHistory", vec![json!("tick"), json!(2000)]) {
+                    Value::Array(v) => v,
+                    other => panic!("cronHistory returned {other:?}"),
+                },
+            )
+            .collect()
+    }
+
+    fn diagnostics(&self) -> String {
+        self.nodes
+            .iter()
+            .zip(NODES)
+            .map(|(d, n)| format!("===== {n}\n{}", d.diagnostics()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn wait(&self, what: &str, timeout: Duration, cond: impl FnMut() -> bool) {
+        if !wait_until(timeout, cond) {
+            panic!("{what}: not within {timeout:?}\n{}", self.diagnostics());
+        }
+    }
+}
+
+/// `steward cron ARGS -c <the node's config>`.
+fn steward_cron(d: &Daemon, args: &[&str]) -> Output {
+    let mut cmd = std::process::Command::new(steward_bin());
+    cmd.arg("cron").args(args).arg("-c").arg(&d.conf.path);
+    run_with_timeout(&mut cmd, Duration::from_secs(20))
+}
+
+fn read_fires(path: &Path) -> Vec<Fire> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            Some(Fire {
+                instant: f.first()?.parse().ok()?,
+                node: f.get(1)?.to_string(),
+                fence: f.get(2)?.parse().ok()?,
+                started: f.get(3)?.parse().ok()?,
+            })
+        })
+        .collect()
+}
+
+/// Instant → how many runs it got.
+fn counts(fires: &[Fire]) -> BTreeMap<i64, usize> {
+    let mut m = BTreeMap::new();
+    for f in fires {
+        *m.entry(f.instant).or_insert(0) += 1;
+    }
+    m
+}
+
+fn duplicates(fires: &[Fire]) -> Vec<(i64, usize)> {
+    counts(fires).into_iter().filter(|(_, n)| *n > 1).collect()
+}
+
+/// `overlap = allow`, so the counts measure the claims alone: with `skip`, a fire that
+/// comes while another node's run of another instant is still going is skipped by design
+/// (the lease; tested by the SIGSTOP scenario).
+const TICK_JOB: &str = "schedule = * * * * * *\noverlap = allow\nhistory = 1000\ncommand = /bin/sh -c 'echo \"$STEWARD_CRON_SCHEDULED $STEWARD_CRON_NODE $STEWARD_FENCE_TOKEN $(date +%%s.%%N)\" >> {sink}'\n";
+
+#[test]
+fn every_fire_runs_exactly_once_across_three_skewed_nodes() {
+    let c = Cluster::start(TICK_JOB, "");
+    // The window starts once every node is up and planning with all its skew: the
+    // node at −2 s reaches the first instant 4 s after the node at +2 s.
+    let first = now_f64().ceil() as i64 + 8;
+    let fires_wanted: i64 = std::env::var("STEWARD_CLUSTER_FIRES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    let last = first + fires_wanted - 1;
+    let complete = wait_until(Duration::from_secs(fires_wanted as u64 + 20), || {
+        let n = counts(&c.fires());
+        (first..=last).all(|i| n.contains_key(&i))
+    });
+    if !complete {
+        let n = counts(&c.fires());
+        let missing: Vec<i64> = (first..=last).filter(|i| !n.contains_key(i)).collect();
+        panic!(
+            "instants {first}..={last}: {missing:?} never ran\n{}",
+            c.diagnostics()
+        );
+    }
+    // Late nodes (clock behind) try the last instants up to 2 s later.
+    std::thread::sleep(Duration::from_secs(3));
+    let fires = c.fires();
+    assert_eq!(duplicates(&fires), vec![], "duplicate runs");
+    let window: Vec<&Fire> = fires
+        .iter()
+        .filter(|f| (first..=last).contains(&f.instant))
+        .collect();
+    assert_eq!(window.len(), fires_wanted as usize, "runs in the window");
+    let earliest = window
+        .iter()
+        .map(|f| f.started - f.instant as f64)
+        .fold(f64::INFINITY, f64::min);
+    assert!(
+        earliest >= -2.1,
+        "a run started {:.3} s before its instant",
+        -earliest
+    );
+    // The node with the clock furthest ahead claims first.
+    let by_node = window.iter().fold(BTreeMap::new(), |mut m, f| {
+        *m.entry(f.node.clone()).or_insert(0) += 1;
+        m
+    });
+    eprintln!("runs per node: {by_node:?}; earliest start {earliest:.3} s from its instant");
+    // Fence tokens are unique and grow with the instant.
+    let mut sorted: Vec<&Fire> = window.clone();
+    sorted.sort_by_key(|f| f.instant);
+    assert!(
+        sorted.windows(2).all(|w| w[0].fence < w[1].fence),
+        "fence tokens must strictly increase"
+    );
+    // History: each run is a row on the node that ran it, naming that node.
+    let rows = c.history();
+    let ran: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["skipped"] == "" && r["scheduled"] != "")
+        .collect();
+    for f in &window {
+        assert!(
+            ran.iter().any(|r| r["node"] == f.node.as_str()
+                && r["fence"] == f.fence.to_string().as_str()),
+            "no history row for {f:?}"
+        );
+    }
+    let out = steward_cron(c.node("node-c"), &["history", "tick"]);
+    assert!(out.stdout.contains("NODE"), "{}", out.stdout);
+    assert!(out.stdout.contains("node-c"), "{}", out.stdout);
+    let list = steward_cron(c.node("node-a"), &["list"]);
+    assert!(list.stdout.contains("NODE"), "{}", list.stdout);
+}
+
+#[test]
+fn redis_down_for_ten_seconds_skips_those_fires_and_resumes_within_a_second() {
+    let mut c = Cluster::start(TICK_JOB, "");
+    c.wait("runs before the outage", Duration::from_secs(15), || {
+        c.fires().len() >= 3
+    });
+    let killed = now_f64();
+    c.redis.kill();
+    std::thread::sleep(Duration::from_secs(10));
+    c.redis.restart();
+    let back = now_f64();
+    c.wait(
+        "a run after Redis came back",
+        Duration::from_secs(5),
+        || c.fires().iter().any(|f| f.started >= back),
+    );
+    // Give the late nodes time to try (and fail) the same instants.
+    std::thread::sleep(Duration::from_secs(3));
+    let fires = c.fires();
+    assert_eq!(duplicates(&fires), vec![], "duplicate runs");
+    let first_after = fires
+        .iter()
+        .filter(|f| f.started >= back)
+        .map(|f| f.started)
+        .fold(f64::INFINITY, f64::min);
+    assert!(
+        first_after - back <= 1.2,
+        "first run {:.3} s after Redis came back",
+        first_after - back
+    );
+    // The instants nobody ran during the outage are recorded as skipped.
+    let ran: BTreeSet<i64> = fires.iter().map(|f| f.instant).collect();
+    let lo = *ran
+        .iter()
+        .filter(|i| (**i as f64) < killed + 2.0)
+        .max()
+        .unwrap();
+    let hi = *ran.iter().filter(|i| (**i as f64) >= back).min().unwrap();
+    // Each node loses the ~10 fires its clock passed during the outage. The cluster
+    // loses about 6 of them: right after Redis is back, the late node (−2 s) claims
+    // and runs the instants the early one (+2 s) could not.
+    let missing: Vec<i64> = (lo + 1..hi).filter(|i| !ran.contains(i)).collect();
+    assert!(
+        (5..=8).contains(&missing.len()),
+        "expected about 6 fires lost cluster-wide, got {missing:?}"
+    );
+    let rows = c.history();
+    for (d, n) in c.nodes.iter().zip(NODES) {
+        let rows = match d.call("steward.cronHistory", vec![json!("tick"), json!(2000)]) {
+            Value::Array(v) => v,
+            other => panic!("{other:?}"),
+        };
+        let skips = rows
+            .iter()
+            .filter(|r| {
+                r["skipped"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("lock-unavailable"))
+            })
+            .count();
+        assert!(
+            (9..=11).contains(&skips),
+            "{n}: {skips} fires recorded as skipped"
+        );
+    }
+    let skipped: BTreeSet<i64> = rows
+        .iter()
+        .filter(|r| {
+            r["skipped"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("lock-unavailable"))
+        })
+        .filter_map(|r| r["scheduled"].as_str()?.parse::<jiff::Timestamp>().ok())
+        .map(|t| t.as_second())
+        .collect();
+    for i in &missing {
+        assert!(
+            skipped.contains(i),
+            "instant {i} neither ran nor was recorded as skipped"
+        );
+    }
+    for d in &c.nodes {
+        let log = std::fs::read_to_string(d.conf.dir.join("supervisord.log")).unwrap_or_default();
+        let outages = log.matches("fires are skipped until it answers").count();
+        assert_eq!(outages, 1, "the outage is logged once per node:\n{log}");
+    }
+}
+
+/// A store that accepts a write only if its token is not older than the newest token it
+/// has accepted (Kleppmann's fenced storage), and the job that writes to it every 100 ms
+/// for 20 s.
+const FENCED_JOB: &str = "schedule = * * * * * *\noverlap = skip\nhistory = 1000\ncommand = /bin/sh {shared}/writer.sh\n";
+
+const WRITER: &str = r#"i=0
+while [ $i -lt 200 ]; do
+  (
+    flock 9
+    max=$(cat {shared}/max 2>/dev/null || echo 0)
+    if [ "$STEWARD_FENCE_TOKEN" -ge "$max" ]; then
+      echo "$STEWARD_FENCE_TOKEN" > {shared}/max
+      echo "accept $STEWARD_FENCE_TOKEN $STEWARD_CRON_NODE $$" >> {shared}/store
+    else
+      echo "reject $STEWARD_FENCE_TOKEN $STEWARD_CRON_NODE $$" >> {shared}/store
+    fi
+  ) 9>{shared}/lock
+  sleep 0.1
+  i=$((i+1))
+done
+"#;
+
+#[derive(Debug)]
+struct Write {
+    accepted: bool,
+    fence: u64,
+    node: String,
+}
+
+fn store(c: &Cluster) -> Vec<Write> {
+    std::fs::read_to_string(c.path("store"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            Some(Write {
+                accepted: *f.first()? == "accept",
+                fence: f.get(1)?.parse().ok()?,
+                node: f.get(2)?.to_string(),
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn a_paused_lease_holder_is_replaced_by_one_node_and_fenced_off() {
+    let lease = 1.5;
+    let c = Cluster::start(FENCED_JOB, &format!("lease = {lease}"));
+    std::fs::write(
+        c.path("writer.sh"),
+        WRITER.replace("{shared}", &c.shared.path().display().to_string()),
+    )
+    .unwrap();
+    c.wait("a first accepted write", Duration::from_secs(15), || {
+        store(&c).iter().any(|w| w.accepted)
+    });
+    let first = store(&c).into_iter().find(|w| w.accepted).unwrap();
+    let holder = c.node(&first.node);
+    let child = holder.info("tick")["pid"].as_i64().unwrap() as i32;
+    assert!(child > 0);
+    // Pause the whole node: the daemon and its running job.
+    kill(holder.pid, libc::SIGSTOP);
+    kill(child, libc::SIGSTOP);
+    let paused_at = store(&c).len();
+    std::thread::sleep(Duration::from_secs_f64(2.0 * lease));
+    c.wait("another node takes over", Duration::from_secs(10), || {
+        store(&c)[paused_at..]
+            .iter()
+            .any(|w| w.accepted && w.node != first.node)
+    });
+    kill(child, libc::SIGCONT);
+    kill(holder.pid, libc::SIGCONT);
+    c.wait(
+        "the paused run writes again",
+        Duration::from_secs(10),
+        || store(&c)[paused_at..].iter().any(|w| w.node == first.node),
+    );
+    c.wait("the paused node notices", Duration::from_secs(10), || {
+        std::fs::read_to_string(holder.conf.dir.join("supervisord.log"))
+            .unwrap_or_default()
+            .contains("lost its cluster lease")
+    });
+    let writes = store(&c);
+    let after = &writes[paused_at..];
+    let takers: BTreeSet<&str> = after
+        .iter()
+        .filter(|w| w.accepted && w.node != first.node)
+        .map(|w| w.node.as_str())
+        .collect();
+    assert_eq!(takers.len(), 1, "exactly one node takes over: {takers:?}");
+    let new = after
+        .iter()
+        .find(|w| w.accepted && w.node != first.node)
+        .unwrap();
+    assert!(
+        new.fence > first.fence,
+        "{} after {}",
+        new.fence,
+        first.fence
+    );
+    // The stale writer was really there, and the store refused it.
+    let stale: Vec<&Write> = after.iter().filter(|w| w.node == first.node).collect();
+    assert!(!stale.is_empty());
+    assert!(
+        stale.iter().all(|w| !w.accepted && w.fence == first.fence),
+        "a stale write was accepted: {stale:?}"
+    );
+    // Accepted tokens never go back.
+    let accepted: Vec<u64> = writes
+        .iter()
+        .filter(|w| w.accepted)
+        .map(|w| w.fence)
+        .collect();
+    assert!(accepted.windows(2).all(|w| w[0] <= w[1]), "{accepted:?}");
+    // Every run that ran has its own token.
+    let rows = c.history();
+    let mut tokens: Vec<u64> = rows
+        .iter()
+        .filter(|r| r["skipped"] == "")
+        .filter_map(|r| r["fence"].as_str()?.parse().ok())
+        .collect();
+    let n = tokens.len();
+    tokens.sort();
+    tokens.dedup();
+    assert_eq!(tokens.len(), n, "a fence token was used twice");
+    // Fires during the runs were skipped as running elsewhere, on some node.
+    assert!(rows.iter().any(|r| r["skipped"]
+        .as_str()
+        .is_some_and(|s| s.starts_with("still running on node"))));
+}
+
+#[test]
+fn a_daemon_claims_over_tls_with_its_own_ca() {
+    let redis = RedisServer::start_tls();
+    let shared = tempfile::tempdir().unwrap();
+    let sink = shared.path().join("sink");
+    let conf = Conf::new(&format!(
+        "[steward]\nstate_dir={{dir}}/state\n\n[cluster]\nlock = {}\nlock_ca = {}\nnode = tls-node\nlock_timeout = 2\n\n[cron:tick]\n{}",
+        redis.url(),
+        redis.ca_file().display(),
+        TICK_JOB.replace("{sink}", &sink.display().to_string())
+    ));
+    let d = Daemon::start_steward(conf);
+    let ok = wait_until(Duration::from_secs(15), || read_fires(&sink).len() >= 2);
+    assert!(ok, "no locked runs over TLS\n{}", d.diagnostics());
+    let fires = read_fires(&sink);
+    assert!(
+        fires.iter().all(|f| f.node == "tls-node" && f.fence > 0),
+        "{fires:?}"
+    );
+    let log = std::fs::read_to_string(d.conf.dir.join("supervisord.log")).unwrap();
+    assert!(!log.contains("unavailable"), "{log}");
+}
+
+#[test]
+fn catch_up_after_a_restart_never_reruns_what_another_node_ran() {
+    let redis = RedisServer::start();
+    let shared = tempfile::tempdir().unwrap();
+    let sink = shared.path().join("sink");
+    let job = format!(
+        "catchup = 3\n{}",
+        TICK_JOB.replace("{sink}", &sink.display().to_string())
+    );
+    let node_conf = |node: &str, state: &str| {
+        Conf::new(&format!(
+            "[steward]\nstate_dir={state}\n\n[cluster]\nlock = {}\nnode = {node}\nlock_timeout = 2\n\n[cron:tick]\n{job}",
+            redis.url()
+        ))
+    };
+    let a_state = shared.path().join("a-state").display().to_string();
+    let b = Daemon::start_steward(node_conf("node-b", "{dir}/state"));
+    let mut a = Daemon::start_steward(node_conf("node-a", &a_state));
+    let ran_by = |node: &str| read_fires(&sink).iter().filter(|f| f.node == node).count();
+    assert!(
+        wait_until(Duration::from_secs(15), || ran_by("node-a") >= 1
+            && ran_by("node-b") >= 1),
+        "both nodes run fires\n{}\n{}",
+        a.diagnostics(),
+        b.diagnostics()
+    );
+    a.signal(libc::SIGTERM);
+    assert!(a.wait_exit(Duration::from_secs(15)).is_some());
+    drop(a);
+    // ~4 s of downtime: node-b runs those fires; node-a's catch-up claims find them taken.
+    std::thread::sleep(Duration::from_millis(4200));
+    let a = Daemon::start_steward(node_conf("node-a", &a_state));
+    let restarted = now_f64();
+    assert!(
+        wait_until(Duration::from_secs(10), || read_fires(&sink)
+            .iter()
+            .any(|f| f.started > restarted + 2.0)),
+        "fires after the restart\n{}",
+        a.diagnostics()
+    );
+    assert!(
+        a.mainlog().contains("already ran on node node-b"),
+        "node-a's catch-up claims found node-b's runs\n{}",
+        a.mainlog()
+    );
+    assert_eq!(duplicates(&read_fires(&sink)), vec![], "a fire ran twice");
+    let rows = match a.call("steward.cronHistory", vec![json!("tick"), json!(2000)]) {
+        Value::Array(v) => v,
+        other => panic!("{other:?}"),
+    };
+    let catchups: Vec<&Value> = rows.iter().filter(|r| r["trigger"] == "catchup").collect();
+    assert!(catchups.is_empty(), "node-b ran those fires: {catchups:?}");
+}
