@@ -474,7 +474,7 @@ impl Daemon {
         d.wait_ready()
     }
 
-    fn spawn_wrapped(target: Target, conf: Conf, wrapper: &[&str]) -> Daemon {
+    pub fn spawn_wrapped(target: Target, conf: Conf, wrapper: &[&str]) -> Daemon {
         let leak = fs::File::create(conf.dir.join("inherited-fd9")).unwrap();
         let leak_fd = leak.as_raw_fd();
         let mut cmd = Daemon::command(target, &conf);
