@@ -6,7 +6,7 @@
 #
 # Checks: `steward check` accepts the installed /etc/steward/steward.conf, the unit passes
 # `systemd-analyze verify` (when installed), the opt-in supervisord/supervisorctl symlinks
-# exist and work, and purging removes the binary. Needs root (dpkg -i). A `steward`
+# exist and work, purging removes the binary, and `cargo install --path crates/cli` works. Needs root (dpkg -i). A `steward`
 # package that was installed before the run is upgraded but not purged.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -60,4 +60,9 @@ done
 /usr/lib/steward/bin/supervisord --version >/dev/null
 /usr/lib/steward/bin/supervisorctl -h | grep -q "supervisorctl" || fail "supervisorctl -h does not look like supervisorctl"
 [ -d /var/log/steward ] || fail "/var/log/steward was not created"
+step "cargo install --path crates/cli (into a temp root, reusing the release build)"
+inst="$(mktemp -d)"
+CARGO_TARGET_DIR="$ROOT/target" cargo install --quiet --path crates/cli --root "$inst"
+"$inst/bin/steward" --version
+rm -rf "$inst"
 echo "package-test: ok"
