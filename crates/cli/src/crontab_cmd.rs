@@ -347,10 +347,7 @@ fn import_cmd(
         let applied = crontab::apply(ct, backup_dir, |cur| {
             let now = Table::parse(cur.text());
             if now != table {
-                return Err(crontab::CrontabError::ChangedBeforeWrite {
-                    user: user.clone(),
-                    backup: PathBuf::from("(none yet)"),
-                });
+                return Err(crontab::CrontabError::ChangedSinceImport { user: user.clone() });
             }
             Ok(Target::from(now.disable_lines(&lines)))
         })?;

@@ -59,6 +59,10 @@ pub enum CrontabError {
         "the crontab of {user} changed right after steward installed its version; the other writer's version is in place (backup: {backup})"
     )]
     ChangedAfterWrite { user: String, backup: PathBuf },
+    #[error(
+        "the crontab of {user} changed after it was read for the import; the imported entries were not disabled (run the import again)"
+    )]
+    ChangedSinceImport { user: String },
     #[error("{path}: {reason}")]
     BadBackup { path: PathBuf, reason: String },
 }
