@@ -160,6 +160,12 @@ fn shell_word(path: &str) -> String {
 }
 
 fn run_inner(args: &CrontabArgs) -> anyhow::Result<()> {
+    if let Some(u) = &args.user {
+        // The name also goes into backup and lock file names: only real accounts.
+        if nix::unistd::User::from_name(u).ok().flatten().is_none() {
+            bail!("user `{u}` unknown");
+        }
+    }
     let ct = CrontabBinary::new(args.program.as_deref(), args.user.as_deref());
     let dir = &args.backup_dir;
     match &args.command {

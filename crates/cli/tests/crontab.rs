@@ -314,6 +314,18 @@ fn bad_input_is_refused_and_changes_nothing() {
         ),
         (&["remove", "nosuch"], "no entry named `nosuch`"),
     ];
+    let out = run_with_timeout(
+        Command::new(steward_bin())
+            .args(["crontab", "-u", "../no-such-user", "--backup-dir"])
+            .arg(b)
+            .arg("list"),
+        Duration::from_secs(10),
+    );
+    assert_ne!(out.code, 0, "{out}");
+    assert!(
+        out.stderr.contains("user `../no-such-user` unknown"),
+        "{out}"
+    );
     for (args, needle) in cases {
         let out = steward(&u, b, args);
         assert_ne!(out.code, 0, "{args:?}: {out}");
