@@ -37,7 +37,9 @@ cleanup() {
   if [ "$was_installed" = 0 ]; then
     step "dpkg --purge steward"
     dpkg --purge steward >/dev/null
-    [ ! -e /usr/bin/steward ] || { echo "package-test: /usr/bin/steward left after purge" >&2; exit 1; }
+    for left in /usr/bin/steward /etc/steward /usr/lib/steward /var/log/steward; do
+      [ ! -e "$left" ] || { echo "package-test: $left left after purge" >&2; exit 1; }
+    done
   fi
 }
 trap cleanup EXIT
