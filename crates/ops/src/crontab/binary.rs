@@ -141,20 +141,26 @@ impl CrontabBinary {
         }
     }
 
-    /// Asks the program to check `file` without installing it, with whichever flag it
-    /// knows (`-n` on Debian, `-T` on cronie). `Ok(false)` when it knows neither.
+    /// Asks the program to check `file` without installing it, with the flag its usage
+    /// text offers: `-T FILE` (cronie ≥ 1.5.6) or `-n FILE` when described as a dry run
+    /// (Debian). Never a bare guess: cronie's own `-n HOST` sets the cluster host.
+    /// `Ok(false)` when it offers neither.
     pub fn check_file(&self, file: &Path) -> Result<bool, CrontabError> {
+        let (_, out, err) = self.run(&["-h"], None)?;
+        let usage = format!("{out}{err}");
+        let flag = if usage.contains("-T") {
+            "-T"
+        } else if usage.contains("dry run") {
+            "-n"
+        } else {
+            return Ok(false);
+        };
         let path = file.to_string_lossy();
-        for flag in ["-n", "-T"] {
-            let (rc, _, err) = self.run(&[flag, &path], None)?;
-            if rc == 0 {
-                return Ok(true);
-            }
-            let unknown = err.contains("usage") || err.contains("invalid option");
-            if !unknown {
-                return Err(self.failed(&format!("{flag} {path}"), rc, err));
-            }
+        let (rc, _, err) = self.run(&[flag, &path], None)?;
+        if rc == 0 {
+            Ok(true)
+        } else {
+            Err(self.failed(&format!("{flag} {path}"), rc, err))
         }
-        Ok(false)
     }
 }
