@@ -9,6 +9,9 @@
 //! * The daemon sends exactly `READY=1` to `$NOTIFY_SOCKET` (path and abstract
 //!   addresses), only once its socket answers, and its children do not see the variable.
 //!
+//! * The unit's own `ExecStart` and `ExecReload`, run by hand as systemd would: a reload
+//!   restarts only the program whose file changed.
+//!
 //! This sandbox has no systemd as PID 1, so `systemctl start/reload/stop` of the unit is
 //! not exercised here.
 mod support;
@@ -262,6 +265,11 @@ fn start_notified(sock: &UnixDatagram, addr: &str) -> (Daemon, String) {
     let conf = Conf::new(
         "[program:envdump]\ncommand=sh -c 'env > {dir}/child.env; exec sleep 100'\nstartsecs=0\n",
     );
+    start_notified_conf(sock, addr, conf)
+}
+
+/// [`start_notified`] for a given config.
+fn start_notified_conf(sock: &UnixDatagram, addr: &str, conf: Conf) -> (Daemon, String) {
     let env = format!("NOTIFY_SOCKET={addr}");
     let d = Daemon::spawn_wrapped(Target::Steward, conf, &["env", &env]);
     sock.set_read_timeout(Some(Duration::from_secs(15)))
@@ -301,4 +309,69 @@ fn the_daemon_notifies_ready_once_its_socket_answers() {
     let sock = UnixDatagram::bind_addr(&addr).unwrap();
     let (_d2, msg) = start_notified(&sock, &format!("@{name}"));
     assert_eq!(msg, "READY=1");
+}
+
+/// What systemd would do with the unit, done by hand: start the daemon with the unit's
+/// `ExecStart` (and a NOTIFY_SOCKET), wait for READY=1, then run its `ExecReload` after
+/// a program file changed: only that program restarts, every other pid is kept (the
+/// Debian supervisor unit's `reload` restarts them all).
+#[test]
+fn the_units_exec_reload_restarts_only_what_changed() {
+    let conf = Conf::new("[include]\nfiles = {dir}/conf.d/*.conf\n");
+    let incl = conf.file("conf.d");
+    fs::create_dir(&incl).unwrap();
+    fs::write(
+        incl.join("a.conf"),
+        "[program:a]\ncommand=sleep 1000\nstartsecs=0\n",
+    )
+    .unwrap();
+    fs::write(
+        incl.join("b.conf"),
+        "[program:b]\ncommand=sleep 1000\nstartsecs=0\n",
+    )
+    .unwrap();
+    let units = conf.file("units");
+    let out = install(&conf.path, &units, &[]);
+    assert_eq!(out.code, 0, "{out}");
+    let unit = fs::read_to_string(units.join("steward.service")).unwrap();
+    let argv = |key: &str| -> Vec<String> {
+        unit.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .unwrap_or_else(|| panic!("no {key} in\n{unit}"))
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    };
+    // ExecStart is exactly what the harness runs: `steward daemon -n -c CONF`.
+    let conf_path = conf.path.display().to_string();
+    let bin = steward_bin().display().to_string();
+    assert_eq!(
+        argv("ExecStart="),
+        [bin.as_str(), "daemon", "-n", "-c", &conf_path]
+    );
+    let notify = conf.file("notify.sock");
+    let sock = UnixDatagram::bind(&notify).unwrap();
+    let (d, msg) = start_notified_conf(&sock, notify.to_str().unwrap(), conf);
+    assert_eq!(msg, "READY=1");
+    d.wait_state("a", "RUNNING", secs(10.0));
+    d.wait_state("b", "RUNNING", secs(10.0));
+    let (a, b) = (d.process_pid("a"), d.process_pid("b"));
+    fs::write(
+        incl.join("b.conf"),
+        "[program:b]\ncommand=sleep 1001\nstartsecs=0\n",
+    )
+    .unwrap();
+    let reload = argv("ExecReload=");
+    let out = run_with_timeout(
+        Command::new(&reload[0]).args(&reload[1..]),
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.code, 0, "ExecReload: {out}");
+    d.wait_state("b", "RUNNING", secs(10.0));
+    assert_eq!(d.process_pid("a"), a, "an unchanged program was restarted");
+    assert_ne!(
+        d.process_pid("b"),
+        b,
+        "the changed program kept its old process"
+    );
 }
