@@ -314,13 +314,16 @@ fn import_cmd(
         user: user.clone(),
         home: pw.dir.to_string_lossy().into_owned(),
     };
+    let dir = match include_dir {
+        Some(d) => d.to_path_buf(),
+        None => default_include_dir()?,
+    };
+    let file = dir.join(format!("crontab-{user}.conf"));
     let current = ct.read()?;
     let table = Table::parse(current.text());
     let mut imp = import::render(&table, &account);
-    let scratch = tempdir()?;
-    let checked = import::validate(&mut imp, &table, &account, &scratch);
-    let _ = std::fs::remove_dir_all(&scratch);
-    checked.map_err(|e| anyhow!("the imported sections do not load: {e}"))?;
+    import::validate(&mut imp, &table, &account, &file)
+        .map_err(|e| anyhow!("the imported sections do not load: {e}"))?;
     for n in &imp.notes {
         eprintln!("note: {n}");
     }
@@ -328,11 +331,7 @@ fn import_cmd(
         print!("{}", imp.text);
         return Ok(());
     }
-    let dir = include_dir
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| steward_ops::service::Layout::detect().include_dir);
     std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
-    let file = dir.join(format!("crontab-{user}.conf"));
     if let Ok(old) = std::fs::read_to_string(&file) {
         if !force && !steward_ops::managed::is_owned_by(&old, &import::owner(&user)) {
             bail!(
@@ -365,12 +364,15 @@ fn import_cmd(
     Ok(())
 }
 
-fn tempdir() -> anyhow::Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!(
-        "steward-import-{}-{}",
-        std::process::id(),
-        jiff::Timestamp::now().as_nanosecond()
-    ));
-    std::fs::create_dir(&dir).with_context(|| format!("create {}", dir.display()))?;
-    Ok(dir)
+/// The include directory of the config the daemon would use (its first `[include]
+/// files=` pattern), else the one `steward service install` sets up.
+fn default_include_dir() -> anyhow::Result<PathBuf> {
+    use steward_ops::layout::{find_config, Layout};
+    if let Some(config) = find_config(None) {
+        let layout = Layout::read(&config).map_err(|e| anyhow!("{e}"))?;
+        if let Some(dir) = layout.include_dir {
+            return Ok(dir);
+        }
+    }
+    Ok(steward_ops::service::ConfigPlace::detect().include_dir)
 }

@@ -16,6 +16,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::table::{env_assignment, Table, CRON_DEFAULT_PATH};
+use crate::check::{check_program_files, Candidate};
 use crate::managed::{header, CommentStyle, Owner};
 
 /// The result of rendering an import.
@@ -189,29 +190,26 @@ fn render_skipping(table: &Table, account: &Account, skip_lines: &[usize]) -> Im
     }
 }
 
-/// Loads the rendered file with Steward's config loader (inside a throwaway main config
-/// in `scratch`) and checks that every section's command reads back as intended. Entries
-/// that do not survive are left out (with a note) and the rest is checked again. Errs
-/// when the file as a whole does not load.
+/// Loads the rendered file with Steward's config loader ([`crate::check`], as if it were
+/// at `destination`) and checks that every section's command reads back as intended.
+/// Entries that do not survive are left out (with a note) and the rest is checked again.
+/// Errs when the file as a whole does not load.
 pub fn validate(
     import: &mut Import,
     table: &Table,
     account: &Account,
-    scratch: &Path,
+    destination: &Path,
 ) -> Result<(), String> {
-    let frag = scratch.join("import.conf");
-    let main = scratch.join("main.conf");
-    let write =
-        |p: &Path, t: &str| std::fs::write(p, t).map_err(|e| format!("{}: {e}", p.display()));
-    write(
-        &main,
-        &format!("[supervisord]\n\n[include]\nfiles = {}\n", frag.display()),
-    )?;
     let mut skip: Vec<usize> = Vec::new();
     loop {
-        write(&frag, &import.text)?;
-        let cfg = steward_config::load(&main, &steward_config::LoadOptions::from_system())
-            .map_err(|e| e.to_string())?;
+        let cfg = check_program_files(
+            &[Candidate {
+                destination,
+                text: &import.text,
+            }],
+            true,
+        )
+        .map_err(|errors| errors.join("\n"))?;
         let bad: Vec<(usize, String)> = import
             .commands
             .iter()
@@ -286,10 +284,15 @@ mod tests {
 
     #[test]
     fn validation_drops_commands_the_ini_reader_would_cut() {
-        let dir = tempfile::tempdir().unwrap();
         let table = Table::parse("* * * * * echo a ; echo b\n0 * * * * date\n");
         let mut imp = render(&table, &account());
-        validate(&mut imp, &table, &account(), dir.path()).unwrap();
+        validate(
+            &mut imp,
+            &table,
+            &account(),
+            Path::new("/etc/x/crontab-root.conf"),
+        )
+        .unwrap();
         assert_eq!(imp.imported, vec!["cron-root-2"], "{}", imp.text);
         assert!(imp.text.contains("schedule = 0 * * * *"));
         assert!(

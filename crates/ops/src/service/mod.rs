@@ -1,6 +1,6 @@
 //! `steward service install|uninstall`: run Steward under systemd.
 //!
-//! Data flow: [`Layout::detect_in`] picks the configuration (`/etc/supervisor` when it is
+//! Data flow: [`ConfigPlace::detect_in`] picks the configuration (`/etc/supervisor` when it is
 //! there, otherwise `/etc/steward/steward.conf` + `conf.d/`, created with a default
 //! config on first install) → the config is loaded by Steward's loader (a broken config
 //! gets no unit) → [`render_unit`] computes the unit from it (`TimeoutStopSec` from the
@@ -48,10 +48,11 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ServiceError + '_ {
     |e| ServiceError::Io(crate::io_at(path)(e))
 }
 
-/// Where the configuration lives (paths as seen on the target system, i.e. without
-/// the install root).
+/// Which configuration the service runs and where its programs go (paths as seen on the
+/// target system, i.e. without the install root). Unlike [`crate::layout::Layout`], which
+/// reads a given config, this picks the config file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Layout {
+pub struct ConfigPlace {
     pub config: PathBuf,
     pub include_dir: PathBuf,
     /// True when an existing supervisor layout is reused.
@@ -60,23 +61,23 @@ pub struct Layout {
 
 const SUPERVISOR_CONF: &str = "/etc/supervisor/supervisord.conf";
 
-impl Layout {
-    /// [`Layout::detect_in`] on the live system.
-    pub fn detect() -> Layout {
-        Layout::detect_in(Path::new("/"))
+impl ConfigPlace {
+    /// [`ConfigPlace::detect_in`] on the live system.
+    pub fn detect() -> ConfigPlace {
+        ConfigPlace::detect_in(Path::new("/"))
     }
 
     /// `/etc/supervisor/supervisord.conf` + `conf.d` when that file exists under
     /// `root`, otherwise `/etc/steward/steward.conf` + `conf.d`.
-    pub fn detect_in(root: &Path) -> Layout {
+    pub fn detect_in(root: &Path) -> ConfigPlace {
         if under(root, Path::new(SUPERVISOR_CONF)).is_file() {
-            Layout {
+            ConfigPlace {
                 config: SUPERVISOR_CONF.into(),
                 include_dir: "/etc/supervisor/conf.d".into(),
                 supervisor: true,
             }
         } else {
-            Layout {
+            ConfigPlace {
                 config: "/etc/steward/steward.conf".into(),
                 include_dir: "/etc/steward/conf.d".into(),
                 supervisor: false,
@@ -230,21 +231,21 @@ pub fn unit_name(replace_supervisor: bool) -> &'static str {
 
 /// Installs (or, with `update`, refreshes) the unit. Idempotent.
 pub fn install(o: &InstallOptions) -> Result<Installed, ServiceError> {
-    let layout = Layout::detect_in(&o.root);
-    if o.replace_supervisor && !layout.supervisor && o.config.is_none() {
+    let place = ConfigPlace::detect_in(&o.root);
+    if o.replace_supervisor && !place.supervisor && o.config.is_none() {
         return Err(ServiceError::NoSupervisorConfig(SUPERVISOR_CONF.into()));
     }
-    let config = o.config.clone().unwrap_or(layout.config.clone());
+    let config = o.config.clone().unwrap_or(place.config.clone());
     let config_on_root = under(&o.root, &config);
     let mut created_config = false;
-    if o.config.is_none() && !layout.supervisor && !config_on_root.exists() {
-        let inc = under(&o.root, &layout.include_dir);
+    if o.config.is_none() && !place.supervisor && !config_on_root.exists() {
+        let inc = under(&o.root, &place.include_dir);
         fs::create_dir_all(&inc).map_err(io_err(&inc))?;
         let logs = under(&o.root, Path::new("/var/log/steward"));
         fs::create_dir_all(&logs).map_err(io_err(&logs))?;
         write_atomic(
             &config_on_root,
-            default_config(&layout.include_dir).as_bytes(),
+            default_config(&place.include_dir).as_bytes(),
             0o644,
         )?;
         created_config = true;
@@ -343,11 +344,11 @@ mod tests {
     #[test]
     fn layout_prefers_an_existing_supervisor() {
         let root = tempfile::tempdir().unwrap();
-        assert!(!Layout::detect_in(root.path()).supervisor);
+        assert!(!ConfigPlace::detect_in(root.path()).supervisor);
         let sup = under(root.path(), Path::new(SUPERVISOR_CONF));
         fs::create_dir_all(sup.parent().unwrap()).unwrap();
         fs::write(&sup, "[supervisord]\n").unwrap();
-        let l = Layout::detect_in(root.path());
+        let l = ConfigPlace::detect_in(root.path());
         assert!(l.supervisor);
         assert_eq!(l.include_dir, Path::new("/etc/supervisor/conf.d"));
     }
