@@ -17,19 +17,19 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-fn can_run(test: &str) -> bool {
+fn can_run() -> bool {
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
     let tools = Path::new("/usr/bin/crontab").exists() && Path::new("/usr/sbin/useradd").exists();
     if !(root && tools) {
-        eprintln!("NOTE: {test} skipped: it needs root, crontab (package cron) and useradd");
+        eprintln!("NOTE: skipped: this test needs root, crontab (package cron) and useradd");
     }
     root && tools
 }
 
 /// The user and the temp dir of one test; `None` (skip) when the test cannot run here.
-fn setup(test: &str, tag: &str) -> Option<(CronUser, tempfile::TempDir)> {
-    can_run(test).then(|| (CronUser::new(tag), tempfile::tempdir().unwrap()))
+fn setup(tag: &str) -> Option<(CronUser, tempfile::TempDir)> {
+    can_run().then(|| (CronUser::new(tag), tempfile::tempdir().unwrap()))
 }
 
 /// A throwaway user with a crontab of its own; deleted (crontab first) on drop.
@@ -121,12 +121,7 @@ const EXISTING: &str = "MAILTO=ops@example.com\n# nightly report (hand-written)\
 
 #[test]
 fn list_with_no_crontab_is_an_empty_table_and_writes_nothing() {
-    let Some((u, tmp)) = setup(
-        "list_with_no_crontab_is_an_empty_table_and_writes_nothing",
-        "ls",
-    ) else {
-        return;
-    };
+    let Some((u, tmp)) = setup("ls") else { return };
     let backups = tmp.path().join("b");
     let out = steward(&u, &backups, &["list"]);
     assert_eq!(out.code, 0, "{out}");
@@ -138,27 +133,22 @@ fn list_with_no_crontab_is_an_empty_table_and_writes_nothing() {
 
 #[test]
 fn add_disable_enable_remove_keep_every_other_line_byte_identical() {
-    let Some((u, tmp)) = setup(
-        "add_disable_enable_remove_keep_every_other_line_byte_identical",
-        "ed",
-    ) else {
-        return;
-    };
+    let Some((u, tmp)) = setup("ed") else { return };
     let b = tmp.path().join("backups");
     u.install(EXISTING);
 
-    let out = steward(
-        &u,
-        &b,
-        &[
+    let add_stamp = |command: &str| {
+        let args = [
             "add",
             "stamp",
             "--schedule",
             "*/5 * * * *",
             "--command",
-            "date +%F >> /tmp/x\r",
-        ],
-    );
+            command,
+        ];
+        steward(&u, &b, &args)
+    };
+    let out = add_stamp("date +%F >> /tmp/x\r");
     assert_eq!(out.code, 0, "{out}");
     let added = u.list().unwrap();
     assert_eq!(
@@ -169,18 +159,7 @@ fn add_disable_enable_remove_keep_every_other_line_byte_identical() {
     assert_eq!(backups_in(&b).len(), 1);
 
     // The same add again: unchanged, nothing written, no backup.
-    let out = steward(
-        &u,
-        &b,
-        &[
-            "add",
-            "stamp",
-            "--schedule",
-            "*/5 * * * *",
-            "--command",
-            "date +%F >> /tmp/x",
-        ],
-    );
+    let out = add_stamp("date +%F >> /tmp/x");
     assert_eq!(out.code, 0, "{out}");
     assert!(out.stdout.contains("unchanged"), "{out}");
     assert_eq!(u.list().unwrap(), added);
@@ -193,16 +172,19 @@ fn add_disable_enable_remove_keep_every_other_line_byte_identical() {
         disabled.ends_with("# steward: stamp\n#*/5 * * * * date +\\%F >> /tmp/x\n"),
         "{disabled}"
     );
-    let listed = steward(&u, &b, &["list"]);
-    let row = listed
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("stamp"))
-        .expect("stamp row");
-    assert!(
-        row.contains(" no ") && row.contains("every 5 minutes"),
-        "{listed}"
-    );
+    let stamp_row_has = |enabled: &str| {
+        let listed = steward(&u, &b, &["list"]);
+        assert_eq!(listed.code, 0, "{listed}");
+        let row = listed
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("stamp"))
+            .map(str::to_string);
+        let ok = row.is_some_and(|r| r.contains(enabled) && r.contains("every 5 minutes"));
+        assert!(ok, "want {enabled:?}: {listed}");
+        listed
+    };
+    stamp_row_has(" no ");
 
     assert_eq!(steward(&u, &b, &["enable", "stamp"]).code, 0);
     assert_eq!(
@@ -210,17 +192,7 @@ fn add_disable_enable_remove_keep_every_other_line_byte_identical() {
         added,
         "disable + enable is byte-identical"
     );
-    let listed = steward(&u, &b, &["list"]);
-    assert_eq!(listed.code, 0, "{listed}");
-    let row = listed
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("stamp"))
-        .expect("stamp row");
-    assert!(
-        row.contains(" yes ") && row.contains("every 5 minutes"),
-        "{listed}"
-    );
+    let listed = stamp_row_has(" yes ");
     // The hand-written job is listed too, without a name, with its next run.
     assert!(
         listed
@@ -259,9 +231,7 @@ fn add_disable_enable_remove_keep_every_other_line_byte_identical() {
 
 #[test]
 fn laravel_adds_exactly_the_scheduler_line() {
-    let Some((u, tmp)) = setup("laravel_adds_exactly_the_scheduler_line", "lv") else {
-        return;
-    };
+    let Some((u, tmp)) = setup("lv") else { return };
     let out = steward(&u, tmp.path(), &["laravel", "--path", "/var/www/myapp"]);
     assert_eq!(out.code, 0, "{out}");
     assert_eq!(
@@ -272,9 +242,7 @@ fn laravel_adds_exactly_the_scheduler_line() {
 
 #[test]
 fn bad_input_is_refused_and_changes_nothing() {
-    let Some((u, tmp)) = setup("bad_input_is_refused_and_changes_nothing", "bad") else {
-        return;
-    };
+    let Some((u, tmp)) = setup("bad") else { return };
     let b = tmp.path();
     u.install(EXISTING);
     assert_eq!(
@@ -329,9 +297,7 @@ fn bad_input_is_refused_and_changes_nothing() {
 
 #[test]
 fn backup_then_restore_round_trips_text_empty_and_none() {
-    let Some((u, tmp)) = setup("backup_then_restore_round_trips_text_empty_and_none", "rt") else {
-        return;
-    };
+    let Some((u, tmp)) = setup("rt") else { return };
     let b = tmp.path().join("b");
     let backup = |u: &CronUser| {
         let out = steward(u, &b, &["backup"]);
@@ -379,12 +345,7 @@ fn backup_then_restore_round_trips_text_empty_and_none() {
 
 #[test]
 fn a_concurrent_change_aborts_and_the_other_version_survives() {
-    let Some((u, tmp)) = setup(
-        "a_concurrent_change_aborts_and_the_other_version_survives",
-        "cc",
-    ) else {
-        return;
-    };
+    let Some((u, tmp)) = setup("cc") else { return };
     u.install(EXISTING);
     // A `crontab` that, right after answering steward's first `-l`, lets another writer
     // install its own version (as `crontab -e` in another terminal would).
@@ -435,9 +396,7 @@ fn cron_running() -> bool {
 
 #[test]
 fn an_added_job_runs_under_cron_within_70_seconds() {
-    let Some((u, tmp)) = setup("an_added_job_runs_under_cron_within_70_seconds", "run") else {
-        return;
-    };
+    let Some((u, tmp)) = setup("run") else { return };
     let out_dir = tmp.path().join("out");
     fs::create_dir(&out_dir).unwrap();
     fs::set_permissions(&out_dir, fs::Permissions::from_mode(0o777)).unwrap();
@@ -480,12 +439,7 @@ fn an_added_job_runs_under_cron_within_70_seconds() {
 
 #[test]
 fn import_writes_cron_sections_that_steward_loads_and_can_disable_the_source() {
-    let Some((u, tmp)) = setup(
-        "import_writes_cron_sections_that_steward_loads_and_can_disable_the_source",
-        "im",
-    ) else {
-        return;
-    };
+    let Some((u, tmp)) = setup("im") else { return };
     let b = tmp.path().join("b");
     let inc = tmp.path().join("conf.d");
     u.install("MAILTO=ops@example.com\nCRON_TZ=Europe/Madrid\n# steward: report\n30 2 * * * date +\\%F\n15 * * * * echo stdin%data\n@reboot /bin/true\n");
