@@ -6,6 +6,9 @@
 #   bash scripts/test.sh --reference  the black-box daemon tests (tests/daemon_*.rs) against
 #                                   the real supervisord 4.3, to validate the tests themselves
 #                                   (STEWARD_TEST_TARGET=supervisord; implies --quick)
+#   bash scripts/test.sh --package  also build the Debian package (a release build),
+#                                   install it with dpkg -i, check it, purge it
+#                                   (scripts/package-test.sh; needs root)
 #   bash scripts/test.sh [--quick] -- ARGS   extra ARGS go to the test runner
 #                                   (e.g. `-- daemon_` to run only matching tests)
 #
@@ -20,12 +23,14 @@ cd "$ROOT"
 
 QUICK=0
 REFERENCE=0
+PACKAGE=0
 RUNNER_ARGS=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --reference) QUICK=1; REFERENCE=1; export STEWARD_TEST_TARGET=supervisord ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --package) PACKAGE=1 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     --) shift; RUNNER_ARGS=("$@"); break ;;
     *) echo "test.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
@@ -66,6 +71,10 @@ command -v redis-server >/dev/null 2>&1 || MISSING+=(redis-server)
 command -v openssl >/dev/null 2>&1 || MISSING+=(openssl)
 # flock(1): the fenced store of the cluster lease test.
 command -v flock >/dev/null 2>&1 || MISSING+=(util-linux)
+# Debian's cron (crontab and cron -f) for `steward crontab` (crates/cli/tests/crontab.rs).
+command -v crontab >/dev/null 2>&1 || MISSING+=(cron)
+# systemd-analyze verify for the unit of `steward service install` (tests/service.rs).
+command -v systemd-analyze >/dev/null 2>&1 || MISSING+=(systemd)
 if [ ${#MISSING[@]} -gt 0 ]; then apt_install "${MISSING[@]}"; fi
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
   PYV="$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
@@ -154,6 +163,12 @@ fi
 if [ "$QUICK" = 0 ] && [ "$REFERENCE" = 0 ]; then
   step "bench smoke: bench/run --smoke"
   timeout 900 bash bench/smoke_test.sh || CHECKS_FAILED+=("bench smoke (bench/run --smoke)")
+fi
+# The Debian package: built, installed with dpkg -i, checked, purged (on request only:
+# it is a release build, see docs/service.md).
+if [ "$PACKAGE" = 1 ]; then
+  step "package test: scripts/package-test.sh"
+  bash scripts/package-test.sh || CHECKS_FAILED+=("package test (scripts/package-test.sh)")
 fi
 # The closing line, counted over the whole run: "steward: N passed, N failed, N skipped".
 if [ -n "$summary" ]; then

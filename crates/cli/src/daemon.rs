@@ -518,7 +518,10 @@ fn run_inner(args: DaemonArgs) -> anyhow::Result<i32> {
         "available processes",
     )
     .map_err(|e| anyhow!("{e}"))?;
-    let base_env: Vec<(String, String)> = std::env::vars().collect();
+    // NOTIFY_SOCKET is systemd's channel to this process only (see notify_ready).
+    let base_env: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k != "NOTIFY_SOCKET")
+        .collect();
     let mut bound = Some(
         steward_server::bind(
             &cfg.unix_http_servers,
@@ -685,6 +688,7 @@ async fn run_cycle(
     let servers = bound
         .serve(Arc::new(DaemonBackend { rpc, api }))
         .map_err(|e| anyhow!("{e}"))?;
+    notify_ready(&log);
 
     let mut task = task;
     let mut next_config: Option<Config> = None;
@@ -748,4 +752,31 @@ async fn request_stop(engine: &EngineHandle, log: &MainLog, sig: &str, shutting_
     );
     *shutting_down = true;
     let _ = engine.call(|reply| Request::Shutdown { reply }).await;
+}
+
+/// Tells systemd (`Type=notify`, see `steward service install`) that the daemon is up:
+/// the configuration is loaded, the sockets are bound and answering. One datagram
+/// `READY=1` to `$NOTIFY_SOCKET` (a path, or `@name` in the abstract namespace), sent at
+/// the start and again after each restart (SIGHUP), as sd_notify(3) asks. Without the
+/// variable (not started by systemd) it does nothing.
+fn notify_ready(log: &MainLog) {
+    use std::os::unix::net::{SocketAddr, UnixDatagram};
+    let Some(target) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let target = target.to_string_lossy().into_owned();
+    let addr = match target.strip_prefix('@') {
+        Some(name) => {
+            use std::os::linux::net::SocketAddrExt;
+            SocketAddr::from_abstract_name(name.as_bytes())
+        }
+        None => SocketAddr::from_pathname(&target),
+    };
+    let sent = addr.and_then(|addr| UnixDatagram::unbound()?.send_to_addr(b"READY=1", &addr));
+    if let Err(e) = sent {
+        log.log(
+            LogLevel::Warn,
+            &format!("could not notify systemd through NOTIFY_SOCKET={target}: {e}"),
+        );
+    }
 }

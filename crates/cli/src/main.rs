@@ -3,13 +3,16 @@
 //! Invoked as `supervisord` or `supervisorctl` (through a symlink), it behaves as those
 //! programs with their own flags; invoked as `steward`, it offers subcommands: `daemon`
 //! (supervisord's flags), `ctl` (supervisorctl's), `check`, `cron next|list|history|run`,
-//! `worker`, `sync`, `token create|list|revoke` and `passwd`.
+//! `worker`, `sync`, `token create|list|revoke`, `passwd`, `crontab …` (the system crontab)
+//! and `service install|uninstall` (the systemd unit).
 
 mod cron_cmd;
 mod cron_next;
+mod crontab_cmd;
 mod ctl;
 mod daemon;
 mod passwd_cmd;
+mod service_cmd;
 mod sync_cmd;
 mod token_cmd;
 mod worker_cmd;
@@ -67,6 +70,13 @@ enum Command {
     },
     /// Hash a password for a [user:NAME] section (argon2id).
     Passwd(passwd_cmd::PasswdArgs),
+    /// Manage entries of a user's system crontab (tagged `# steward: NAME`).
+    Crontab(crontab_cmd::CrontabArgs),
+    /// Install or remove the systemd unit.
+    Service {
+        #[command(subcommand)]
+        command: service_cmd::ServiceCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -166,5 +176,7 @@ fn main() -> ExitCode {
         Command::Sync(args) => exit(sync_cmd::run(&args)),
         Command::Token { command } => exit(token_cmd::run(&command)),
         Command::Passwd(args) => exit(passwd_cmd::run(&args)),
+        Command::Crontab(args) => exit(crontab_cmd::run(&args)),
+        Command::Service { command } => exit(service_cmd::run(&command)),
     }
 }

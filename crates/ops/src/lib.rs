@@ -11,12 +11,35 @@
 //! own config loader, writes what differs, and applies only the groups it touched with
 //! [`daemon::Daemon::update_groups`]; [`layout`] finds the include directory, pidfile and
 //! server URL from the main config. [`worker`] (`steward worker`) and [`sync`]
-//! (`steward sync`) are built this way.
+//! (`steward sync`) are built this way. [`crontab`] (`steward crontab`) edits a user's
+//! crontab through the real `crontab` program, and [`service`] (`steward service`) writes
+//! the systemd unit.
 
 pub mod atomic;
 pub mod check;
+pub mod crontab;
 pub mod daemon;
 pub mod layout;
 pub mod managed;
+pub mod service;
 pub mod sync;
 pub mod worker;
+
+use std::path::{Path, PathBuf};
+
+/// An I/O error with the path it happened on (the tools' errors wrap it).
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {source}")]
+pub struct PathIoError {
+    pub path: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// `map_err(io_at(path))`: attaches `path` to an I/O error.
+pub fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> PathIoError + '_ {
+    move |source| PathIoError {
+        path: path.to_path_buf(),
+        source,
+    }
+}

@@ -480,7 +480,7 @@ impl Daemon {
         d.wait_ready()
     }
 
-    fn spawn_wrapped(
+    pub fn spawn_wrapped(
         target: Target,
         conf: Conf,
         wrapper: &[&str],
