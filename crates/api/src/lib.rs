@@ -20,6 +20,7 @@ pub mod events;
 mod metrics;
 pub mod openapi;
 pub mod processes;
+pub mod session;
 
 use std::sync::Arc;
 
@@ -49,6 +50,9 @@ pub struct ApiState {
     pub engine: EngineHandle,
     /// `[user:x]` accounts and bearer tokens.
     pub credentials: access::Credentials,
+    /// Browser sessions (login form) and the login rate limit.
+    pub sessions: steward_auth::SessionStore,
+    pub login_limiter: steward_auth::LoginLimiter,
     pub events: events::EventLog,
     pub audit: Option<Arc<dyn AuditSink>>,
     /// The daemon's version string, for `/metrics`' build info.
@@ -67,10 +71,27 @@ impl ApiState {
         Arc::new(ApiState {
             engine,
             credentials,
+            sessions: steward_auth::SessionStore::new(steward_auth::SessionPolicy::default()),
+            login_limiter: steward_auth::LoginLimiter::default(),
             events,
             audit,
             version: env!("CARGO_PKG_VERSION").to_string(),
         })
+    }
+
+    /// Records an event of the API itself (login, logout) in the audit log.
+    pub fn audit_raw(
+        &self,
+        actor: &str,
+        conn: &Connection,
+        action: &str,
+        target: &str,
+        result: &str,
+    ) {
+        if let Some(sink) = &self.audit {
+            let source = conn.peer.as_deref().unwrap_or("unix socket");
+            sink.record(actor, source, &format!("api: {action}"), target, result);
+        }
     }
 
     /// Records a state-changing call in the audit log.
@@ -111,7 +132,22 @@ async fn authenticate(State(st): State<Arc<ApiState>>, mut req: Request, next: N
             peer: None,
             basic: None,
         });
-    match access::authenticate(&st.credentials, &conn, req.headers(), req.method()) {
+    let by_session = if req.headers().contains_key(header::AUTHORIZATION) {
+        None
+    } else {
+        session::from_cookie(&st, req.headers())
+    };
+    let result = match by_session {
+        Some((_, who, csrf)) => {
+            if processes::is_state_changing(req.method()) {
+                session::check_unsafe(req.headers(), &csrf, None).map(|()| who)
+            } else {
+                Ok(who)
+            }
+        }
+        None => access::authenticate(&st.credentials, &conn, req.headers(), req.method()),
+    };
+    match result {
         Ok(who) => {
             req.extensions_mut().insert(who);
             req.extensions_mut().insert(conn);
@@ -258,12 +294,15 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/cron/{job}/runs", get(cron::runs))
         .route("/cron/{job}/{action}", post(cron::act))
         .route("/events", get(events_route))
+        .route("/session", get(session::current).delete(session::logout))
         .route("/audit", get(audit_route))
         .route("/metrics", get(metrics::metrics))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .route("/api/v1/openapi.json", get(openapi_route))
+        // Before the authentication layer: logging in is how one gets credentials.
+        .route("/api/v1/session", axum::routing::post(session::login))
         .route("/healthz", get(healthz))
         .route(
             "/metrics",

@@ -379,3 +379,139 @@ fn event_stream_shows_changes_and_resumes_after_an_id() {
     );
     assert!(out.stdout.contains("\"to\":\"STOPPED\""), "{out}");
 }
+
+/// `curl` with the response headers included (`-i`).
+fn tcp_with_headers(
+    d: &Daemon,
+    method: &str,
+    path: &str,
+    headers: &[&str],
+    body: Option<&str>,
+) -> (u16, String) {
+    let mut cmd = Command::new("curl");
+    cmd.args(["-s", "-i", "-X", method, "--max-time", "20"]);
+    for h in headers {
+        cmd.args(["-H", h]);
+    }
+    if let Some(b) = body {
+        cmd.args(["--data-binary", b]);
+    }
+    cmd.arg(format!("http://127.0.0.1:{}{path}", d.conf.port));
+    let out = run_with_timeout(&mut cmd, secs(30.0));
+    let status = out
+        .stdout
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, out.stdout)
+}
+
+#[test]
+fn browser_sessions_need_csrf_and_the_same_origin() {
+    let d = start();
+    d.wait_state("web", "RUNNING", secs(10.0));
+    let json = "Content-Type: application/json";
+    // Wrong password: 401, and after five attempts a minute, 429 with Retry-After.
+    let (status, _) = tcp_with_headers(
+        &d,
+        "POST",
+        "/api/v1/session",
+        &[json],
+        Some(r#"{"username":"admin","password":"nope"}"#),
+    );
+    assert_eq!(status, 401);
+    // Right password (the listener's own user is an admin).
+    let (status, text) = tcp_with_headers(
+        &d,
+        "POST",
+        "/api/v1/session",
+        &[json],
+        Some(r#"{"username":"admin","password":"s3cret"}"#),
+    );
+    assert_eq!(status, 200, "{text}");
+    let lower = text.to_ascii_lowercase();
+    let cookie_line = lower
+        .lines()
+        .find(|l| l.starts_with("set-cookie:"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        cookie_line.contains("httponly") && cookie_line.contains("samesite=strict"),
+        "{cookie_line}"
+    );
+    let cookie = text
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .unwrap()
+        .split_once(':')
+        .unwrap()
+        .1
+        .split(';')
+        .next()
+        .unwrap()
+        .trim()
+        .to_string();
+    let body: Value = serde_json::from_str(text.rsplit("\r\n\r\n").next().unwrap()).unwrap();
+    assert_eq!(body["role"], "admin");
+    let csrf = body["csrf_token"].as_str().unwrap().to_string();
+    let cookie_h = format!("Cookie: {cookie}");
+    let csrf_h = format!("X-CSRF-Token: {csrf}");
+    // Reads with the cookie alone; a change needs the token, and never from elsewhere.
+    assert_eq!(
+        tcp(&d, "GET", "/api/v1/processes", &[&cookie_h]).status,
+        200
+    );
+    let r = tcp(&d, "POST", "/api/v1/processes/web/stop", &[&cookie_h]);
+    assert_eq!(
+        (r.status, r.json()["error"]["code"].clone()),
+        (403, json!("CSRF"))
+    );
+    let r = tcp(
+        &d,
+        "POST",
+        "/api/v1/processes/web/stop",
+        &[&cookie_h, &csrf_h, "Origin: http://evil.example"],
+    );
+    assert_eq!(
+        (r.status, r.json()["error"]["code"].clone()),
+        (403, json!("CROSS_ORIGIN"))
+    );
+    assert_eq!(d.state("web"), "RUNNING", "a refused call changed nothing");
+    let origin = format!("Origin: http://127.0.0.1:{}", d.conf.port);
+    let r = tcp(
+        &d,
+        "POST",
+        "/api/v1/processes/web/stop",
+        &[&cookie_h, &csrf_h, &origin],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(d.state("web"), "STOPPED");
+    // Logout ends the session.
+    assert_eq!(
+        tcp(&d, "DELETE", "/api/v1/session", &[&cookie_h, &csrf_h]).status,
+        200
+    );
+    assert_eq!(
+        tcp(&d, "GET", "/api/v1/processes", &[&cookie_h]).status,
+        401
+    );
+    // The limiter (a successful login cleared it): five wrong attempts, then 429.
+    for _ in 0..5 {
+        tcp_with_headers(
+            &d,
+            "POST",
+            "/api/v1/session",
+            &[json],
+            Some(r#"{"username":"admin","password":"nope"}"#),
+        );
+    }
+    let (status, text) = tcp_with_headers(
+        &d,
+        "POST",
+        "/api/v1/session",
+        &[json],
+        Some(r#"{"username":"admin","password":"s3cret"}"#),
+    );
+    assert_eq!(status, 429, "{text}");
+    assert!(text.to_ascii_lowercase().contains("retry-after:"), "{text}");
+}
