@@ -14,6 +14,7 @@
 //! ([`openapi`]) and checked by schemathesis in the test suite.
 
 pub mod access;
+pub mod commands;
 pub mod cron;
 pub mod error;
 pub mod events;
@@ -53,6 +54,8 @@ pub struct ApiState {
     /// Browser sessions (login form) and the login rate limit.
     pub sessions: steward_auth::SessionStore,
     pub login_limiter: steward_auth::LoginLimiter,
+    /// Recent `[command:x]` runs.
+    pub command_runs: commands::CommandRuns,
     pub events: events::EventLog,
     pub audit: Option<Arc<dyn AuditSink>>,
     /// The daemon's version string, for `/metrics`' build info.
@@ -73,6 +76,7 @@ impl ApiState {
             credentials,
             sessions: steward_auth::SessionStore::new(steward_auth::SessionPolicy::default()),
             login_limiter: steward_auth::LoginLimiter::default(),
+            command_runs: commands::CommandRuns::default(),
             events,
             audit,
             version: env!("CARGO_PKG_VERSION").to_string(),
@@ -293,6 +297,9 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/cron/{job}", get(cron::get_one))
         .route("/cron/{job}/runs", get(cron::runs))
         .route("/cron/{job}/{action}", post(cron::act))
+        .route("/commands", get(commands::list))
+        .route("/commands/{name}/run", post(commands::run))
+        .route("/commands/{name}/runs", get(commands::runs))
         .route("/events", get(events_route))
         .route("/session", get(session::current).delete(session::logout))
         .route("/audit", get(audit_route))

@@ -131,6 +131,21 @@ pub fn document() -> Value {
                     query_param("limit", json!({"type": "integer", "minimum": 1, "maximum": 500}), "default 20"),
                     query_param("cursor", json!({"type": "string"}), "next_cursor of the previous page")
                 ], "responses": errors(json!({"200": ok(json!({"type": "object", "properties": {"runs": {"type": "array"}, "next_cursor": {"type": ["string", "null"]}}}))}), &["400", "401", "403", "404"])}},
+            "/api/v1/session": {
+                "post": {"summary": "Log in (browser session): sets the steward_session cookie, returns the CSRF token", "security": [],
+                    "requestBody": {"required": true, "content": {
+                        "application/json": {"schema": {"type": "object", "required": ["username", "password"], "properties": {"username": {"type": "string"}, "password": {"type": "string"}}}},
+                        "application/x-www-form-urlencoded": {"schema": {"type": "object", "required": ["username", "password"], "properties": {"username": {"type": "string"}, "password": {"type": "string"}}}}
+                    }},
+                    "responses": errors(json!({"200": ok(json!({"type": "object", "properties": {"user": {"type": "string"}, "role": {"type": "string"}, "csrf_token": {"type": "string"}}}))}), &["400", "401", "429"])},
+                "get": {"summary": "Who is asking (and the session's CSRF token)", "responses": errors(json!({"200": ok(json!({"type": "object"}))}), &auth)},
+                "delete": {"summary": "Log out (needs X-CSRF-Token)", "responses": errors(json!({"200": ok(json!({"type": "object"}))}), &auth)}
+            },
+            "/api/v1/commands": {"get": {"summary": "The declared [command:x] commands", "responses": errors(json!({"200": ok(json!({"type": "object", "properties": {"commands": {"type": "array"}}}))}), &auth)}},
+            "/api/v1/commands/{name}/run": {"post": {"summary": "Run a declared command; replies with exit code, duration and output", "parameters": [path_param("name", "command name")],
+                "responses": errors(json!({"200": ok(json!({"type": "object", "properties": {"exit_code": {"type": ["integer", "null"]}, "duration_s": {"type": "number"}, "output_head": {"type": "string"}, "output_tail": {"type": "string"}}}))}), &["401", "403", "404", "409", "503"])}},
+            "/api/v1/commands/{name}/runs": {"get": {"summary": "Recent runs of a command, newest first (output for logs+ roles)", "parameters": [path_param("name", "command name")],
+                "responses": errors(json!({"200": ok(json!({"type": "object", "properties": {"runs": {"type": "array"}}}))}), &["401", "403", "404"])}},
             "/api/v1/events": {"get": {"summary": "Live state changes (SSE); Last-Event-ID resumes", "parameters": [
                     {"name": "Last-Event-ID", "in": "header", "required": false, "schema": {"type": "string"}}
                 ], "responses": errors(json!({"200": sse("process_state, daemon, group_added, group_removed, reload events")}), &auth)}},

@@ -515,3 +515,70 @@ fn browser_sessions_need_csrf_and_the_same_origin() {
     assert_eq!(status, 429, "{text}");
     assert!(text.to_ascii_lowercase().contains("retry-after:"), "{text}");
 }
+
+#[test]
+fn declared_commands_run_with_output_timeout_and_roles() {
+    let conf = Conf::new(&format!(
+        "{PROGRAMS}
+[command:hello]
+command=echo \"hello $GREETING\"; echo oops >&2; exit 3
+environment=GREETING=\"world\"
+directory={{dir}}
+description=Say hello
+
+[command:slow]
+command=sleep 30
+timeout=1
+"
+    ));
+    let d = Daemon::start_steward(conf);
+    let list = unix(&d, "GET", "/api/v1/commands").json();
+    let names: Vec<&str> = list["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["hello", "slow"], "{list}");
+    assert_eq!(list["commands"][0]["description"], "Say hello");
+
+    let r = unix(&d, "POST", "/api/v1/commands/hello/run");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let run = r.json();
+    assert_eq!(run["exit_code"], 3, "{run}");
+    assert_eq!(run["result"], "failed");
+    let out = run["output_head"].as_str().unwrap();
+    assert!(out.contains("hello world") && out.contains("oops"), "{run}");
+
+    let started = Instant::now();
+    let run = unix(&d, "POST", "/api/v1/commands/slow/run").json();
+    assert_eq!(run["timed_out"], true, "{run}");
+    assert!(
+        started.elapsed() < secs(10.0),
+        "the timeout (1 s) was not enforced"
+    );
+
+    assert_eq!(unix(&d, "POST", "/api/v1/commands/rm-rf/run").status, 404);
+    let runs = unix(&d, "GET", "/api/v1/commands/hello/runs").json();
+    assert_eq!(runs["runs"][0]["actor"], "anonymous", "{runs}");
+
+    // A viewer lists and reads runs without output, and may not run.
+    let viewer = token(&d, "v", "viewer");
+    assert_eq!(
+        tcp(&d, "POST", "/api/v1/commands/hello/run", &[&viewer]).status,
+        403
+    );
+    let runs = tcp(&d, "GET", "/api/v1/commands/hello/runs", &[&viewer]).json();
+    assert!(runs["runs"][0].get("output_head").is_none(), "{runs}");
+    // No zombie left behind by the killed command.
+    let slow_left = || {
+        d.descendants().iter().any(|p| {
+            std::fs::read(format!("/proc/{}/cmdline", p.pid)).is_ok_and(|c| c == b"sleep\x0030\x00")
+        })
+    };
+    assert!(
+        wait_until(secs(5.0), || !slow_left()),
+        "the timed-out command still runs: {:?}",
+        d.descendants()
+    );
+}

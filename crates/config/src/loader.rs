@@ -11,7 +11,7 @@
 use crate::ini::Ini;
 use crate::interpolate::{expand, Expansions, Val};
 use crate::model::*;
-use crate::sections::{absolute, daemon, here_of, programs, users, Ctx};
+use crate::sections::{absolute, commands, daemon, here_of, programs, users, Ctx};
 use crate::{ConfigErrors, LoadOptions};
 use std::path::{Path, PathBuf};
 
@@ -316,7 +316,13 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Config, ConfigErrors> {
         } else if let Some((t, _)) = name.split_once(':') {
             if !matches!(
                 t,
-                "program" | "group" | "eventlistener" | "fcgi-program" | "cron" | "user"
+                "program"
+                    | "group"
+                    | "eventlistener"
+                    | "fcgi-program"
+                    | "cron"
+                    | "user"
+                    | "command"
             ) {
                 ctx.warn(sec, "", None, "unknown section type (ignored)".into());
             }
@@ -327,6 +333,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Config, ConfigErrors> {
 
     let groups = programs::groups(&mut ctx);
     let users = users::users(&mut ctx);
+    let commands = commands::commands(&mut ctx);
 
     let Ctx {
         errors, warnings, ..
@@ -346,6 +353,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Config, ConfigErrors> {
         groups: groups.into_iter().map(std::sync::Arc::new).collect(),
         rpcinterfaces,
         users,
+        commands,
         warnings,
         notifiers,
     })

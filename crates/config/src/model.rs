@@ -30,6 +30,8 @@ pub struct Config {
     pub rpcinterfaces: Vec<RpcInterfaceSection>,
     /// `[user:NAME]` sections (Steward), in file order.
     pub users: Vec<UserConfig>,
+    /// `[command:NAME]` sections, in file order.
+    pub commands: Vec<CommandConfig>,
     /// Non-fatal findings: unknown keys, deprecated values, ignored options.
     pub warnings: Vec<Diagnostic>,
     /// Steward's `[notify:x]` sections, in file order.
@@ -207,6 +209,21 @@ pub struct StewardSection {
     /// `token_file`: the API's bearer-token file. `None`: `<state_dir>/tokens.json` (see
     /// `steward_auth::token_file`).
     pub token_file: Option<PathBuf>,
+}
+
+/// A `[command:NAME]` section (Steward): a one-shot command the API may run on request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandConfig {
+    pub name: String,
+    /// Run with `/bin/sh -c`, as a cron job's or program's command line is written.
+    pub command: String,
+    pub directory: Option<PathBuf>,
+    pub user: Option<String>,
+    pub environment: Vec<(String, String)>,
+    /// Seconds before the command (its whole process group) is killed.
+    pub timeout: u64,
+    pub description: String,
+    pub defined_at: Location,
 }
 
 /// A `[user:NAME]` section (Steward): a password user of the API and the web panel.

@@ -330,3 +330,139 @@ impl EngineHandle {
         self.call(|reply| Request::CronRun { name, reply }).await
     }
 }
+
+/// How many bytes of a command's output are kept at each end.
+pub const COMMAND_OUTPUT_KEEP: usize = 64 * 1024;
+
+/// The outcome of one `[command:x]` run.
+#[derive(Debug, Clone)]
+pub struct CommandOutcome {
+    pub name: String,
+    pub started: jiff::Timestamp,
+    pub duration: std::time::Duration,
+    /// The exit code, `None` when a signal ended it (or it timed out).
+    pub exit_code: Option<i32>,
+    /// The signal that ended it, by name (`KILL` after a timeout).
+    pub signal: Option<String>,
+    pub timed_out: bool,
+    /// The first [`COMMAND_OUTPUT_KEEP`] bytes of stdout and stderr (interleaved).
+    pub output_head: Vec<u8>,
+    /// The last bytes not in the head (at most [`COMMAND_OUTPUT_KEEP`]).
+    pub output_tail: Vec<u8>,
+    pub output_bytes: u64,
+}
+
+/// Keeps the head and the tail of a stream, dropping the middle.
+#[derive(Default)]
+struct HeadTail {
+    head: Vec<u8>,
+    tail: std::collections::VecDeque<u8>,
+    total: u64,
+}
+
+impl HeadTail {
+    fn push(&mut self, mut data: &[u8]) {
+        self.total += data.len() as u64;
+        let room = COMMAND_OUTPUT_KEEP - self.head.len();
+        if room > 0 {
+            let n = room.min(data.len());
+            self.head.extend_from_slice(&data[..n]);
+            data = &data[n..];
+        }
+        self.tail.extend(data);
+        let excess = self.tail.len().saturating_sub(COMMAND_OUTPUT_KEEP);
+        self.tail.drain(..excess);
+    }
+}
+
+impl EngineHandle {
+    /// Runs a declared command to its end (or its timeout, after which its process group
+    /// is killed) and reports its exit, duration and output.
+    pub async fn run_command(
+        &self,
+        cfg: std::sync::Arc<steward_config::CommandConfig>,
+    ) -> Result<CommandOutcome, ActionError> {
+        use tokio::io::AsyncReadExt;
+        let started = jiff::Timestamp::now();
+        let clock = std::time::Instant::now();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let name = cfg.name.clone();
+        let timeout = std::time::Duration::from_secs(cfg.timeout);
+        if !self.request(Request::SpawnCommand { cfg, reply: tx }) {
+            return Err(ActionError::ShutdownState);
+        }
+        let spawned = rx
+            .await
+            .map_err(|_| ActionError::ShutdownState)?
+            .map_err(ActionError::Failed)?;
+        let pid = spawned.pid;
+        let mut output = HeadTail::default();
+        let mut pipe = tokio::net::unix::pipe::Receiver::from_owned_fd(spawned.output).ok();
+        let read_all = async {
+            let mut buf = vec![0u8; 16 * 1024];
+            if let Some(p) = pipe.as_mut() {
+                while let Ok(n) = p.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    output.push(&buf[..n]);
+                }
+            }
+        };
+        let status = spawned.status;
+        let waited = tokio::time::timeout(timeout, async {
+            let (status, ()) = tokio::join!(status, read_all);
+            status
+        })
+        .await;
+        let (exit_code, signal, timed_out) = match waited {
+            Ok(Ok(st)) => {
+                if libc::WIFEXITED(st) {
+                    (Some(libc::WEXITSTATUS(st)), None, false)
+                } else {
+                    let sig = libc::WTERMSIG(st);
+                    (None, Some(crate::text::signame(sig)), false)
+                }
+            }
+            Ok(Err(_)) => return Err(ActionError::ShutdownState),
+            Err(_) => {
+                let _ = self.request(Request::KillCheck { pid });
+                (None, Some("SIGKILL".to_string()), true)
+            }
+        };
+        let tail: Vec<u8> = output.tail.into_iter().collect();
+        Ok(CommandOutcome {
+            name,
+            started,
+            duration: clock.elapsed(),
+            exit_code,
+            signal,
+            timed_out,
+            output_head: output.head,
+            output_tail: tail,
+            output_bytes: output.total,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn head_and_tail_keep_both_ends() {
+        let mut h = HeadTail::default();
+        h.push(&vec![b'a'; COMMAND_OUTPUT_KEEP - 1]);
+        h.push(b"bc");
+        h.push(&vec![b'x'; 3 * COMMAND_OUTPUT_KEEP]);
+        h.push(b"end");
+        assert_eq!(h.head.len(), COMMAND_OUTPUT_KEEP);
+        assert_eq!(h.head.last(), Some(&b'b'));
+        assert_eq!(h.tail.len(), COMMAND_OUTPUT_KEEP);
+        assert!(h.tail.iter().rev().take(3).eq(b"dne".iter()));
+        assert_eq!(
+            h.total,
+            (COMMAND_OUTPUT_KEEP + 1 + 3 * COMMAND_OUTPUT_KEEP + 3) as u64
+        );
+    }
+}

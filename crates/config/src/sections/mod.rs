@@ -10,6 +10,7 @@
 //! types them, and on failure records a [`Diagnostic`] and substitutes the default so that
 //! every error in the file is collected in one pass.
 
+pub mod commands;
 pub mod daemon;
 pub mod health;
 pub mod notify;

@@ -327,7 +327,11 @@ impl Engine {
             }
             Request::KillCheck { pid } => self.kill_check(pid),
             Request::SpawnHelper { argv, stdin, reply } => {
-                let r = self.spawn_helper(&argv, &[], None, Some(stdin));
+                let r = self.spawn_helper(&argv, &[], None, Some(stdin), None);
+                let _ = reply.send(r);
+            }
+            Request::SpawnCommand { cfg, reply } => {
+                let r = self.spawn_declared_command(&cfg);
                 let _ = reply.send(r);
             }
             Request::Cluster(m) => self.cron_cluster_msg(m),

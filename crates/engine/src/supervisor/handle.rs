@@ -113,6 +113,12 @@ pub enum Request {
         stdin: Vec<u8>,
         reply: oneshot::Sender<Result<SpawnedCheck, String>>,
     },
+    /// `[command:x]`: spawn the declared command (its output and exit come back through
+    /// the returned check, as for a health check command).
+    SpawnCommand {
+        cfg: Arc<steward_config::CommandConfig>,
+        reply: oneshot::Sender<Result<SpawnedCheck, String>>,
+    },
     /// The answer of a cluster lock call made for a cron job.
     Cluster(cron_jobs::ClusterMsg),
     /// The last parsed config (getAllConfigInfo).

@@ -400,7 +400,7 @@ impl Engine {
         env.push(("SUPERVISOR_GROUP_NAME".into(), key.group.to_string()));
         let checked = self.groups[gi].procs[pi].pid.to_string();
         env.push(("STEWARD_CHECKED_PID".into(), checked));
-        self.spawn_helper(&argv, &env, cfg.directory.as_deref(), None)
+        self.spawn_helper(&argv, &env, cfg.directory.as_deref(), None, None)
     }
 
     /// Spawns a short-lived helper (a command probe, sendmail) in a process group of its
@@ -413,6 +413,7 @@ impl Engine {
         env: &[(String, String)],
         dir: Option<&std::path::Path>,
         stdin: Option<Vec<u8>>,
+        as_user: Option<(u32, u32)>,
     ) -> Result<SpawnedCheck, String> {
         let program = argv.first().ok_or("empty command")?;
         let (read, write) =
@@ -431,6 +432,11 @@ impl Engine {
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         if let Some(dir) = dir {
             cmd.current_dir(dir);
+        }
+        if let Some((uid, gid)) = as_user {
+            // std drops supplementary groups (setgroups(0)) when root sets a uid.
+            std::os::unix::process::CommandExt::gid(&mut cmd, gid);
+            std::os::unix::process::CommandExt::uid(&mut cmd, uid);
         }
         let mut child = cmd
             .spawn()

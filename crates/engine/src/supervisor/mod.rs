@@ -32,6 +32,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 mod actions;
+mod commands;
 mod cron_jobs;
 mod dependencies;
 mod handle;
