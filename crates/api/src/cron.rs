@@ -109,13 +109,17 @@ pub async fn act(
                 json!({"result": "ok", "job": job_json(&find(&st, &name).await?)}),
             ))
         }
-        "enable" | "disable" => Err(ApiError::new(
-            axum::http::StatusCode::CONFLICT,
-            "NOT_SUPPORTED",
-            "pausing a job at run time is not available yet: set `enabled = false` in its \
-             [cron:x] section and reload",
-        )
-        .with_target(name)),
+        "enable" | "disable" => {
+            let r = st.engine.cron_pause(&name, action == "disable").await;
+            let err = r.as_ref().err().map(|e| ApiError::from_action(e, &name));
+            st.audit(&who, &conn, &format!("cron {action}"), &name, err.clone());
+            if let Some(e) = err {
+                return Err(e);
+            }
+            Ok(Json(
+                json!({"result": "ok", "job": job_json(&find(&st, &name).await?)}),
+            ))
+        }
         other => Err(ApiError::new(
             axum::http::StatusCode::NOT_FOUND,
             "NOT_FOUND",

@@ -582,3 +582,41 @@ timeout=1
         d.descendants()
     );
 }
+
+#[test]
+fn cron_jobs_pause_resume_and_run_now() {
+    let conf = Conf::new(&format!(
+        "{PROGRAMS}
+[cron:tick]
+schedule=* * * * * *
+command=sh -c 'echo tick >> {{dir}}/ticks'
+"
+    ));
+    let d = Daemon::start_steward(conf);
+    let ticks = || d.conf.lines("ticks").len();
+    assert!(wait_until(secs(10.0), || ticks() >= 1), "never fired");
+    let job = unix(&d, "GET", "/api/v1/cron/tick").json();
+    assert_eq!(job["next_runs"].as_array().unwrap().len(), 5, "{job}");
+    let r = unix(&d, "POST", "/api/v1/cron/tick/disable").json();
+    assert_eq!(r["job"]["enabled"], false, "{r}");
+    // Paused: no scheduled fire for 2.5 s (one in flight may still finish).
+    std::thread::sleep(Duration::from_millis(300));
+    let paused_at = ticks();
+    assert!(
+        holds_for(secs(2.5), || ticks() == paused_at),
+        "fired while paused"
+    );
+    // Run now still works while paused, and it is recorded as manual.
+    assert_eq!(unix(&d, "POST", "/api/v1/cron/tick/run").status, 200);
+    assert!(wait_until(secs(10.0), || ticks() == paused_at + 1));
+    let runs = unix(&d, "GET", "/api/v1/cron/tick/runs?limit=1").json();
+    assert_eq!(runs["runs"][0]["trigger"], "manual", "{runs}");
+    assert!(runs["next_cursor"].is_string(), "{runs}");
+    let r = unix(&d, "POST", "/api/v1/cron/tick/enable").json();
+    assert_eq!(r["job"]["enabled"], true, "{r}");
+    assert!(
+        wait_until(secs(10.0), || ticks() >= paused_at + 3),
+        "did not resume"
+    );
+    assert_eq!(unix(&d, "POST", "/api/v1/cron/nosuch/run").status, 404);
+}

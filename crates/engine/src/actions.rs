@@ -324,6 +324,17 @@ impl EngineHandle {
         self.remove_group(group).await
     }
 
+    /// Pauses (`true`) or resumes a cron job's schedule.
+    pub async fn cron_pause(&self, name: &str, paused: bool) -> Result<(), ActionError> {
+        let name = name.to_string();
+        self.call(|reply| Request::CronPause {
+            name,
+            paused,
+            reply,
+        })
+        .await
+    }
+
     /// Runs a cron job now, through its overlap policy.
     pub async fn cron_run_now(&self, name: &str) -> Result<(), ActionError> {
         let name = name.to_string();

@@ -303,6 +303,14 @@ impl Engine {
                 };
                 self.respond(reply, r);
             }
+            Request::CronPause {
+                name,
+                paused,
+                reply,
+            } => {
+                let r = self.cron_set_paused(&name, paused);
+                self.respond(reply, r);
+            }
             Request::CronRun { name, reply } => {
                 let Some(reply) = self.refuse_when_stopping(reply) else {
                     return;

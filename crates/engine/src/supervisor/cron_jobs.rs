@@ -109,6 +109,9 @@ pub(super) struct CronJob {
     last_node: Option<String>,
     /// `lock = redis://…` (own or from `[cluster]`).
     lock: Option<JobLock>,
+    /// Paused at run time (`POST /api/v1/cron/{job}/disable`): fires are skipped until it
+    /// is resumed, the daemon restarts or the job's section changes.
+    paused: bool,
     /// The run-history error last logged for this job, so a broken state directory is
     /// reported once (and its recovery once), not at every run.
     history_error: Option<String>,
@@ -205,6 +208,7 @@ impl Engine {
             last_node: None,
             lock,
             history_error,
+            paused: false,
             spec,
         };
         job.last = self.cron_last_summary(&group.name);
@@ -277,7 +281,7 @@ impl Engine {
         let due = self
             .jobs
             .values()
-            .filter(|j| j.spec.config.enabled)
+            .filter(|j| j.spec.config.enabled && !j.paused)
             .filter_map(|j| j.due_at)
             .min()?;
         Some(due.checked_sub(clock_offset()).unwrap_or(due))
@@ -300,7 +304,7 @@ impl Engine {
             let Some(job) = self.jobs.get_mut(&name) else {
                 continue;
             };
-            if !job.spec.config.enabled || job.spec.schedule.is_reboot() {
+            if !job.spec.config.enabled || job.paused || job.spec.schedule.is_reboot() {
                 continue;
             }
             if !clock_changed && job.due_at.is_none_or(|d| d > now) {
@@ -869,8 +873,12 @@ impl Engine {
                 schedule: j.spec.config.schedule.clone(),
                 description: j.spec.schedule.describe(),
                 timezone: j.spec.tz_name(),
-                next: if j.spec.config.enabled { j.next } else { None },
-                enabled: j.spec.config.enabled,
+                next: if j.spec.config.enabled && !j.paused {
+                    j.next
+                } else {
+                    None
+                },
+                enabled: j.spec.config.enabled && !j.paused,
                 running: j.current.is_some(),
                 last: j.last.clone(),
                 last_node: j.last_node.clone(),
@@ -878,5 +886,20 @@ impl Engine {
             .collect();
         out.sort_by(|a, b| a.name.cmp(&b.name));
         out
+    }
+}
+
+impl Engine {
+    /// Pauses or resumes a job at run time. Resuming plans from now: the fires that fell
+    /// in the pause are not caught up.
+    pub(super) fn cron_set_paused(&mut self, name: &str, paused: bool) -> Result<(), ActionError> {
+        let now = planning_now();
+        let job = self.jobs.get_mut(name).ok_or(ActionError::BadName)?;
+        if job.paused && !paused {
+            job.handled_until = now;
+        }
+        job.paused = paused;
+        self.dirty = true;
+        Ok(())
     }
 }

@@ -91,6 +91,12 @@ pub enum Request {
         name: String,
         reply: Reply<()>,
     },
+    /// Pause (`true`) or resume a cron job at run time.
+    CronPause {
+        name: String,
+        paused: bool,
+        reply: Reply<()>,
+    },
     /// A health checker's verdict on the process spawned as `pid`.
     Health {
         key: ProcKey,
