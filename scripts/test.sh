@@ -63,6 +63,8 @@ command -v cc >/dev/null 2>&1 || MISSING+=(gcc libc6-dev)
 command -v ps >/dev/null 2>&1 || MISSING+=(procps)
 # Debian's logrotate checks the files `steward sync` writes (crates/cli/tests/ops_sync.rs).
 command -v logrotate >/dev/null 2>&1 || [ -x /usr/sbin/logrotate ] || MISSING+=(logrotate)
+command -v curl >/dev/null 2>&1 || MISSING+=(curl)
+command -v openssl >/dev/null 2>&1 || MISSING+=(openssl)
 # Headless Chromium for the tests of web pages (the status page).
 [ -x /usr/bin/chromium ] || MISSING+=(chromium)
 # The lock service of cron jobs across a cluster (crates/cluster, cluster_cron tests).

@@ -231,6 +231,29 @@ fn describe(event: &Event) -> Option<(&'static str, Value)> {
                 "reason": reason,
             }),
         ),
+        Event::CronRun { job, rid, phase } => match phase {
+            steward_engine::events::CronPhase::Started => (
+                "cron_started",
+                json!({"time": now_rfc3339(), "job": &**job, "rid": &**rid}),
+            ),
+            steward_engine::events::CronPhase::Finished {
+                exit_status,
+                timed_out,
+                error,
+                ..
+            } => (
+                "cron_finished",
+                json!({
+                    "time": now_rfc3339(),
+                    "job": &**job,
+                    "rid": &**rid,
+                    "exitstatus": exit_status,
+                    "timed_out": timed_out,
+                    "error": error,
+                    "failed": phase.failed(),
+                }),
+            ),
+        },
         Event::Tick { .. } | Event::ProcessLog { .. } | Event::ProcessCommunication { .. } => {
             return None
         }

@@ -658,22 +658,24 @@ async fn run_cycle(
     let mut quit = signal(SignalKind::quit())?;
     let mut hup = signal(SignalKind::hangup())?;
     let mut usr2 = signal(SignalKind::user_defined2())?;
-    let (engine, task) = steward_engine::start(EngineOptions {
+    let (engine, starter) = steward_engine::prepare(EngineOptions {
         config: cfg.clone(),
         reparse: Box::new(move || load_for_reread(&reparse_path, &reparse_args)),
         main_log: log.clone(),
         base_env,
         first_start,
     });
+    let host = nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // Subscribed before the loop runs, so the first spawns' events are seen too. Lives as
+    // long as this engine: a restart starts the next config's notifiers.
+    let _notifiers = steward_notify::start(&cfg, engine.clone(), host);
+    let task = starter.spawn();
     // The sockets are bound (connections wait in their backlog) but answer nothing until
     // the engine holds every program: scripts and healthchecks poll getState() and act on
     // a program at once when it says RUNNING.
     engine.loaded().await;
-    let host = nix::unistd::gethostname()
-        .map(|h| h.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    // Lives as long as this engine: a restart starts the next config's notifiers.
-    let _notifiers = steward_notify::start(&cfg.notifiers, engine.clone(), host);
     let rpc = Rpc::new(engine.clone());
     let (credentials, audit) = api_credentials(&cfg, &log);
     let api = steward_api::router(steward_api::ApiState::new(

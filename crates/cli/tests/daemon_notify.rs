@@ -11,7 +11,7 @@ const SECRET: &str = "whsec_dGVzdC1zZWNyZXQta2V5LTAxMjM0NTY3ODk=";
 /// A webhook receiver on `port`: answers 500 to its first `failures` requests, then 200,
 /// and logs one JSON line per request to `<dir>/hook.requests` with the headers, the body,
 /// and whether the signature verifies.
-fn receiver(conf: &Conf, port: u16, failures: u32) -> std::process::Child {
+fn receiver(conf: &Conf, port: u16, failures: u32) -> Receiver {
     let script = conf.script(
         "receiver.py",
         &format!(
@@ -40,19 +40,26 @@ http.server.HTTPServer(("127.0.0.1", {port}), H).serve_forever()
             secret = SECRET
         ),
     );
+    serve(script, port)
+}
+
+/// Runs a Python server script and waits until it accepts connections on `port`.
+fn serve(script: std::path::PathBuf, port: u16) -> Receiver {
     let child = std::process::Command::new("python3")
-        .arg(script)
+        .arg(&script)
         .spawn()
-        .expect("start the receiver");
+        .expect("start the server");
+    let server = Receiver(child);
     assert!(
         wait_until(secs(10.0), || std::net::TcpStream::connect((
             "127.0.0.1",
             port
         ))
         .is_ok()),
-        "the receiver did not start"
+        "{} did not start",
+        script.display()
     );
-    child
+    server
 }
 
 struct Receiver(std::process::Child);
@@ -89,7 +96,7 @@ fn log_time(line: &str) -> f64 {
 fn a_fatal_process_is_posted_signed_and_retried_with_one_webhook_id_and_mailed() {
     let port = free_port();
     let conf = Conf::new("");
-    let _receiver = Receiver(receiver(&conf, port, 2));
+    let _receiver = receiver(&conf, port, 2);
     let sendmail = conf.script(
         "fake-sendmail",
         "#!/bin/sh\necho \"$@\" > {dir}/mail.args\ncat > {dir}/mail.txt\n",
@@ -184,7 +191,7 @@ groups=crash*
 fn a_crash_loop_inside_the_batch_window_is_one_message() {
     let port = free_port();
     let conf = Conf::new("");
-    let _receiver = Receiver(receiver(&conf, port, 0));
+    let _receiver = receiver(&conf, port, 0);
     conf.write(&format!(
         "
 [program:flappy]
@@ -236,7 +243,7 @@ fn notify_sections_are_checked_when_the_file_is_read() {
     let conf = Conf::new(
         "
 [notify:bad]
-url=https://hooks.example.com/x
+url=ftp://hooks.example.com/x
 secret=whsec_***
 events=PROCESS_STATE_FATAL, CRON_MISSED
 
@@ -253,11 +260,193 @@ events=PROCESS_STATE_FATAL
     assert_ne!(out.code, 0, "{out}");
     let text = format!("{}{}", out.stdout, out.stderr);
     for needle in [
-        "[notify:bad] url = https://hooks.example.com/x: https webhooks are not supported yet",
+        "[notify:bad] url = ftp://hooks.example.com/x: the url must start with http:// or https://",
         "[notify:bad] secret = whsec_***: a whsec_ secret must be followed by base64",
         "unknown event 'CRON_MISSED'",
         "[notify:empty]: [notify:empty] needs a url or an email to send to",
     ] {
         assert!(text.contains(needle), "missing {needle:?} in\n{text}");
     }
+}
+
+#[test]
+fn cron_runs_ping_their_url_with_healthchecks_semantics_and_failures_are_notified() {
+    let port = free_port();
+    let hook = free_port();
+    let conf = Conf::new("");
+    let _hook = receiver(&conf, hook, 0);
+    // A Healthchecks.io stand-in: logs "<path> <body>" per ping.
+    let hc = conf.script(
+        "hc.py",
+        &format!(
+            r#"import http.server, json
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+        with open("{{dir}}/pings", "a") as f:
+            f.write(json.dumps([self.path, body]) + "\n")
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"OK")
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", {port}), H).serve_forever()
+"#
+        ),
+    );
+    let _hc = serve(hc, port);
+    conf.write(&format!(
+        "
+[steward]
+state_dir={{dir}}/state
+
+[cron:good]
+command=sh -c 'echo all fine'
+schedule=@yearly
+ping_url=http://127.0.0.1:{port}/good-uuid/
+
+[cron:bad]
+command=sh -c 'echo broken >&2; exit 4'
+schedule=@yearly
+ping_url=http://127.0.0.1:{port}/bad-uuid
+
+[cron:slow]
+command=sleep 30
+schedule=@yearly
+timeout=1
+ping_url=http://127.0.0.1:{port}/slow-uuid
+
+[notify:ops]
+url=http://127.0.0.1:{hook}/
+events=CRON_FAILED, CRON_TIMED_OUT
+"
+    ));
+    let d = Daemon::start_steward(conf);
+    for job in ["good", "bad", "slow"] {
+        d.call("steward.cronRun", vec![serde_json::json!(job)]);
+    }
+    let pings = || -> Vec<(String, String)> {
+        d.conf
+            .lines("pings")
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    assert!(
+        wait_until(secs(15.0), || pings().len() == 6),
+        "{:?}",
+        pings()
+    );
+    let all = pings();
+    for (job, end) in [("good", "0"), ("bad", "4"), ("slow", "fail")] {
+        let of: Vec<&(String, String)> = all
+            .iter()
+            .filter(|(p, _)| p.starts_with(&format!("/{job}-uuid/")))
+            .collect();
+        assert_eq!(of.len(), 2, "{job}: {all:?}");
+        let (start, rid) = of[0].0.split_once("?rid=").unwrap();
+        assert_eq!(start, format!("/{job}-uuid/start"), "{all:?}");
+        assert_eq!(rid.len(), 36, "a UUID: {rid}");
+        assert_eq!(of[1].0, format!("/{job}-uuid/{end}?rid={rid}"), "{all:?}");
+    }
+    let bad_end = &all
+        .iter()
+        .find(|(p, _)| p.starts_with("/bad-uuid/4"))
+        .unwrap()
+        .1;
+    assert!(
+        bad_end.contains("broken"),
+        "the end ping carries the output: {bad_end:?}"
+    );
+
+    assert!(wait_until(secs(10.0), || requests(&d.conf).len() == 2));
+    let mut types: Vec<String> = requests(&d.conf)
+        .iter()
+        .map(|r| {
+            let e = &r["body"]["events"][0];
+            format!(
+                "{} {}",
+                e["type"].as_str().unwrap(),
+                e["group"].as_str().unwrap()
+            )
+        })
+        .collect();
+    types.sort();
+    assert_eq!(types, ["CRON_FAILED bad", "CRON_TIMED_OUT slow"]);
+}
+
+#[test]
+fn an_https_webhook_goes_through_curl_with_the_same_signed_headers() {
+    let port = free_port();
+    let conf = Conf::new("");
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(conf.file("key.pem"))
+        .arg("-out")
+        .arg(conf.file("cert.pem"))
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl");
+    assert!(made.success());
+    let server = conf.script(
+        "tls.py",
+        &format!(
+            r#"import http.server, json, ssl
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        with open("{{dir}}/tls.requests", "a") as f:
+            f.write(json.dumps({{"path": self.path, "id": self.headers["webhook-id"],
+                "sig": self.headers["webhook-signature"], "body": json.loads(body)}}) + "\n")
+        self.send_response(204)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", {port}), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain("{{dir}}/cert.pem", "{{dir}}/key.pem")
+s.socket = ctx.wrap_socket(s.socket, server_side=True)
+s.serve_forever()
+"#
+        ),
+    );
+    let _server = serve(server, port);
+    conf.write(&format!(
+        "
+[program:crasher]
+command=sh -c 'exit 2'
+startretries=0
+
+[notify:tls]
+url=https://127.0.0.1:{port}/hook
+secret={SECRET}
+events=PROCESS_STATE_FATAL
+"
+    ));
+    // curl trusts the test's own certificate through CURL_CA_BUNDLE in the daemon's
+    // environment (helpers inherit it).
+    let mut cmd = Daemon::command(Target::Steward, &conf);
+    cmd.env("CURL_CA_BUNDLE", conf.file("cert.pem"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut daemon = cmd.spawn().expect("start the daemon");
+    let got = wait_until(secs(15.0), || !conf.read("tls.requests").is_empty());
+    kill(daemon.id() as i32, libc::SIGTERM);
+    let _ = daemon.wait();
+    assert!(got, "nothing arrived over https");
+    let req: Value = serde_json::from_str(conf.lines("tls.requests")[0].as_str()).unwrap();
+    assert_eq!(req["path"], "/hook");
+    assert!(req["id"].as_str().unwrap().starts_with("msg_"), "{req}");
+    assert!(req["sig"].as_str().unwrap().starts_with("v1,"), "{req}");
+    assert_eq!(req["body"]["events"][0]["type"], "PROCESS_STATE_FATAL");
 }

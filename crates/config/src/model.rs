@@ -78,8 +78,10 @@ pub enum NotifyEvent {
     Backoff,
     /// `PROCESS_HEALTH_UNHEALTHY`.
     Unhealthy,
-    /// `CRON_FAILED`: a `[cron:x]` run exited with an unexpected status.
+    /// `CRON_FAILED`: a `[cron:x]` run did not end with exit status 0 (or never started).
     CronFailed,
+    /// `CRON_TIMED_OUT`: a `[cron:x]` run was stopped at its `timeout`.
+    CronTimedOut,
 }
 
 /// Where a value came from, for messages of the form `file:line: [section] key = value: reason`.
@@ -368,6 +370,8 @@ pub struct CronConfig {
     pub lock: CronLock,
     /// `None`: the `[cluster]` section's (default `skip`).
     pub lock_unavailable: Option<LockUnavailable>,
+    /// Steward: Healthchecks.io-style URL pinged at each run's start and end.
+    pub ping_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -47,6 +47,13 @@ pub enum Event {
         kind: String,
         data: String,
     },
+    /// Steward: a `[cron:x]` run began (`CRON_STARTED`) or ended (`CRON_FINISHED`). `rid`
+    /// is a UUID per run, for pairing the two (Healthchecks.io's run id). Its own root.
+    CronRun {
+        job: Arc<str>,
+        rid: Arc<str>,
+        phase: CronPhase,
+    },
     /// Steward: a change of health verdict (`PROCESS_HEALTH_UNHEALTHY`…). Not a
     /// subtype of `EVENT`, so supervisord listeners only get it by subscribing by name.
     ProcessHealth {
@@ -67,6 +74,35 @@ pub enum Event {
         node: String,
         reason: String,
     },
+}
+
+/// Where a cron run is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CronPhase {
+    Started,
+    Finished {
+        /// `None` when it never ran (spawn error) or was killed by a signal.
+        exit_status: Option<i32>,
+        timed_out: bool,
+        error: Option<String>,
+        /// The end of its output (stdout and stderr as captured for the run history).
+        output_tail: Vec<u8>,
+    },
+}
+
+impl CronPhase {
+    /// A run that did not end with exit status 0.
+    pub fn failed(&self) -> bool {
+        match self {
+            CronPhase::Started => false,
+            CronPhase::Finished {
+                exit_status,
+                timed_out,
+                error,
+                ..
+            } => *timed_out || error.is_some() || *exit_status != Some(0),
+        }
+    }
 }
 
 /// Every concrete and abstract event type name, child → parent, as supervisord defines them.
@@ -110,7 +146,10 @@ pub const EVENT_TYPES: &[(&str, Option<&str>)] = &[
     ("PROCESS_GROUP", Some("EVENT")),
     ("PROCESS_GROUP_ADDED", Some("PROCESS_GROUP")),
     ("PROCESS_GROUP_REMOVED", Some("PROCESS_GROUP")),
-    // Steward's own: a separate root, so a subscription to EVENT does not include it.
+    // Steward's own: separate roots, so a subscription to EVENT does not include them.
+    ("CRON", None),
+    ("CRON_STARTED", Some("CRON")),
+    ("CRON_FINISHED", Some("CRON")),
     ("PROCESS_HEALTH", None),
     ("PROCESS_HEALTH_STARTING", Some("PROCESS_HEALTH")),
     ("PROCESS_HEALTH_HEALTHY", Some("PROCESS_HEALTH")),
@@ -161,6 +200,11 @@ impl Event {
             Event::RemoteCommunication { .. } => "REMOTE_COMMUNICATION".into(),
             Event::ProcessHealth { to, .. } => format!("PROCESS_HEALTH_{}", to.to_uppercase()),
             Event::CronSkipped { .. } => "STEWARD_CRON_SKIPPED".into(),
+            Event::CronRun {
+                phase: CronPhase::Started,
+                ..
+            } => "CRON_STARTED".into(),
+            Event::CronRun { .. } => "CRON_FINISHED".into(),
         }
     }
 
@@ -218,6 +262,20 @@ impl Event {
             Event::Tick { when, .. } => format!("when:{when}"),
             Event::GroupAdded(g) | Event::GroupRemoved(g) => format!("groupname:{g}\n"),
             Event::RemoteCommunication { kind, data } => format!("type:{kind}\n{data}"),
+            Event::CronRun { job, rid, phase } => match phase {
+                CronPhase::Started => format!("jobname:{job} rid:{rid}"),
+                CronPhase::Finished {
+                    exit_status,
+                    timed_out,
+                    output_tail,
+                    ..
+                } => format!(
+                    "jobname:{job} rid:{rid} exitstatus:{} timed_out:{}\n{}",
+                    exit_status.unwrap_or(-1),
+                    u8::from(*timed_out),
+                    String::from_utf8_lossy(output_tail)
+                ),
+            },
             Event::ProcessHealth {
                 group,
                 process,

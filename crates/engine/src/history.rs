@@ -987,6 +987,17 @@ impl OutputTap {
         self.pos = (self.pos + data.len()) % OUTPUT_CAPTURE;
     }
 
+    /// The end of the output: everything when head and tail hold it all, else the tail.
+    pub fn end(&self) -> Vec<u8> {
+        if self.total <= self.head.len() as u64 + self.ring_len.min(OUTPUT_CAPTURE as u64) {
+            let mut out = self.head.clone();
+            out.extend_from_slice(&self.tail());
+            out
+        } else {
+            self.tail()
+        }
+    }
+
     /// The first bytes (at most 4 KiB).
     pub fn head(&self) -> &[u8] {
         &self.head
@@ -1291,6 +1302,21 @@ mod tests {
         assert_eq!(r.output_tail, &data[20_000 - 4096..]);
         assert_eq!(r.output_total, 20_000);
         assert_eq!(r.output_omitted(), 20_000 - 8192);
+    }
+
+    #[test]
+    fn the_output_end_is_whole_while_it_fits_and_the_tail_after() {
+        let mut tap = OutputTap::new();
+        tap.push(b"short\n");
+        assert_eq!(tap.end(), b"short\n");
+        let data: Vec<u8> = (0..6_000u32).map(|i| (i % 251) as u8).collect();
+        let mut tap = OutputTap::new();
+        tap.push(&data);
+        assert_eq!(tap.end(), data);
+        let data: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+        let mut tap = OutputTap::new();
+        tap.push(&data);
+        assert_eq!(tap.end(), &data[20_000 - 4096..]);
     }
 
     #[test]

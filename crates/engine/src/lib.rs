@@ -26,6 +26,7 @@ pub mod walltimer;
 
 pub use state::{ListenerState, ProcessState, SupervisorState};
 pub use supervisor::{
-    auto_serverurl, start, ActionError, ConfigDiff, CronJobInfo, EngineHandle, EngineOptions,
-    ExitReason, Health, HealthInfo, PendingReply, ProcInfo, ProcKey, Request, RunSummary, Snapshot,
+    auto_serverurl, prepare, start, ActionError, ConfigDiff, CronJobInfo, EngineHandle,
+    EngineOptions, EngineStarter, ExitReason, Health, HealthInfo, PendingReply, ProcInfo, ProcKey,
+    Request, RunSummary, Snapshot,
 };

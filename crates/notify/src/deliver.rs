@@ -15,9 +15,8 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use http_body_util::Full;
 use serde_json::{json, Value};
-use steward_config::{NotifyConfig, WebhookTarget};
+use steward_config::NotifyConfig;
 use steward_engine::{EngineHandle, Request};
 use tokio::io::AsyncReadExt;
 use tokio::sync::Notify;
@@ -53,11 +52,11 @@ impl Queue {
         self.ready.notify_one();
     }
 
-    fn take_all(&self) -> Vec<Notice> {
+    pub(crate) fn take_all(&self) -> Vec<Notice> {
         self.items.lock().expect("queue lock").drain(..).collect()
     }
 
-    async fn wait_nonempty(&self) {
+    pub(crate) async fn wait_nonempty(&self) {
         loop {
             if !self.items.lock().expect("queue lock").is_empty() {
                 return;
@@ -77,10 +76,11 @@ pub async fn run(
 ) {
     loop {
         queue.wait_nonempty().await;
-        if !cfg.batch_window.is_zero() {
-            tokio::time::sleep(cfg.batch_window).await;
-        }
-        let notices = queue.take_all();
+        // Even unbatched, a moment passes so the log pumps can write what a process printed
+        // just before it exited; its lines then make the log tail.
+        tokio::time::sleep(cfg.batch_window.max(LOG_SETTLE)).await;
+        let mut notices = queue.take_all();
+        fill_log_tails(&mut notices);
         if notices.is_empty() {
             continue;
         }
@@ -90,7 +90,7 @@ pub async fn run(
         let delivered = match &cfg.webhook {
             Some(target) => {
                 with_retries(c.retries, move || async move {
-                    post(c, target, id, m).await.is_ok()
+                    post(c, engine, &target.url, id, m).await.is_ok()
                 })
                 .await
             }
@@ -107,6 +107,23 @@ pub async fn run(
             &stats.failed
         };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// How long delivery waits for a process's last output to reach its log.
+const LOG_SETTLE: Duration = Duration::from_millis(200);
+
+/// Replaces each notice's `log_files` by the `log_tail` read from them now.
+pub fn fill_log_tails(notices: &mut [Notice]) {
+    for n in notices {
+        let Some(files) = n.as_object_mut().and_then(|o| o.remove("log_files")) else {
+            continue;
+        };
+        let files: Vec<&str> = files
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        n["log_tail"] = json!(crate::log_tail(&files));
     }
 }
 
@@ -136,7 +153,7 @@ pub fn message(notifier: &str, node: &str, notices: Vec<Notice>) -> Value {
 
 /// Runs `attempt` until it succeeds, at most `retries` more times, waiting 1, 2, 4, 8,
 /// 16… s between attempts.
-async fn with_retries<F, Fut>(retries: u32, mut attempt: F) -> bool
+pub(crate) async fn with_retries<F, Fut>(retries: u32, mut attempt: F) -> bool
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -155,7 +172,8 @@ where
 /// One signed POST; Ok on a 2xx answer.
 async fn post(
     cfg: &NotifyConfig,
-    target: &WebhookTarget,
+    engine: &EngineHandle,
+    url: &str,
     id: &str,
     message: &Value,
 ) -> Result<(), String> {
@@ -164,50 +182,20 @@ async fn post(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let mut req = hyper::Request::post(target.path.as_str())
-        .header(
-            hyper::header::HOST,
-            if target.host.contains(':') {
-                format!("[{}]:{}", target.host, target.port)
-            } else {
-                format!("{}:{}", target.host, target.port)
-            },
-        )
-        .header(hyper::header::CONTENT_TYPE, "application/json")
-        .header(hyper::header::USER_AGENT, "steward-notify")
-        .header(hyper::header::CONNECTION, "close")
-        .header("webhook-id", id)
-        .header("webhook-timestamp", timestamp.to_string());
+    let mut headers = vec![
+        ("content-type", "application/json".to_string()),
+        ("webhook-id", id.to_string()),
+        ("webhook-timestamp", timestamp.to_string()),
+    ];
     if let Some(key) = &cfg.secret {
-        req = req.header(
+        headers.push((
             "webhook-signature",
             sign::signature(key, id, timestamp, &body),
-        );
+        ));
     }
-    let req = req
-        .body(Full::new(bytes::Bytes::from(body)))
-        .map_err(|e| e.to_string())?;
-    let send = async {
-        let stream = tokio::net::TcpStream::connect((target.host.as_str(), target.port))
-            .await
-            .map_err(|e| e.to_string())?;
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .map_err(|e| e.to_string())?;
-        let conn = tokio::spawn(conn);
-        let result = sender.send_request(req).await;
-        conn.abort();
-        let status = result.map_err(|e| e.to_string())?.status();
-        if status.is_success() {
-            Ok(())
-        } else {
-            Err(format!("HTTP {}", status.as_u16()))
-        }
-    };
-    match tokio::time::timeout(cfg.timeout, send).await {
-        Ok(r) => r,
-        Err(_) => Err("timed out".into()),
+    match crate::transport::send(engine, "POST", url, &headers, body, cfg.timeout).await? {
+        code if (200..300).contains(&code) => Ok(()),
+        code => Err(format!("HTTP {code}")),
     }
 }
 

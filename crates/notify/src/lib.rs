@@ -17,14 +17,16 @@
 //! notifier's own task.
 
 pub mod deliver;
+pub mod pings;
 pub mod sign;
+pub mod transport;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use serde_json::{json, Value};
 use steward_config::{NotifyConfig, NotifyEvent};
-use steward_engine::events::Event;
+use steward_engine::events::{CronPhase, Event};
 use steward_engine::{EngineHandle, ProcessState, Snapshot};
 
 /// Counters of one notifier, for `/metrics`.
@@ -64,13 +66,29 @@ pub type Notice = Value;
 
 /// Starts the router and one delivery task per notifier; returns their counters. `node` is
 /// the name notices carry (the host name).
-pub fn start(configs: &[NotifyConfig], engine: EngineHandle, node: String) -> Notifiers {
+pub fn start(config: &steward_config::Config, engine: EngineHandle, node: String) -> Notifiers {
+    let configs = &config.notifiers;
     let mut notifiers = Notifiers {
         list: Vec::new(),
         tasks: Vec::new(),
     };
-    if configs.is_empty() {
+    let ping_urls = pings::ping_urls(config);
+    if configs.is_empty() && ping_urls.is_empty() {
         return notifiers;
+    }
+    let ping_stats = Arc::new(NotifyStats::default());
+    let ping_queue = Arc::new(deliver::Queue::new(1000, ping_stats.clone()));
+    if !ping_urls.is_empty() {
+        let task = tokio::spawn(pings::run(
+            ping_queue.clone(),
+            ping_stats.clone(),
+            engine.clone(),
+        ));
+        notifiers.tasks.push(task.abort_handle());
+        notifiers.list.push(Notifier {
+            name: "ping_url".into(),
+            stats: ping_stats,
+        });
     }
     let mut targets = Vec::new();
     for cfg in configs {
@@ -95,6 +113,12 @@ pub fn start(configs: &[NotifyConfig], engine: EngineHandle, node: String) -> No
         loop {
             match events.recv().await {
                 Ok(event) => {
+                    if let Some(ping) = pings::ping_for(&ping_urls, &event) {
+                        ping_queue.push(ping);
+                    }
+                    if targets.is_empty() {
+                        continue;
+                    }
                     let snapshot = engine.snapshot();
                     for (cfg, queue, _) in &targets {
                         if let Some(notice) = notice_for(cfg, &event, &snapshot, &node) {
@@ -131,15 +155,20 @@ pub fn notice_for(
             expected,
             ..
         } => {
-            let cron = is_cron(snapshot, group);
+            // A cron job's runs are reported by their CRON_FINISHED event.
+            if is_cron(snapshot, group) {
+                return None;
+            }
             let kind = match to {
                 ProcessState::Fatal => NotifyEvent::Fatal,
                 ProcessState::Backoff => NotifyEvent::Backoff,
-                ProcessState::Exited if !expected && cron => NotifyEvent::CronFailed,
                 ProcessState::Exited if !expected => NotifyEvent::UnexpectedExit,
                 _ => return None,
             };
             (kind, group, process, *pid)
+        }
+        Event::CronRun { job, rid, phase } if phase.failed() => {
+            return cron_notice(cfg, job, rid, phase, node);
         }
         Event::ProcessHealth {
             to: "unhealthy",
@@ -179,12 +208,14 @@ pub fn notice_for(
     let what = match kind {
         NotifyEvent::Fatal => "entered FATAL".to_string(),
         NotifyEvent::Backoff => "is in BACKOFF".to_string(),
-        NotifyEvent::UnexpectedExit | NotifyEvent::CronFailed => format!(
-            "exited unexpectedly{}",
-            exitstatus
-                .map(|s| format!(" (exit status {s})"))
-                .unwrap_or_default()
-        ),
+        NotifyEvent::UnexpectedExit | NotifyEvent::CronFailed | NotifyEvent::CronTimedOut => {
+            format!(
+                "exited unexpectedly{}",
+                exitstatus
+                    .map(|s| format!(" (exit status {s})"))
+                    .unwrap_or_default()
+            )
+        }
         NotifyEvent::Unhealthy => format!(
             "is unhealthy{}",
             message
@@ -208,11 +239,62 @@ pub fn notice_for(
         "uptime": uptime,
         "restarts": restarts,
         "time": now,
-        "log_tail": info.map(log_tail).unwrap_or_default(),
+        // Read at delivery (see `deliver::fill_log_tails`): the last lines may still be
+        // in the pipe when the event is published.
+        "log_files": info.map(log_files).unwrap_or_default(),
     }))
 }
 
 /// Whether `group` is a `[cron:x]` job (the snapshot carries the section it came from).
+/// A failed cron run, as CRON_TIMED_OUT (when it timed out and the notifier wants that)
+/// or CRON_FAILED.
+fn cron_notice(
+    cfg: &NotifyConfig,
+    job: &str,
+    rid: &str,
+    phase: &CronPhase,
+    node: &str,
+) -> Option<Notice> {
+    let CronPhase::Finished {
+        exit_status,
+        timed_out,
+        error,
+        output_tail,
+    } = phase
+    else {
+        return None;
+    };
+    let kind = [NotifyEvent::CronTimedOut, NotifyEvent::CronFailed]
+        .into_iter()
+        .filter(|k| *timed_out || *k == NotifyEvent::CronFailed)
+        .find(|k| cfg.events.contains(k))?;
+    if !cfg.groups.iter().any(|g| g.matches(job)) {
+        return None;
+    }
+    let what = match (kind, exit_status, error) {
+        (NotifyEvent::CronTimedOut, _, _) => "timed out".to_string(),
+        (_, _, Some(e)) => format!("failed to start ({e})"),
+        (_, Some(code), _) => format!("failed (exit status {code})"),
+        (_, None, _) => "was killed".to_string(),
+    };
+    let text = String::from_utf8_lossy(output_tail);
+    let mut log_tail: Vec<&str> = text.lines().rev().take(20).collect();
+    log_tail.reverse();
+    Some(json!({
+        "type": if kind == NotifyEvent::CronTimedOut { "CRON_TIMED_OUT" } else { "CRON_FAILED" },
+        "text": format!("[{node}] cron job {job} {what}"),
+        "node": node,
+        "group": job,
+        "process": job,
+        "rid": rid,
+        "exitstatus": exit_status,
+        "timed_out": timed_out,
+        "message": error,
+        "time": wall_now(),
+        "log_tail": log_tail,
+    }))
+}
+
 fn is_cron(snapshot: &Snapshot, group: &str) -> bool {
     snapshot
         .group(group)
@@ -220,14 +302,20 @@ fn is_cron(snapshot: &Snapshot, group: &str) -> bool {
         .is_some_and(|p| p.config.defined_at.section.starts_with("cron:"))
 }
 
-/// The last 20 log lines, stderr first (where the reason usually is).
-fn log_tail(info: &steward_engine::ProcInfo) -> Vec<String> {
-    let mut lines = Vec::new();
-    for path in [&info.stderr_logfile, &info.stdout_logfile]
+/// The log files of a process, stderr first (where the reason usually is).
+fn log_files(info: &steward_engine::ProcInfo) -> Vec<String> {
+    [&info.stderr_logfile, &info.stdout_logfile]
         .into_iter()
         .flatten()
-    {
-        if let Ok(text) = steward_engine::logs::read_range(path, -8192, 0) {
+        .map(|p| p.display().to_string())
+        .collect()
+}
+
+/// The last 20 lines of `files`, in order: the first file's lines first.
+pub(crate) fn log_tail(files: &[&str]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for path in files {
+        if let Ok(text) = steward_engine::logs::read_range(std::path::Path::new(path), -8192, 0) {
             let mut tail: Vec<String> = text.lines().rev().take(20).map(str::to_owned).collect();
             tail.reverse();
             lines.extend(tail);

@@ -33,6 +33,7 @@ pub const NOTIFY_EVENTS: &[(&str, NotifyEvent)] = &[
     ("PROCESS_STATE_BACKOFF", NotifyEvent::Backoff),
     ("PROCESS_HEALTH_UNHEALTHY", NotifyEvent::Unhealthy),
     ("CRON_FAILED", NotifyEvent::CronFailed),
+    ("CRON_TIMED_OUT", NotifyEvent::CronTimedOut),
 ];
 
 pub fn notify<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> Option<NotifyConfig> {
@@ -45,12 +46,25 @@ pub fn notify<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> Option<NotifyConfig> {
     }
     let no = Expansions::new();
     let webhook = r.get("url", &no).filter(|u| !u.is_empty()).and_then(|u| {
-        let parsed = if u.starts_with("https://") {
-            Err("https webhooks are not supported yet (no TLS client); use an http:// relay on localhost".to_string())
-        } else if !u.starts_with("http://") {
-            Err("the url must start with http://".to_string())
-        } else {
-            parse_check(&u)
+        // https goes through curl; the address is checked the same way.
+        let parsed = match u.strip_prefix("https://") {
+            Some(rest) => parse_check(&format!("http://{rest}")).map(|c| match c {
+                HealthCheck::Http {
+                    host, port, path, ..
+                } => HealthCheck::Http {
+                    url: u.clone(),
+                    host,
+                    port: if rest.split('/').next().is_some_and(|a| a.contains(':')) {
+                        port
+                    } else {
+                        443
+                    },
+                    path,
+                },
+                other => other,
+            }),
+            None if u.starts_with("http://") => parse_check(&u),
+            None => Err("the url must start with http:// or https://".to_string()),
         };
         match parsed {
             Ok(HealthCheck::Http {
@@ -116,6 +130,7 @@ pub fn notify<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> Option<NotifyConfig> {
             NotifyEvent::UnexpectedExit,
             NotifyEvent::Unhealthy,
             NotifyEvent::CronFailed,
+            NotifyEvent::CronTimedOut,
         ],
         Some(v) => {
             let mut out = Vec::new();

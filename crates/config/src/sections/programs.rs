@@ -64,6 +64,7 @@ pub const CRON_KEYS: &[&str] = &[
     "enabled",
     "lock",
     "lock_unavailable",
+    "ping_url",
 ];
 
 /// Event type names a listener may subscribe to (supervisor's `EventTypes`).
@@ -95,6 +96,9 @@ pub const EVENT_TYPES: &[&str] = &[
     "PROCESS_GROUP",
     "PROCESS_GROUP_ADDED",
     "PROCESS_GROUP_REMOVED",
+    "CRON",
+    "CRON_STARTED",
+    "CRON_FINISHED",
     "PROCESS_HEALTH",
     "PROCESS_HEALTH_STARTING",
     "PROCESS_HEALTH_HEALTHY",
@@ -562,6 +566,18 @@ fn cron_kind<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> Option<GroupKind> {
     let lock_unavailable = r.typed("lock_unavailable", None, &no, |v| {
         parse_lock_unavailable(v).map(Some)
     });
+    let ping_url = r.get("ping_url", &no).filter(|u| !u.is_empty());
+    if let Some(u) = &ping_url {
+        let rest = u
+            .strip_prefix("http://")
+            .or_else(|| u.strip_prefix("https://"));
+        if !rest.is_some_and(|h| !h.is_empty() && !h.starts_with('/')) {
+            r.error(
+                "ping_url",
+                "ping_url must be an http:// or https:// URL".into(),
+            );
+        }
+    }
     if r.failed {
         return None;
     }
@@ -576,6 +592,7 @@ fn cron_kind<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> Option<GroupKind> {
         enabled,
         lock,
         lock_unavailable,
+        ping_url,
     }))
 }
 

@@ -86,6 +86,8 @@ pub(super) struct CronRun {
     scheduled: Option<Timestamp>,
     started: Timestamp,
     tap: Arc<Mutex<OutputTap>>,
+    /// A UUID for this run, carried by its CRON_STARTED and CRON_FINISHED events.
+    rid: Arc<str>,
     timed_out: bool,
     timeout_at: Option<Instant>,
     /// For extra (`overlap = allow`) runs: when to send SIGKILL after the stop signal.
@@ -502,6 +504,12 @@ impl Engine {
                 .map(|f| format!(", fence token {f}"))
                 .unwrap_or_default()
         ));
+        let rid: Arc<str> = uuid_v4().into();
+        self.emit(Event::CronRun {
+            job: name.clone(),
+            rid: rid.clone(),
+            phase: crate::events::CronPhase::Started,
+        });
         Some(CronRun {
             id: None,
             begun: false,
@@ -509,6 +517,7 @@ impl Engine {
             scheduled,
             started,
             tap: Arc::new(Mutex::new(OutputTap::new())),
+            rid,
             timed_out: false,
             timeout_at,
             kill_at: None,
@@ -691,6 +700,17 @@ impl Engine {
             run.trigger.as_str(),
             duration
         ));
+        let output_tail = run.tap.lock().expect("tap lock").end();
+        self.emit(Event::CronRun {
+            job: name.into(),
+            rid: run.rid.clone(),
+            phase: crate::events::CronPhase::Finished {
+                exit_status: exit_status.filter(|&s| s >= 0),
+                timed_out: run.timed_out,
+                error: error.clone(),
+                output_tail,
+            },
+        });
         if let (Some(id), Some(h)) = (run.id, &self.history) {
             let mut end = RunEnd::new(ended, exit_status, &run.tap.lock().expect("tap lock"));
             end.timed_out = run.timed_out;
@@ -902,4 +922,20 @@ impl Engine {
         self.dirty = true;
         Ok(())
     }
+}
+
+/// A random (version 4) UUID, as Healthchecks.io expects a run id.
+fn uuid_v4() -> String {
+    let mut b: [u8; 16] = rand::random();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }

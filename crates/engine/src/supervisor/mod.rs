@@ -261,6 +261,26 @@ pub fn auto_serverurl(config: &Config) -> Option<String> {
 
 /// Starts the loop on the current tokio runtime.
 pub fn start(opts: EngineOptions) -> (EngineHandle, tokio::task::JoinHandle<ExitReason>) {
+    let (handle, starter) = prepare(opts);
+    (handle, starter.spawn())
+}
+
+/// The loop, built but not running yet: what subscribes to the event bus between
+/// [`prepare`] and [`EngineStarter::spawn`] sees every event, the first spawns' included.
+pub struct EngineStarter {
+    engine: Engine,
+    rx: mpsc::UnboundedReceiver<Request>,
+}
+
+impl EngineStarter {
+    pub fn spawn(self) -> tokio::task::JoinHandle<ExitReason> {
+        let EngineStarter { mut engine, rx } = self;
+        tokio::spawn(async move { engine.run(rx).await })
+    }
+}
+
+/// Builds the loop and its handle without starting it (see [`EngineStarter`]).
+pub fn prepare(opts: EngineOptions) -> (EngineHandle, EngineStarter) {
     let (tx, rx) = mpsc::unbounded_channel();
     // Every slot is allocated and written up front (32 bytes each); a subscriber that
     // falls further behind gets `Lagged` and should re-read the snapshot.
@@ -295,7 +315,7 @@ pub fn start(opts: EngineOptions) -> (EngineHandle, tokio::task::JoinHandle<Exit
             .unwrap_or_else(crate::history::History::default_state_dir);
         LazyHistory::with_retry(&dir, Duration::from_secs(5))
     });
-    let mut engine = Engine {
+    let engine = Engine {
         parsed: opts.config.clone(),
         config: opts.config,
         reparse: opts.reparse,
@@ -338,8 +358,7 @@ pub fn start(opts: EngineOptions) -> (EngineHandle, tokio::task::JoinHandle<Exit
         program_index: None,
         state_changes: 0,
     };
-    let task = tokio::spawn(async move { engine.run(rx).await });
-    (handle, task)
+    (handle, EngineStarter { engine, rx })
 }
 
 impl Engine {
