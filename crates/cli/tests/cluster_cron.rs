@@ -372,10 +372,29 @@ fn store(c: &Cluster) -> Vec<Write> {
         .collect()
 }
 
-#[test]
-fn a_paused_lease_holder_is_replaced_by_one_node_and_fenced_off() {
+/// After a lease holder was paused for twice the lease and resumed.
+struct Paused {
+    c: Cluster,
+    /// The paused run's first accepted write.
+    first: Write,
+    /// The paused run's process.
+    child: i32,
+    /// How many writes the store had when the node was paused.
+    paused_at: usize,
+}
+
+impl Paused {
+    fn holder(&self) -> &Daemon {
+        self.c.node(&self.first.node)
+    }
+}
+
+/// Three nodes run the fenced writer with a 1.5 s lease (and `cluster_extra`); the one
+/// holding the lease is SIGSTOPped (daemon and job) for twice the lease, until another
+/// node has taken over, then resumed until it notices the loss.
+fn pause_the_lease_holder(cluster_extra: &str) -> Paused {
     let lease = 1.5;
-    let c = Cluster::start(FENCED_JOB, &format!("lease = {lease}"));
+    let c = Cluster::start(FENCED_JOB, &format!("lease = {lease}\n{cluster_extra}"));
     std::fs::write(
         c.path("writer.sh"),
         WRITER.replace("{shared}", &c.shared.path().display().to_string()),
@@ -400,17 +419,30 @@ fn a_paused_lease_holder_is_replaced_by_one_node_and_fenced_off() {
     });
     kill(child, libc::SIGCONT);
     kill(holder.pid, libc::SIGCONT);
-    c.wait(
-        "the paused run writes again",
-        Duration::from_secs(10),
-        || store(&c)[paused_at..].iter().any(|w| w.node == first.node),
-    );
     c.wait("the paused node notices", Duration::from_secs(10), || {
         std::fs::read_to_string(holder.conf.dir.join("supervisord.log"))
             .unwrap_or_default()
             .contains("lost its cluster lease")
     });
-    let writes = store(&c);
+    Paused {
+        c,
+        first,
+        child,
+        paused_at,
+    }
+}
+
+#[test]
+fn a_paused_lease_holder_is_replaced_by_one_node_and_fenced_off() {
+    let p = pause_the_lease_holder("");
+    let (c, first, paused_at) = (&p.c, &p.first, p.paused_at);
+    c.wait(
+        "the paused run writes again",
+        Duration::from_secs(10),
+        || store(c)[paused_at..].iter().any(|w| w.node == first.node),
+    );
+    assert!(pid_alive(p.child), "on_lock_lost=continue keeps the run");
+    let writes = store(c);
     let after = &writes[paused_at..];
     let takers: BTreeSet<&str> = after
         .iter()
@@ -534,4 +566,25 @@ fn catch_up_after_a_restart_never_reruns_what_another_node_ran() {
     };
     let catchups: Vec<&Value> = rows.iter().filter(|r| r["trigger"] == "catchup").collect();
     assert!(catchups.is_empty(), "node-b ran those fires: {catchups:?}");
+}
+
+#[test]
+fn on_lock_lost_stop_stops_the_paused_run() {
+    let p = pause_the_lease_holder("on_lock_lost = stop");
+    let log = std::fs::read_to_string(p.holder().conf.dir.join("supervisord.log")).unwrap();
+    assert!(
+        log.contains("stopping the run (on_lock_lost=stop)"),
+        "{log}"
+    );
+    p.c.wait("the paused run ends", Duration::from_secs(10), || {
+        !pid_alive(p.child)
+    });
+    // The new holder keeps its lease: nobody else starts a run while it lives.
+    let writes = store(&p.c);
+    let takers: BTreeSet<&str> = writes[p.paused_at..]
+        .iter()
+        .filter(|w| w.accepted && w.node != p.first.node)
+        .map(|w| w.node.as_str())
+        .collect();
+    assert_eq!(takers.len(), 1, "{takers:?}");
 }

@@ -315,6 +315,7 @@ pub fn cluster<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> ClusterSection {
             "lock_timeout",
             "lock_unavailable",
             "lock_ca",
+            "on_lock_lost",
         ],
     );
     let mut r = Reader::new(ctx, sec);
@@ -393,7 +394,18 @@ pub fn cluster<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> ClusterSection {
             Err(e) => Err(format!("cannot read {}: {e}", path.display())),
         }
     });
+    let on_lock_lost = r.typed("on_lock_lost", d.on_lock_lost, &no, |v| {
+        match v.trim().to_lowercase().as_str() {
+            "continue" => Ok(OnLockLost::Continue),
+            "stop" => Ok(OnLockLost::Stop),
+            _ => Err(format!(
+                "invalid 'on_lock_lost' value {} (expected continue or stop)",
+                crate::interpolate::py_repr(v)
+            )),
+        }
+    });
     ClusterSection {
+        on_lock_lost,
         lock_ca,
         lock,
         namespace,
