@@ -395,14 +395,14 @@ pub fn cluster<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> ClusterSection {
         }
     });
     let on_lock_lost = r.typed("on_lock_lost", d.on_lock_lost, &no, |v| {
-        match v.trim().to_lowercase().as_str() {
-            "continue" => Ok(OnLockLost::Continue),
-            "stop" => Ok(OnLockLost::Stop),
-            _ => Err(format!(
-                "invalid 'on_lock_lost' value {} (expected continue or stop)",
-                crate::interpolate::py_repr(v)
-            )),
-        }
+        super::programs::parse_choice(
+            "on_lock_lost",
+            v,
+            &[
+                ("continue", OnLockLost::Continue),
+                ("stop", OnLockLost::Stop),
+            ],
+        )
     });
     ClusterSection {
         on_lock_lost,
