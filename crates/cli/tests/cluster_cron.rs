@@ -101,7 +101,7 @@ impl Cluster {
         self.nodes
             .iter()
             .flat_map(
-                |d| match d.call("steward.cronHistory", vec![json!("tick"), json!(2000)]) {
+                |d| match d.call("steward.cronHistory", vec![json!("tick"), json!(10000)]) {
                     Value::Array(v) => v,
                     other => panic!("cronHistory returned {other:?}"),
                 },
@@ -164,7 +164,7 @@ fn duplicates(fires: &[Fire]) -> Vec<(i64, usize)> {
 /// `overlap = allow`, so the counts measure the claims alone: with `skip`, a fire that
 /// comes while another node's run of another instant is still going is skipped by design
 /// (the lease; tested by the SIGSTOP scenario).
-const TICK_JOB: &str = "schedule = * * * * * *\noverlap = allow\nhistory = 1000\ncommand = /bin/sh -c 'echo \"$STEWARD_CRON_SCHEDULED $STEWARD_CRON_NODE $STEWARD_FENCE_TOKEN $(date +%%s.%%N)\" >> {sink}'\n";
+const TICK_JOB: &str = "schedule = * * * * * *\noverlap = allow\nhistory = 5000\ncommand = /bin/sh -c 'echo \"$STEWARD_CRON_SCHEDULED $STEWARD_CRON_NODE $STEWARD_FENCE_TOKEN $(date +%%s.%%N)\" >> {sink}'\n";
 
 #[test]
 fn every_fire_runs_exactly_once_across_three_skewed_nodes() {
@@ -288,7 +288,7 @@ fn redis_down_for_ten_seconds_skips_those_fires_and_resumes_within_a_second() {
     );
     let rows = c.history();
     for (d, n) in c.nodes.iter().zip(NODES) {
-        let rows = match d.call("steward.cronHistory", vec![json!("tick"), json!(2000)]) {
+        let rows = match d.call("steward.cronHistory", vec![json!("tick"), json!(10000)]) {
             Value::Array(v) => v,
             other => panic!("{other:?}"),
         };
@@ -560,7 +560,7 @@ fn catch_up_after_a_restart_never_reruns_what_another_node_ran() {
         a.mainlog()
     );
     assert_eq!(duplicates(&read_fires(&sink)), vec![], "a fire ran twice");
-    let rows = match a.call("steward.cronHistory", vec![json!("tick"), json!(2000)]) {
+    let rows = match a.call("steward.cronHistory", vec![json!("tick"), json!(10000)]) {
         Value::Array(v) => v,
         other => panic!("{other:?}"),
     };
