@@ -304,6 +304,15 @@ fn redis_down_for_ten_seconds_skips_those_fires_and_resumes_within_a_second() {
             (9..=11).contains(&skips),
             "{n}: {skips} fires recorded as skipped"
         );
+        // The same count is a /metrics counter (on the daemon's UNIX socket).
+        let (_, body) = http_unix(&d.conf.sock, "GET", "/metrics", b"").unwrap();
+        let body = String::from_utf8_lossy(&body);
+        let counted: usize = body
+            .lines()
+            .find_map(|l| l.strip_prefix("steward_cron_skipped_total{job=\"tick\"} "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{n}: no skip counter in /metrics:\n{body}"));
+        assert_eq!(counted, skips, "{n}: /metrics and history disagree");
     }
     let skipped: BTreeSet<i64> = rows
         .iter()

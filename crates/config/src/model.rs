@@ -80,6 +80,9 @@ pub enum NotifyEvent {
     Unhealthy,
     /// `CRON_FAILED`: a `[cron:x]` run exited with an unexpected status.
     CronFailed,
+    /// `CRON_SKIPPED`: a fire of a `[cron:x]` job with a cluster lock was not run by this
+    /// node (Redis unreachable, still running elsewhere…). Not in the default set.
+    CronSkipped,
 }
 
 /// Where a value came from, for messages of the form `file:line: [section] key = value: reason`.

@@ -33,6 +33,7 @@ pub const NOTIFY_EVENTS: &[(&str, NotifyEvent)] = &[
     ("PROCESS_STATE_BACKOFF", NotifyEvent::Backoff),
     ("PROCESS_HEALTH_UNHEALTHY", NotifyEvent::Unhealthy),
     ("CRON_FAILED", NotifyEvent::CronFailed),
+    ("CRON_SKIPPED", NotifyEvent::CronSkipped),
 ];
 
 pub fn notify<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> Option<NotifyConfig> {

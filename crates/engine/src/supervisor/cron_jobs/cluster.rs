@@ -185,6 +185,9 @@ impl Engine {
             "cron: {name}: skipping the run scheduled at {}: {reason}",
             run.scheduled.map(|t| t.to_string()).unwrap_or_default()
         ));
+        if let Some(job) = self.jobs.get_mut(name) {
+            job.skipped += 1;
+        }
         let node = self.cron_node();
         self.emit(crate::events::Event::CronSkipped {
             job: name.clone(),
