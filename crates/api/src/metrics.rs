@@ -183,6 +183,22 @@ pub async fn metrics(
             }
         }
     }
+    if !jobs.is_empty() {
+        family(
+            &mut out,
+            "steward_cron_skipped_total",
+            "counter",
+            "Fires this node skipped since it started (cluster lock unavailable, running elsewhere).",
+        );
+        for j in &jobs {
+            let _ = writeln!(
+                out,
+                "steward_cron_skipped_total{{job=\"{}\"}} {}",
+                escape(&j.name),
+                j.skipped
+            );
+        }
+    }
     family(
         &mut out,
         "steward_events_dropped_total",

@@ -101,7 +101,7 @@ impl Cluster {
         self.nodes
             .iter()
             .flat_map(
-                |d| match d.call("steward.cronHistory", vec![json!("tick"), json!(2000)]) {
+                |d| match d.call("steward.cronHistory", vec![json!("tick"), json!(10000)]) {
                     Value::Array(v) => v,
                     other => panic!("cronHistory returned {other:?}"),
                 },
@@ -164,7 +164,7 @@ fn duplicates(fires: &[Fire]) -> Vec<(i64, usize)> {
 /// `overlap = allow`, so the counts measure the claims alone: with `skip`, a fire that
 /// comes while another node's run of another instant is still going is skipped by design
 /// (the lease; tested by the SIGSTOP scenario).
-const TICK_JOB: &str = "schedule = * * * * * *\noverlap = allow\nhistory = 1000\ncommand = /bin/sh -c 'echo \"$STEWARD_CRON_SCHEDULED $STEWARD_CRON_NODE $STEWARD_FENCE_TOKEN $(date +%%s.%%N)\" >> {sink}'\n";
+const TICK_JOB: &str = "schedule = * * * * * *\noverlap = allow\nhistory = 5000\ncommand = /bin/sh -c 'echo \"$STEWARD_CRON_SCHEDULED $STEWARD_CRON_NODE $STEWARD_FENCE_TOKEN $(date +%%s.%%N)\" >> {sink}'\n";
 
 #[test]
 fn every_fire_runs_exactly_once_across_three_skewed_nodes() {
@@ -288,7 +288,7 @@ fn redis_down_for_ten_seconds_skips_those_fires_and_resumes_within_a_second() {
     );
     let rows = c.history();
     for (d, n) in c.nodes.iter().zip(NODES) {
-        let rows = match d.call("steward.cronHistory", vec![json!("tick"), json!(2000)]) {
+        let rows = match d.call("steward.cronHistory", vec![json!("tick"), json!(10000)]) {
             Value::Array(v) => v,
             other => panic!("{other:?}"),
         };
@@ -304,6 +304,15 @@ fn redis_down_for_ten_seconds_skips_those_fires_and_resumes_within_a_second() {
             (9..=11).contains(&skips),
             "{n}: {skips} fires recorded as skipped"
         );
+        // The same count is a /metrics counter (on the daemon's UNIX socket).
+        let (_, body) = http_unix(&d.conf.sock, "GET", "/metrics", b"").unwrap();
+        let body = String::from_utf8_lossy(&body);
+        let counted: usize = body
+            .lines()
+            .find_map(|l| l.strip_prefix("steward_cron_skipped_total{job=\"tick\"} "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{n}: no skip counter in /metrics:\n{body}"));
+        assert_eq!(counted, skips, "{n}: /metrics and history disagree");
     }
     let skipped: BTreeSet<i64> = rows
         .iter()
@@ -372,10 +381,29 @@ fn store(c: &Cluster) -> Vec<Write> {
         .collect()
 }
 
-#[test]
-fn a_paused_lease_holder_is_replaced_by_one_node_and_fenced_off() {
+/// After a lease holder was paused for twice the lease and resumed.
+struct Paused {
+    c: Cluster,
+    /// The paused run's first accepted write.
+    first: Write,
+    /// The paused run's process.
+    child: i32,
+    /// How many writes the store had when the node was paused.
+    paused_at: usize,
+}
+
+impl Paused {
+    fn holder(&self) -> &Daemon {
+        self.c.node(&self.first.node)
+    }
+}
+
+/// Three nodes run the fenced writer with a 1.5 s lease (and `cluster_extra`); the one
+/// holding the lease is SIGSTOPped (daemon and job) for twice the lease, until another
+/// node has taken over, then resumed until it notices the loss.
+fn pause_the_lease_holder(cluster_extra: &str) -> Paused {
     let lease = 1.5;
-    let c = Cluster::start(FENCED_JOB, &format!("lease = {lease}"));
+    let c = Cluster::start(FENCED_JOB, &format!("lease = {lease}\n{cluster_extra}"));
     std::fs::write(
         c.path("writer.sh"),
         WRITER.replace("{shared}", &c.shared.path().display().to_string()),
@@ -400,17 +428,30 @@ fn a_paused_lease_holder_is_replaced_by_one_node_and_fenced_off() {
     });
     kill(child, libc::SIGCONT);
     kill(holder.pid, libc::SIGCONT);
-    c.wait(
-        "the paused run writes again",
-        Duration::from_secs(10),
-        || store(&c)[paused_at..].iter().any(|w| w.node == first.node),
-    );
     c.wait("the paused node notices", Duration::from_secs(10), || {
         std::fs::read_to_string(holder.conf.dir.join("supervisord.log"))
             .unwrap_or_default()
             .contains("lost its cluster lease")
     });
-    let writes = store(&c);
+    Paused {
+        c,
+        first,
+        child,
+        paused_at,
+    }
+}
+
+#[test]
+fn a_paused_lease_holder_is_replaced_by_one_node_and_fenced_off() {
+    let p = pause_the_lease_holder("");
+    let (c, first, paused_at) = (&p.c, &p.first, p.paused_at);
+    c.wait(
+        "the paused run writes again",
+        Duration::from_secs(10),
+        || store(c)[paused_at..].iter().any(|w| w.node == first.node),
+    );
+    assert!(pid_alive(p.child), "on_lock_lost=continue keeps the run");
+    let writes = store(c);
     let after = &writes[paused_at..];
     let takers: BTreeSet<&str> = after
         .iter()
@@ -528,10 +569,31 @@ fn catch_up_after_a_restart_never_reruns_what_another_node_ran() {
         a.mainlog()
     );
     assert_eq!(duplicates(&read_fires(&sink)), vec![], "a fire ran twice");
-    let rows = match a.call("steward.cronHistory", vec![json!("tick"), json!(2000)]) {
+    let rows = match a.call("steward.cronHistory", vec![json!("tick"), json!(10000)]) {
         Value::Array(v) => v,
         other => panic!("{other:?}"),
     };
     let catchups: Vec<&Value> = rows.iter().filter(|r| r["trigger"] == "catchup").collect();
     assert!(catchups.is_empty(), "node-b ran those fires: {catchups:?}");
+}
+
+#[test]
+fn on_lock_lost_stop_stops_the_paused_run() {
+    let p = pause_the_lease_holder("on_lock_lost = stop");
+    let log = std::fs::read_to_string(p.holder().conf.dir.join("supervisord.log")).unwrap();
+    assert!(
+        log.contains("stopping the run (on_lock_lost=stop)"),
+        "{log}"
+    );
+    p.c.wait("the paused run ends", Duration::from_secs(10), || {
+        !pid_alive(p.child)
+    });
+    // The new holder keeps its lease: nobody else starts a run while it lives.
+    let writes = store(&p.c);
+    let takers: BTreeSet<&str> = writes[p.paused_at..]
+        .iter()
+        .filter(|w| w.accepted && w.node != p.first.node)
+        .map(|w| w.node.as_str())
+        .collect();
+    assert_eq!(takers.len(), 1, "{takers:?}");
 }

@@ -82,6 +82,9 @@ pub enum NotifyEvent {
     CronFailed,
     /// `CRON_TIMED_OUT`: a `[cron:x]` run was stopped at its `timeout`.
     CronTimedOut,
+    /// `CRON_SKIPPED`: a fire of a `[cron:x]` job with a cluster lock was not run by this
+    /// node (Redis unreachable, still running elsewhere…). Not in the default set.
+    CronSkipped,
 }
 
 /// Where a value came from, for messages of the form `file:line: [section] key = value: reason`.
@@ -250,6 +253,17 @@ pub enum LockUnavailable {
     Run,
 }
 
+/// What a locked run does when its cluster lease was lost (it expired, e.g. while the
+/// node was paused, and maybe another node holds it now).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnLockLost {
+    /// Keep running (default): killing a half-done job is usually worse.
+    #[default]
+    Continue,
+    /// Stop the run with its `stopsignal`.
+    Stop,
+}
+
 /// A `[cron:x]` job's `lock =`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum CronLock {
@@ -281,6 +295,7 @@ pub struct ClusterSection {
     /// `rediss://`: PEM root certificate(s) to trust instead of the system's.
     pub lock_ca: Option<std::path::PathBuf>,
     pub lock_unavailable: LockUnavailable,
+    pub on_lock_lost: OnLockLost,
 }
 
 impl Default for ClusterSection {
@@ -294,6 +309,7 @@ impl Default for ClusterSection {
             deadline_ms: 500,
             lock_ca: None,
             lock_unavailable: LockUnavailable::Skip,
+            on_lock_lost: OnLockLost::Continue,
         }
     }
 }

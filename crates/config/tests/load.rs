@@ -791,7 +791,7 @@ fn seed_fixtures_load() {
 
 #[test]
 fn cluster_locks() {
-    let c = ok("[supervisord]\n[cluster]\nlock=redis://:pw@10.0.0.5:6379/2\nnamespace=shop\nnode=web-1\nclaim_ttl=7200\nlease=2.5\nlock_timeout=0.25\nlock_unavailable=run\n[cron:a]\nschedule=* * * * *\ncommand=x\n[cron:b]\nschedule=* * * * *\ncommand=x\nlock=none\n[cron:c]\nschedule=* * * * *\ncommand=x\nlock=redis://127.0.0.1:7000/0\nlock_unavailable=skip\n");
+    let c = ok("[supervisord]\n[cluster]\nlock=redis://:pw@10.0.0.5:6379/2\nnamespace=shop\nnode=web-1\nclaim_ttl=7200\nlease=2.5\nlock_timeout=0.25\nlock_unavailable=run\non_lock_lost=stop\n[cron:a]\nschedule=* * * * *\ncommand=x\n[cron:b]\nschedule=* * * * *\ncommand=x\nlock=none\n[cron:c]\nschedule=* * * * *\ncommand=x\nlock=redis://127.0.0.1:7000/0\nlock_unavailable=skip\n");
     let cl = c.cluster.clone().unwrap();
     assert_eq!(cl.lock.as_deref(), Some("redis://:pw@10.0.0.5:6379/2"));
     assert_eq!(cl.namespace, "shop");
@@ -801,6 +801,7 @@ fn cluster_locks() {
         (7_200_000, 2_500, 250)
     );
     assert_eq!(cl.lock_unavailable, LockUnavailable::Run);
+    assert_eq!(cl.on_lock_lost, OnLockLost::Stop);
     let cron = |name: &str| match &c.groups.iter().find(|g| g.name == name).unwrap().kind {
         GroupKind::Cron(cc) => cc.clone(),
         _ => panic!("not cron"),
@@ -858,4 +859,11 @@ fn bad_cluster_locks_name_file_line_and_value() {
         .contains(":10: [cron:a] lock = rediss://a:1,rediss://b:1"));
     assert!(find("expected redis://").contains(":14: [cron:b] lock = http://h/"));
     assert!(find("'never'").contains(":15: [cron:b] lock_unavailable = never"));
+    let e = errs("[supervisord]\n[cluster]\non_lock_lost=panic\n");
+    assert!(
+        e[0].to_string()
+            .contains(":3: [cluster] on_lock_lost = panic: invalid 'on_lock_lost' value 'panic' (expected continue or stop)"),
+        "{}",
+        e[0]
+    );
 }

@@ -146,6 +146,15 @@ pub fn notice_for(
     snapshot: &Snapshot,
     node: &str,
 ) -> Option<Notice> {
+    if let Event::CronSkipped {
+        job,
+        scheduled,
+        node: skipped_on,
+        reason,
+    } = event
+    {
+        return cron_skip_notice(cfg, job, *scheduled, skipped_on, reason);
+    }
     let (kind, group, process, pid) = match event {
         Event::ProcessState {
             to,
@@ -216,6 +225,8 @@ pub fn notice_for(
                     .unwrap_or_default()
             )
         }
+        // Built by cron_skip_notice; `kind` never holds it here.
+        NotifyEvent::CronSkipped => "skipped a run".to_string(),
         NotifyEvent::Unhealthy => format!(
             "is unhealthy{}",
             message
@@ -242,6 +253,36 @@ pub fn notice_for(
         // Read at delivery (see `deliver::fill_log_tails`): the last lines may still be
         // in the pipe when the event is published.
         "log_files": info.map(log_files).unwrap_or_default(),
+    }))
+}
+
+/// `CRON_SKIPPED`: a locked cron job's fire that this node did not run, and why.
+fn cron_skip_notice(
+    cfg: &NotifyConfig,
+    job: &str,
+    scheduled: Option<i64>,
+    node: &str,
+    reason: &str,
+) -> Option<Notice> {
+    if !cfg.events.contains(&NotifyEvent::CronSkipped) || !cfg.groups.iter().any(|g| g.matches(job))
+    {
+        return None;
+    }
+    let at = scheduled
+        .and_then(|t| jiff::Timestamp::from_second(t).ok())
+        .map(|t| t.to_string());
+    Some(json!({
+        "type": "CRON_SKIPPED",
+        "text": format!(
+            "[{node}] {job} skipped the run scheduled at {}: {reason}",
+            at.as_deref().unwrap_or("?")
+        ),
+        "node": node,
+        "group": job,
+        "process": job,
+        "scheduled": at,
+        "message": reason,
+        "time": wall_now(),
     }))
 }
 
@@ -333,4 +374,55 @@ fn wall_now() -> f64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notifier(events: Vec<NotifyEvent>) -> NotifyConfig {
+        NotifyConfig {
+            name: "ops".into(),
+            webhook: None,
+            secret: None,
+            email: vec![],
+            sendmail: "/usr/sbin/sendmail -t -i".into(),
+            events,
+            groups: vec![glob::Pattern::new("*").unwrap()],
+            batch_window: std::time::Duration::ZERO,
+            timeout: std::time::Duration::from_secs(5),
+            retries: 0,
+        }
+    }
+
+    #[test]
+    fn a_cron_skip_notifies_only_when_asked_for() {
+        let event = Event::CronSkipped {
+            job: "invoices".into(),
+            scheduled: Some(1_796_308_100),
+            node: "web-1".into(),
+            reason: "lock-unavailable: lock service redis://r:6379/0 unavailable".into(),
+        };
+        let snapshot = Snapshot {
+            state: steward_engine::SupervisorState::Running,
+            processes: vec![],
+            groups: Arc::from(Vec::<Arc<str>>::new()),
+        };
+        let default = notifier(vec![NotifyEvent::Fatal, NotifyEvent::CronFailed]);
+        assert!(notice_for(&default, &event, &snapshot, "web-1").is_none());
+        let n = notice_for(
+            &notifier(vec![NotifyEvent::CronSkipped]),
+            &event,
+            &snapshot,
+            "web-1",
+        )
+        .unwrap();
+        assert_eq!(n["type"], "CRON_SKIPPED");
+        assert_eq!(n["node"], "web-1");
+        assert_eq!(n["scheduled"], "2026-12-03T14:28:20Z");
+        assert_eq!(
+            n["text"],
+            "[web-1] invoices skipped the run scheduled at 2026-12-03T14:28:20Z: lock-unavailable: lock service redis://r:6379/0 unavailable"
+        );
+    }
 }

@@ -315,6 +315,7 @@ pub fn cluster<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> ClusterSection {
             "lock_timeout",
             "lock_unavailable",
             "lock_ca",
+            "on_lock_lost",
         ],
     );
     let mut r = Reader::new(ctx, sec);
@@ -393,7 +394,18 @@ pub fn cluster<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> ClusterSection {
             Err(e) => Err(format!("cannot read {}: {e}", path.display())),
         }
     });
+    let on_lock_lost = r.typed("on_lock_lost", d.on_lock_lost, &no, |v| {
+        super::programs::parse_choice(
+            "on_lock_lost",
+            v,
+            &[
+                ("continue", OnLockLost::Continue),
+                ("stop", OnLockLost::Stop),
+            ],
+        )
+    });
     ClusterSection {
+        on_lock_lost,
         lock_ca,
         lock,
         namespace,

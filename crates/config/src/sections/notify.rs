@@ -34,6 +34,7 @@ pub const NOTIFY_EVENTS: &[(&str, NotifyEvent)] = &[
     ("PROCESS_HEALTH_UNHEALTHY", NotifyEvent::Unhealthy),
     ("CRON_FAILED", NotifyEvent::CronFailed),
     ("CRON_TIMED_OUT", NotifyEvent::CronTimedOut),
+    ("CRON_SKIPPED", NotifyEvent::CronSkipped),
 ];
 
 pub fn notify<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> Option<NotifyConfig> {

@@ -489,16 +489,34 @@ pub fn check_schedule(expr: &str) -> Result<(), String> {
     }
 }
 
+/// One of a few words (any case): `invalid 'KEY' value 'x' (expected a, b or c)`.
+pub fn parse_choice<T: Copy>(key: &str, v: &str, choices: &[(&str, T)]) -> Result<T, String> {
+    let word = v.trim().to_lowercase();
+    if let Some((_, t)) = choices.iter().find(|(name, _)| *name == word) {
+        return Ok(*t);
+    }
+    let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+    let expected = match names.split_last() {
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    Err(format!(
+        "invalid '{key}' value {} (expected {expected})",
+        crate::interpolate::py_repr(v)
+    ))
+}
+
 /// `lock_unavailable = skip|run`.
 pub fn parse_lock_unavailable(v: &str) -> Result<LockUnavailable, String> {
-    match v.trim().to_lowercase().as_str() {
-        "skip" => Ok(LockUnavailable::Skip),
-        "run" => Ok(LockUnavailable::Run),
-        _ => Err(format!(
-            "invalid 'lock_unavailable' value {} (expected skip or run)",
-            crate::interpolate::py_repr(v)
-        )),
-    }
+    parse_choice(
+        "lock_unavailable",
+        v,
+        &[
+            ("skip", LockUnavailable::Skip),
+            ("run", LockUnavailable::Run),
+        ],
+    )
 }
 
 fn cron_kind<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> Option<GroupKind> {
@@ -532,15 +550,15 @@ fn cron_kind<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> Option<GroupKind> {
         }
     }
     let overlap = r.typed("overlap", Overlap::Skip, &no, |v| {
-        match v.to_lowercase().as_str() {
-            "skip" => Ok(Overlap::Skip),
-            "queue" => Ok(Overlap::Queue),
-            "allow" => Ok(Overlap::Allow),
-            _ => Err(format!(
-                "invalid 'overlap' value {} (expected skip, queue or allow)",
-                crate::interpolate::py_repr(v)
-            )),
-        }
+        parse_choice(
+            "overlap",
+            v,
+            &[
+                ("skip", Overlap::Skip),
+                ("queue", Overlap::Queue),
+                ("allow", Overlap::Allow),
+            ],
+        )
     });
     let timeout = r.typed("timeout", None, &no, |v| {
         let n = parse_int(v)?;

@@ -35,6 +35,8 @@ pub struct CronJobInfo {
     /// The node that ran the latest fire this node knows of (itself, or the winner of
     /// a cluster claim).
     pub last_node: Option<String>,
+    /// Fires this node skipped since the daemon started (cluster claims, overlap).
+    pub skipped: u64,
 }
 
 /// The outcome of a finished run.
@@ -109,6 +111,7 @@ pub(super) struct CronJob {
     pub(super) current: Option<CronRun>,
     last: Option<RunSummary>,
     last_node: Option<String>,
+    skipped: u64,
     /// `lock = redis://…` (own or from `[cluster]`).
     lock: Option<JobLock>,
     /// Paused at run time (`POST /api/v1/cron/{job}/disable`): fires are skipped until it
@@ -208,6 +211,7 @@ impl Engine {
             current: None,
             last: None,
             last_node: None,
+            skipped: 0,
             lock,
             history_error,
             paused: false,
@@ -902,6 +906,7 @@ impl Engine {
                 running: j.current.is_some(),
                 last: j.last.clone(),
                 last_node: j.last_node.clone(),
+                skipped: j.skipped,
             })
             .collect();
         out.sort_by(|a, b| a.name.cmp(&b.name));

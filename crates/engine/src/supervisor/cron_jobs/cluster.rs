@@ -17,10 +17,10 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use steward_cluster::{ClaimOutcome, ClusterError, Coordinator, Lease, Settings};
-use steward_config::{ClusterSection, CronConfig, CronLock, LockUnavailable, Overlap};
+use steward_config::{ClusterSection, CronConfig, CronLock, LockUnavailable, OnLockLost, Overlap};
 use tokio::sync::mpsc;
 
-use super::super::{Engine, Request};
+use super::super::{Engine, ProcKey, Request};
 use super::PendingRun;
 use crate::cron::planning_now;
 use crate::history::RunPlace;
@@ -38,6 +38,7 @@ pub(in crate::supervisor) struct ClaimHeld {
 pub(in crate::supervisor) struct JobLock {
     pub(in crate::supervisor) coord: Arc<Coordinator>,
     unavailable: LockUnavailable,
+    on_lost: OnLockLost,
     /// The lock service failed the last call (logged once until it answers again).
     down: bool,
     /// A queued fire is waiting for another node's run to end.
@@ -62,6 +63,10 @@ enum Msg {
         name: Arc<str>,
         warn: bool,
         text: String,
+    },
+    LeaseLost {
+        name: Arc<str>,
+        fence: u64,
     },
 }
 
@@ -131,6 +136,7 @@ impl Engine {
         Some(JobLock {
             coord,
             unavailable,
+            on_lost: section.on_lock_lost,
             down: false,
             waiting: false,
         })
@@ -179,6 +185,9 @@ impl Engine {
             "cron: {name}: skipping the run scheduled at {}: {reason}",
             run.scheduled.map(|t| t.to_string()).unwrap_or_default()
         ));
+        if let Some(job) = self.jobs.get_mut(name) {
+            job.skipped += 1;
+        }
         let node = self.cron_node();
         self.emit(crate::events::Event::CronSkipped {
             job: name.clone(),
@@ -230,6 +239,7 @@ impl Engine {
                     Err(reason) => self.cron_skip(&name, &run, &reason),
                 }
             }
+            Msg::LeaseLost { name, fence } => self.cron_lease_lost(&name, fence),
             Msg::Note { name, warn, text } => {
                 let text = format!("cron: {name}: {text}");
                 if warn {
@@ -373,6 +383,39 @@ impl Engine {
         });
     }
 
+    /// A run's lease renewal found the lease gone: log it; with `on_lock_lost = stop`,
+    /// stop that run (if it is still the current one).
+    fn cron_lease_lost(&mut self, name: &Arc<str>, fence: u64) {
+        let Some(job) = self.jobs.get(name) else {
+            return;
+        };
+        let stop = job
+            .lock
+            .as_ref()
+            .is_some_and(|l| l.on_lost == OnLockLost::Stop);
+        let current = job
+            .current
+            .as_ref()
+            .is_some_and(|r| r.claim.as_ref().is_some_and(|c| c.fence == fence));
+        let what = if stop && current {
+            "stopping the run (on_lock_lost=stop)"
+        } else {
+            "this run continues (on_lock_lost=continue)"
+        };
+        self.warn(&format!(
+            "cron: {name}: lost its cluster lease (fence token {fence}): another node may run the job now; {what}"
+        ));
+        if stop && current {
+            let key = ProcKey {
+                group: name.clone(),
+                name: name.clone(),
+            };
+            if let Some((gi, pi)) = self.find(&key) {
+                let _ = self.stop_proc(gi, pi);
+            }
+        }
+    }
+
     fn cron_coordinator(&self, name: &str) -> Option<Arc<Coordinator>> {
         Some(self.jobs.get(name)?.lock.as_ref()?.coord.clone())
     }
@@ -408,18 +451,8 @@ impl Engine {
                         }
                     }
                     Ok(false) => {
-                        let text = format!(
-                            "lost its cluster lease (fence token {}): another node may run the job now; this run continues",
-                            lease.fence
-                        );
-                        send(
-                            &tx,
-                            Msg::Note {
-                                name,
-                                warn: true,
-                                text,
-                            },
-                        );
+                        let fence = lease.fence;
+                        send(&tx, Msg::LeaseLost { name, fence });
                         return;
                     }
                     Err(e) => {
