@@ -47,7 +47,8 @@ MODES = {
         runs=5, idle_n=[10, 100, 1000], idle_secs=20.0, spawn_n=[10, 100, 1000],
         spawn1_n=[10, 100, 1000], stopstart_n=[10, 100, 1000], numprocs=1000,
         rpc_n=1000, rpc_calls=20, getstate_secs=3.0, log_bytes=512 * MIB,
-        log_lines=1_000_000, linewise_lines=1_000_000, crash_kills=20, restart_secs=5.0, reload_n=1000,
+        log_lines=1_000_000, linewise_lines=1_000_000, crash_kills=20, restart_secs=5.0,
+        reload_n=1000,
         reload_add=100, shutdown_n=[10, 100, 1000], shutdown_runs=None,
         timeout=600.0, limit_runs=5, limit_n=1000, cat_bytes=512 * MIB,
     ),
@@ -56,21 +57,23 @@ MODES = {
         # (supervisord alone needs ~10 s per start of 1,000 programs).
         runs=1, idle_n=[100, 1000], idle_secs=3.0, spawn_n=[1000], spawn1_n=[100],
         stopstart_n=[100], numprocs=1000, rpc_n=1000, rpc_calls=8, getstate_secs=1.0,
-        log_bytes=128 * MIB, log_lines=1_000_000, linewise_lines=1_000_000, crash_kills=5, restart_secs=2.0,
+        log_bytes=128 * MIB, log_lines=1_000_000, linewise_lines=1_000_000, crash_kills=5,
+        restart_secs=2.0,
         reload_n=1000, reload_add=100, shutdown_n=[10, 100], shutdown_runs=1,
         timeout=120.0, limit_runs=3, limit_n=1000, cat_bytes=128 * MIB,
     ),
     "smoke": dict(
         runs=1, idle_n=[3], idle_secs=0.5, spawn_n=[3], spawn1_n=[3], stopstart_n=[3],
         numprocs=5, rpc_n=5, rpc_calls=3, getstate_secs=0.3, log_bytes=2 * MIB,
-        log_lines=20_000, linewise_lines=20_000, crash_kills=2, restart_secs=0.5, reload_n=5, reload_add=2,
+        log_lines=20_000, linewise_lines=20_000, crash_kills=2, restart_secs=0.5, reload_n=5,
+        reload_add=2,
         shutdown_n=[3], shutdown_runs=1, timeout=60.0, limit_runs=1, limit_n=50,
         cat_bytes=2 * MIB,
     ),
 }
 
-SCENARIOS = ["limits", "idle", "spawn", "rpc", "logs", "linewise", "restart", "reload",
-             "shutdown"]
+SCENARIOS = ["limits", "idle", "spawn", "spawndisk", "rpc", "logs", "linewise", "restart",
+             "reload", "shutdown"]
 # What follows the nine digits of each line of `helper linewise` (56 bytes in all).
 LINEWISE_TEXT = b" the quick brown fox jumps over the lazy dog.."
 
@@ -782,22 +785,6 @@ class Bench:
                     finally:
                         d.close()
                 self.alternate(c["runs"], run)
-        # The same burst with the AUTO logs on the disk, where logs live: 2,000 files
-        # created on ext4 while the programs start.
-        n = max(c["spawn_n"])
-
-        def run_disk(kind, r, n=n):
-            d = self.daemon(kind, base_config("@DIR@") + sleepers(n), "spawndisk%d" % n,
-                            on_disk=True)
-            try:
-                d.start()
-                t = d.wait_all_running(n, c["timeout"])
-                self.res.add("spawn.s0disk.%d" % n, "spawn: start→all RUNNING, startsecs=0, "
-                             "N=%d, AUTO logs on %s" % (n, fs_type(DISK_TMP)), "s", "lower",
-                             kind, t - d.t_start)
-            finally:
-                d.close()
-        self.alternate(c["runs"], run_disk)
         for n in c["stopstart_n"]:
             def run(kind, r, n=n):
                 d = self.daemon(kind, base_config("@DIR@") + sleepers(n), "stopstart%d" % n)
@@ -836,6 +823,25 @@ class Bench:
                 d.close()
         self.alternate(c["runs"], run)
         L.setdefault("notes", [])
+
+    def sc_spawndisk(self):
+        """The 1,000-program burst with the AUTO logs on the disk, where logs live: 2,000
+        files created on ext4 while the programs start."""
+        c = self.cfg
+        n = max(c["spawn_n"])
+
+        def run_disk(kind, r, n=n):
+            d = self.daemon(kind, base_config("@DIR@") + sleepers(n), "spawndisk%d" % n,
+                            on_disk=True)
+            try:
+                d.start()
+                t = d.wait_all_running(n, c["timeout"])
+                self.res.add("spawn.s0disk.%d" % n, "spawn: start→all RUNNING, startsecs=0, "
+                             "N=%d, AUTO logs on %s" % (n, fs_type(DISK_TMP)), "s", "lower",
+                             kind, t - d.t_start)
+            finally:
+                d.close()
+        self.alternate(c["runs"], run_disk)
 
     # -------------------------------------------------------- rpc
     def sc_rpc(self):
@@ -1467,8 +1473,8 @@ def write_markdown(path, meta, res, tgts):
     w("bench/run            # full: ≥ 5 runs per daemon, N = 10, 100, 1000 (tens of minutes)")
     w("bench/run --quick    # under 3 minutes: 2 runs, smaller N, shorter idle windows")
     w("bench/run --smoke    # CI-safe: tiny N, 1 run, checks only that every scenario works")
-    w("bench/run --only rpc,logs   # some scenarios only (limits, idle, spawn, rpc, logs, "
-      "linewise, restart, reload, shutdown)")
+    w("bench/run --only rpc,logs   # some scenarios only (limits, idle, spawn, spawndisk, "
+      "rpc, logs, linewise, restart, reload, shutdown)")
     w("```")
     w("")
     w("Raw samples: `bench/results/%s`." % os.path.basename(meta["json"]))
