@@ -28,8 +28,8 @@
 //! to a millisecond after mass deletions, two per program) overlaps the spawns instead of
 //! preceding each one. A spawn gives its log an [`AutoLogTicket`]: the log takes the file
 //! at its first write, waiting for the helper only if the child wrote before its file was
-//! made. The pass waits for the whole batch (and learns any renamed path) before it
-//! publishes, so which files exist, and that a client never sees a name without its
+//! made. The pass waits for the whole batch, hands the remaining files to their logs (and
+//! learns any renamed path) before it publishes, so which files exist, and that a client never sees a name without its
 //! file, are unchanged.
 
 use std::fs::{File, OpenOptions};

@@ -253,6 +253,14 @@ impl ChannelLog {
         }
     }
 
+    /// Takes the `AUTO` file an [`open_auto`](Self::open_auto) log is waiting for, if it
+    /// has not yet, so that nothing keeps the batch that made it alive.
+    pub fn settle_auto(&mut self) {
+        if let Some(f) = &mut self.file {
+            f.settle();
+        }
+    }
+
     /// Reopens the base file (SIGUSR2). No-op without a file.
     pub fn reopen(&mut self) -> io::Result<()> {
         match &mut self.file {

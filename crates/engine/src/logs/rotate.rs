@@ -120,8 +120,9 @@ impl RotatingFile {
         }
     }
 
-    /// Takes the pending `AUTO` file, if any. False when the channel logs nowhere.
-    fn settle(&mut self) -> bool {
+    /// Takes the pending `AUTO` file, if any (waiting for the batch to make it). False
+    /// when the channel logs nowhere.
+    pub(crate) fn settle(&mut self) -> bool {
         if let Some(ticket) = self.pending.take() {
             match ticket.redeem() {
                 Ok((path, file)) => {

@@ -284,12 +284,16 @@ impl Engine {
                 }
             }
         }
-        // The files the spawns' logs hold tickets for: wait for the rest of the batch, and
-        // record where a taken name sent one.
+        // The files the spawns' logs hold tickets for: wait for the rest of the batch,
+        // hand each log its file (a ticket would keep the whole batch in memory until the
+        // child first writes), and record where a taken name sent one.
         let Some(batch) = self.auto_batch.take() else {
             return;
         };
         for &(gi, pi, i) in batch.keys() {
+            if let Some(log) = &self.groups[gi].procs[pi].logs[i] {
+                log.lock().expect("log lock").settle_auto();
+            }
             let Some(old) = self.groups[gi].procs[pi].log_paths[i].clone() else {
                 continue;
             };
