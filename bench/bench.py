@@ -47,7 +47,8 @@ MODES = {
         runs=5, idle_n=[10, 100, 1000], idle_secs=20.0, spawn_n=[10, 100, 1000],
         spawn1_n=[10, 100, 1000], stopstart_n=[10, 100, 1000], numprocs=1000,
         rpc_n=1000, rpc_calls=20, getstate_secs=3.0, log_bytes=512 * MIB,
-        log_lines=1_000_000, crash_kills=20, restart_secs=5.0, reload_n=1000,
+        log_lines=1_000_000, linewise_lines=1_000_000, crash_kills=20, restart_secs=5.0,
+        reload_n=1000,
         reload_add=100, shutdown_n=[10, 100, 1000], shutdown_runs=None,
         timeout=600.0, limit_runs=5, limit_n=1000, cat_bytes=512 * MIB,
     ),
@@ -56,20 +57,25 @@ MODES = {
         # (supervisord alone needs ~10 s per start of 1,000 programs).
         runs=1, idle_n=[100, 1000], idle_secs=3.0, spawn_n=[1000], spawn1_n=[100],
         stopstart_n=[100], numprocs=1000, rpc_n=1000, rpc_calls=8, getstate_secs=1.0,
-        log_bytes=128 * MIB, log_lines=1_000_000, crash_kills=5, restart_secs=2.0,
+        log_bytes=128 * MIB, log_lines=1_000_000, linewise_lines=1_000_000, crash_kills=5,
+        restart_secs=2.0,
         reload_n=1000, reload_add=100, shutdown_n=[10, 100], shutdown_runs=1,
         timeout=120.0, limit_runs=3, limit_n=1000, cat_bytes=128 * MIB,
     ),
     "smoke": dict(
         runs=1, idle_n=[3], idle_secs=0.5, spawn_n=[3], spawn1_n=[3], stopstart_n=[3],
         numprocs=5, rpc_n=5, rpc_calls=3, getstate_secs=0.3, log_bytes=2 * MIB,
-        log_lines=20_000, crash_kills=2, restart_secs=0.5, reload_n=5, reload_add=2,
+        log_lines=20_000, linewise_lines=20_000, crash_kills=2, restart_secs=0.5, reload_n=5,
+        reload_add=2,
         shutdown_n=[3], shutdown_runs=1, timeout=60.0, limit_runs=1, limit_n=50,
         cat_bytes=2 * MIB,
     ),
 }
 
-SCENARIOS = ["limits", "idle", "spawn", "rpc", "logs", "restart", "reload", "shutdown"]
+SCENARIOS = ["limits", "idle", "spawn", "spawndisk", "rpc", "logs", "linewise", "restart",
+             "reload", "shutdown"]
+# What follows the nine digits of each line of `helper linewise` (56 bytes in all).
+LINEWISE_TEXT = b" the quick brown fox jumps over the lazy dog.."
 
 # ---------------------------------------------------------------- process hygiene
 
@@ -195,9 +201,16 @@ def choose_tmpdir(requested):
 DISK_TMP = tempfile.gettempdir()
 
 
-def mkdtemp(prefix, on_disk=False):
+def tmpfs_dir():
+    """A tmpfs to compare the disk with (None when /dev/shm is not one)."""
+    return "/dev/shm" if fs_type("/dev/shm") == "tmpfs" else None
+
+
+def mkdtemp(prefix, on_disk=False, where=None):
+    """A fresh temp dir for one run: under `where` if given, else on the disk when
+    `on_disk`, else in the runs' temp dir (see choose_tmpdir)."""
     d = tempfile.mkdtemp(prefix="steward-bench-%s-" % prefix,
-                         dir=DISK_TMP if on_disk else None)
+                         dir=where or (DISK_TMP if on_disk else None))
     _tmpdirs.append(d)
     return d
 
@@ -399,10 +412,10 @@ def sleepers(n, startsecs=0, prefix="p", **opts):
 
 
 class Daemon:
-    def __init__(self, kind, bins, config_text, tag, on_disk=False):
+    def __init__(self, kind, bins, config_text, tag, on_disk=False, where=None):
         self.kind = kind
         self.bins = bins
-        self.dir = mkdtemp("%s-%s" % (kind, tag), on_disk)
+        self.dir = mkdtemp("%s-%s" % (kind, tag), on_disk, where)
         os.makedirs(os.path.join(self.dir, "childlogs"))
         os.makedirs(os.path.join(self.dir, "conf.d"))
         self.conf = os.path.join(self.dir, "supervisord.conf")
@@ -528,6 +541,52 @@ class Daemon:
         rmtree(self.dir)
 
 
+def read_log_chain(path, backups):
+    """A rotated log's files, oldest first: path.N … path.1, path."""
+    parts = []
+    for i in range(backups, 0, -1):
+        p = "%s.%d" % (path, i)
+        if os.path.exists(p):
+            parts.append(p)
+    parts.append(path)
+    return parts
+
+
+def chain_size(paths):
+    total = 0
+    for x in paths:
+        try:
+            total += os.path.getsize(x)
+        except OSError:  # rotated away between listing and stat
+            return -1
+    return total
+
+
+def tally_lines(data, nlines, text=b""):
+    """(missing, duplicated, garbled) among lines numbered 0..nlines-1: a good line is
+    nine digits followed by `text`."""
+    seen = bytearray(nlines)
+    bad = dup = 0
+    for ln in data.split(b"\n"):
+        if not ln:
+            continue
+        if ln[9:] != text:
+            bad += 1
+            continue
+        try:
+            k = int(ln[:9])
+        except ValueError:
+            bad += 1
+            continue
+        if 0 <= k < nlines:
+            if seen[k]:
+                dup += 1
+            seen[k] = 1
+        else:
+            bad += 1
+    return nlines - sum(seen), dup, bad
+
+
 # ---------------------------------------------------------------- stats + results
 
 def pct(values, p):
@@ -633,8 +692,8 @@ class Bench:
             for kind in order:
                 fn(kind, r)
 
-    def daemon(self, kind, config_text, tag, on_disk=False):
-        return Daemon(kind, self.bins, config_text, tag, on_disk)
+    def daemon(self, kind, config_text, tag, on_disk=False, where=None):
+        return Daemon(kind, self.bins, config_text, tag, on_disk, where)
 
     # -------------------------------------------------------- machine limits
     def sc_limits(self):
@@ -765,6 +824,25 @@ class Bench:
         self.alternate(c["runs"], run)
         L.setdefault("notes", [])
 
+    def sc_spawndisk(self):
+        """The 1,000-program burst with the AUTO logs on the disk, where logs live: 2,000
+        files created on ext4 while the programs start."""
+        c = self.cfg
+        n = max(c["spawn_n"])
+
+        def run_disk(kind, r, n=n):
+            d = self.daemon(kind, base_config("@DIR@") + sleepers(n), "spawndisk%d" % n,
+                            on_disk=True)
+            try:
+                d.start()
+                t = d.wait_all_running(n, c["timeout"])
+                self.res.add("spawn.s0disk.%d" % n, "spawn: start→all RUNNING, startsecs=0, "
+                             "N=%d, AUTO logs on %s" % (n, fs_type(DISK_TMP)), "s", "lower",
+                             kind, t - d.t_start)
+            finally:
+                d.close()
+        self.alternate(c["runs"], run_disk)
+
     # -------------------------------------------------------- rpc
     def sc_rpc(self):
         c = self.cfg
@@ -821,24 +899,6 @@ class Bench:
         nbytes = c["log_bytes"]
         maxbytes = max(MIB, nbytes // 8)
         backups = nbytes // maxbytes + 10
-
-        def read_log_chain(path, backups):
-            parts = []
-            for i in range(backups, 0, -1):
-                p = "%s.%d" % (path, i)
-                if os.path.exists(p):
-                    parts.append(p)
-            parts.append(path)
-            return parts
-
-        def chain_size(paths):
-            total = 0
-            for x in paths:
-                try:
-                    total += os.path.getsize(x)
-                except OSError:  # rotated away between listing and stat
-                    return -1
-            return total
 
         def run(kind, r):
             conf = base_config("@DIR@") + program(
@@ -908,23 +968,7 @@ class Bench:
                     last = total
                     time.sleep(0.01)
                 data = b"".join(open(x, "rb").read() for x in chain)
-                seen = bytearray(nlines)
-                bad = dup = 0
-                for ln in data.split(b"\n"):
-                    if not ln:
-                        continue
-                    try:
-                        k = int(ln)
-                    except ValueError:
-                        bad += 1
-                        continue
-                    if 0 <= k < nlines:
-                        if seen[k]:
-                            dup += 1
-                        seen[k] = 1
-                    else:
-                        bad += 1
-                missing = nlines - sum(seen)
+                missing, dup, bad = tally_lines(data, nlines)
                 self.res.add("logs.lines.missing",
                              "logs: %d lines: missing after rotation" % nlines, "", "lower",
                              kind, float(missing))
@@ -935,6 +979,86 @@ class Bench:
             finally:
                 d.close()
         self.alternate(c["runs"], run_lines)
+
+    # -------------------------------------------------------- line by line
+    def sc_linewise(self):
+        """A worker that flushes every line (PYTHONUNBUFFERED=1, PHP's echo): N numbered
+        56-byte lines, one write(2) each, into a log rotated at 2 MB. Measured on the disk
+        and on a tmpfs: wall time from startProcess until the last line is in the log, the
+        daemon's CPU meanwhile, and every line checked. The machine's limit is the same
+        child writing straight to a file on the same filesystem."""
+        c = self.cfg
+        h = self.bins["helper"]
+        nlines = c["linewise_lines"]
+        expect = nlines * 56
+        maxbytes = 2 * MIB
+        backups = expect // maxbytes + 10
+        places = [("disk", DISK_TMP)]
+        if tmpfs_dir():
+            places.append(("tmpfs", tmpfs_dir()))
+        L = self.res.limits
+        for fs, where in places:
+            limit = []
+            for _ in range(max(3, c["runs"])):
+                d = mkdtemp("linewise-limit", where=where)
+                dst = os.path.join(d, "out")
+                with open(dst, "ab") as f:
+                    t0 = time.monotonic()
+                    subprocess.run([h, "linewise", str(nlines)], stdout=f, check=True)
+                    limit.append(time.monotonic() - t0)
+                assert os.path.getsize(dst) == expect
+                os.unlink(dst)
+                rmtree(d)
+            L["linewise_%s_s" % fs] = statistics.median(limit)
+            L["linewise_%s_s_samples" % fs] = limit
+            L["linewise_%s_fs" % fs] = fs_type(where)
+            self.log("  machine (%s): %d lines written straight to a file in %s s" % (
+                fs, nlines, fmt(L["linewise_%s_s" % fs])))
+
+            def run(kind, r, fs=fs, where=where):
+                conf = base_config("@DIR@") + program(
+                    "worker", "%s linewise %d" % (h, nlines), autostart="false",
+                    autorestart="false", startsecs=0, stdout_logfile="@DIR@/worker.log",
+                    stdout_logfile_maxbytes="2MB", stdout_logfile_backups=backups,
+                    redirect_stderr="true")
+                d = self.daemon(kind, conf, "linewise-" + fs, where=where)
+                try:
+                    d.start()
+                    d.wait_socket(c["timeout"])
+                    p = d.rpc()
+                    log = os.path.join(d.dir, "worker.log")
+                    time.sleep(0.2)
+                    cpu0 = cpu_seconds(d.pid)
+                    t0 = time.monotonic()
+                    p.supervisor.startProcess("worker", False)
+                    deadline = t0 + c["timeout"]
+                    while True:
+                        total = chain_size(read_log_chain(log, backups))
+                        if total >= expect:
+                            break
+                        if time.monotonic() > deadline:
+                            raise TimeoutError("%s: log has %d of %d bytes" % (
+                                kind, total, expect))
+                        d.check_alive()
+                        time.sleep(0.005)
+                    t1 = time.monotonic()
+                    cpu1 = cpu_seconds(d.pid)
+                    chain = read_log_chain(log, backups)
+                    data = b"".join(open(x, "rb").read() for x in chain)
+                    missing, dup, bad = tally_lines(data, nlines, LINEWISE_TEXT)
+                    tag = "%d lines one write each, %s" % (nlines, fs)
+                    self.res.add("linewise.wall.%s" % fs, "logs: %s: wall until the last "
+                                 "line is logged" % tag, "s", "lower", kind, t1 - t0)
+                    self.res.add("linewise.cpu.%s" % fs, "logs: %s: daemon CPU" % tag, "s",
+                                 "lower", kind, cpu1 - cpu0)
+                    self.res.add("linewise.bad.%s" % fs, "logs: %s: lines missing, "
+                                 "duplicated or garbled" % tag, "", "lower", kind,
+                                 float(missing + dup + bad))
+                    self.res.add("linewise.files.%s" % fs, "logs: %s: log files "
+                                 "(rotations+1)" % tag, "", "info", kind, float(len(chain)))
+                finally:
+                    d.close()
+            self.alternate(c["runs"], run)
 
     # -------------------------------------------------------- restart
     def sc_restart(self):
@@ -1173,6 +1297,35 @@ def targets(res):
         xd = s("logs.lines.dup")["steward"]["max"]
         out.append(("logs: no line lost, none duplicated", xm == 0 and xd == 0,
                     "worst run: %d missing, %d duplicated/garbled" % (xm, xd)))
+    for fs in ("disk", "tmpfs"):
+        v = med("linewise.wall.%s" % fs)
+        lim = L.get("linewise_%s_s" % fs)
+        if v is not None and lim:
+            out.append(("logs, one write per line (%s): wall ≤ 1.2× the child writing straight "
+                        "to a file" % fs, v <= 1.2 * lim,
+                        "%s s = %s× the machine's %s s" % (fmt(v), fmt(v / lim), fmt(lim))))
+        x = s("linewise.cpu.%s" % fs)
+        if x and x["ratio"] is not None:
+            out.append(("logs, one write per line (%s): daemon CPU ≤ ½ of supervisord's" % fs,
+                        x["ratio"] <= 0.5, "%s s vs %s s = %s" % (
+                            fmt(x["steward"]["median"]), fmt(x["supervisord"]["median"]),
+                            fmt(x["ratio"]))))
+        x = s("linewise.bad.%s" % fs)
+        if x:
+            out.append(("logs, one write per line (%s): no line lost, duplicated or garbled"
+                        % fs, x["steward"]["max"] == 0,
+                        "worst run: %d" % x["steward"]["max"]))
+    ks = [k for k in res.order if k.startswith("spawn.s0disk.")]
+    for k in ks:
+        x = s(k)
+        n = int(k.split(".")[-1])
+        lim = L.get("spawn_alive_s_per_1000", 0) * n / 1000.0
+        if x and x["advantage"] is not None and lim:
+            v = x["steward"]["median"]
+            out.append(("spawn: %d RUNNING with AUTO logs on disk ≥ 10× faster and ≤ 1.5× the "
+                        "machine" % n, x["advantage"] >= 10 and v <= 1.5 * lim,
+                        "%sx; %s s = %s× the machine's %s s" % (
+                            fmt(x["advantage"]), fmt(v), fmt(v / lim), fmt(lim))))
     v = med("restart.crash.p50")
     if v is not None:
         x = s("restart.crash.p50")
@@ -1295,7 +1448,7 @@ def write_markdown(path, meta, res, tgts):
     for t in fr:
         w("- " + t)
     w("")
-    w("## Targets (issue 6)")
+    w("## Targets (issues 6 and 19)")
     w("")
     w("| Target | Met | Measured |")
     w("|---|---|---|")
@@ -1320,8 +1473,8 @@ def write_markdown(path, meta, res, tgts):
     w("bench/run            # full: ≥ 5 runs per daemon, N = 10, 100, 1000 (tens of minutes)")
     w("bench/run --quick    # under 3 minutes: 2 runs, smaller N, shorter idle windows")
     w("bench/run --smoke    # CI-safe: tiny N, 1 run, checks only that every scenario works")
-    w("bench/run --only rpc,logs   # some scenarios only (limits, idle, spawn, rpc, logs, "
-      "restart, reload, shutdown)")
+    w("bench/run --only rpc,logs   # some scenarios only (limits, idle, spawn, spawndisk, "
+      "rpc, logs, linewise, restart, reload, shutdown)")
     w("```")
     w("")
     w("Raw samples: `bench/results/%s`." % os.path.basename(meta["json"]))
@@ -1337,7 +1490,8 @@ def fractions(res):
 
     def med(key):
         return res.summary(key)["steward"]["median"] if key in res.figures else None
-    for key in [k for k in res.order if k.startswith("spawn.s0.") or k.startswith("spawn.numprocs.")]:
+    for key in [k for k in res.order if k.startswith("spawn.s0.") or k.startswith("spawn.s0disk.")
+                or k.startswith("spawn.numprocs.")]:
         n = int(key.split(".")[-1])
         v = med(key)
         lim = L["spawn_alive_s_per_1000"] * n / 1000.0
@@ -1348,6 +1502,11 @@ def fractions(res):
     if v:
         out.append("restarts/s: %s vs fork+exec+wait %s /s = %s %% of the limit" % (
             fmt(v), fmt(L["forkexec_wait_per_s"]), fmt(100 * v / L["forkexec_wait_per_s"])))
+    for fs in ("disk", "tmpfs"):
+        v, lim = med("linewise.wall.%s" % fs), L.get("linewise_%s_s" % fs)
+        if v and lim:
+            out.append("one write per line (%s): %s s vs the child writing straight to a file "
+                       "%s s = %s× the limit" % (fs, fmt(v), fmt(lim), fmt(v / lim)))
     v = med("logs.mibs")
     if v:
         out.append("log capture: %s MiB/s vs `cat` %s MiB/s = %s %% of the limit" % (
@@ -1466,7 +1625,7 @@ def main():
 
     elapsed = time.monotonic() - t_start
     tgts = targets(bench.res)
-    print("\n== targets (issue 6)")
+    print("\n== targets (issues 6 and 19)")
     for text, met, detail in tgts:
         print("  [%s] %s — %s" % ({True: "met", False: "MISSED", None: " -- "}[met], text,
                                   detail))

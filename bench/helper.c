@@ -6,6 +6,8 @@
  *   helper spawnwait N PROG [ARGS] fork+exec+waitpid N times in a row; prints seconds
  *   helper write BYTES             writes BYTES of text lines to stdout as fast as it can
  *   helper lines N                 writes N numbered lines "%09d\n" to stdout
+ *   helper linewise N              writes N numbered 56-byte lines to stdout, one write(2)
+ *                                  per line (a worker that flushes every line)
  *   helper tick FILE               appends one byte to FILE and exits (restart counter)
  *   helper stamp FILE              writes its CLOCK_MONOTONIC start time to FILE, then sleeps
  *   helper rpc SOCK SECONDS METHOD one XML-RPC call after another on one persistent
@@ -113,6 +115,16 @@ static int cmd_lines(long n) {
     return 0;
 }
 
+static int cmd_linewise(long n) {
+    char line[80];
+    for (long i = 0; i < n; i++) {
+        /* 9 digits, 46 bytes of text, a newline: 56 bytes */
+        snprintf(line, sizeof line, "%09ld the quick brown fox jumps over the lazy dog..\n", i);
+        if (write_all(1, line, 56) != 0) { perror("write"); return 1; }
+    }
+    return 0;
+}
+
 static int rpc_connect(const char *path) {
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un a;
@@ -174,6 +186,7 @@ int main(int argc, char **argv) {
     if (argc >= 4 && strcmp(argv[1], "spawnwait") == 0) return cmd_spawnwait(atol(argv[2]), argv + 3);
     if (argc == 3 && strcmp(argv[1], "write") == 0) return cmd_write(atoll(argv[2]));
     if (argc == 3 && strcmp(argv[1], "lines") == 0) return cmd_lines(atol(argv[2]));
+    if (argc == 3 && strcmp(argv[1], "linewise") == 0) return cmd_linewise(atol(argv[2]));
     if (argc == 3 && strcmp(argv[1], "tick") == 0) {
         int fd = open(argv[2], O_WRONLY | O_APPEND | O_CREAT, 0644);
         if (fd < 0) return 1;
@@ -190,6 +203,6 @@ int main(int argc, char **argv) {
         rename(tmp, argv[2]);
         for (;;) pause();
     }
-    fprintf(stderr, "usage: helper spawn|spawnwait N PROG [ARGS] | write BYTES | lines N | tick FILE\n");
+    fprintf(stderr, "usage: helper spawn|spawnwait N PROG [ARGS] | write BYTES | lines N | linewise N | tick FILE\n");
     return 2;
 }

@@ -121,6 +121,72 @@ startsecs=0
     assert_eq!(out.stdout, "silent: ERROR (no log file)\n", "{out}");
 }
 
+#[test]
+fn a_burst_of_programs_with_auto_logs_gets_every_file_before_its_name_is_seen() {
+    // Enough programs that Steward makes their files on a helper thread while it spawns
+    // (logs::AutoLogBatch): still two files per program, each there as soon as a client
+    // can see the name, and each child's output in its own file.
+    let mut programs = String::new();
+    for k in 0..40 {
+        programs.push_str(&format!(
+            "[program:p{k:02}]\ncommand=sh -c 'echo out-p{k:02}; echo err-p{k:02} >&2; exec sleep 1000'\n\
+             startsecs=0\nautostart={}\n\n",
+            k < 30
+        ));
+    }
+    let d = Daemon::start(Conf::new(&programs));
+    let mut infos = Vec::new();
+    // The first list a client gets that names any program.
+    assert!(wait_until(secs(20.0), || {
+        infos = d
+            .call("supervisor.getAllProcessInfo", vec![])
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        !infos.is_empty()
+    }));
+    assert_eq!(infos.len(), 40);
+    for info in &infos {
+        for key in ["stdout_logfile", "stderr_logfile"] {
+            let path = info[key].as_str().expect("a path");
+            assert!(
+                std::path::Path::new(path).exists(),
+                "{} is listed before its {key} {path} exists",
+                info["name"]
+            );
+        }
+    }
+    for k in 0..30 {
+        d.wait_state(&format!("p{k:02}"), "RUNNING", secs(20.0));
+    }
+    assert_eq!(d.conf.childlogs().len(), 80, "{:?}", d.conf.childlogs());
+    for k in 0..40 {
+        let name = format!("p{k:02}");
+        let info = d.info(&name);
+        for (key, want) in [
+            ("stdout_logfile", format!("out-{name}\n")),
+            ("stderr_logfile", format!("err-{name}\n")),
+        ] {
+            let path = info[key].as_str().expect("a path").to_owned();
+            let file = std::path::Path::new(&path)
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap();
+            let channel = &key[..6];
+            assert!(file.starts_with(&format!("{name}-{channel}---")), "{path}");
+            let want = if k < 30 { want } else { String::new() };
+            assert!(
+                wait_until(secs(10.0), || std::fs::read_to_string(&path)
+                    .unwrap_or_default()
+                    == want),
+                "{path}: {:?}",
+                std::fs::read_to_string(&path)
+            );
+        }
+    }
+}
+
 /// A program writing `n` numbered lines of ~100 bytes, a few at a time.
 fn writer(name: &str, n: usize, maxbytes: &str, backups: usize) -> String {
     format!(

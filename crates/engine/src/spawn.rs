@@ -19,7 +19,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-pub use vfork::{favor_latency, SignalPlan};
+pub use vfork::{default_scheduling, favor_latency, SignalPlan};
 
 use steward_config::ProcessConfig;
 

@@ -28,9 +28,16 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::ansi::{strip_ansi, AnsiStripper};
+use super::auto::AutoLogTicket;
 use super::capture::CaptureParser;
 use super::rotate::RotatingFile;
 use super::syslog;
+
+/// A new `AUTO` file handed to [`ChannelLog::open_with`].
+enum Created {
+    Now(std::fs::File),
+    Later(AutoLogTicket),
+}
 
 /// How to build a [`ChannelLog`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -86,17 +93,26 @@ impl ChannelLog {
     /// Like [`open`](Self::open), for a log file the caller has just created at
     /// `opts.path` and opened for appending (a new `AUTO` file).
     pub fn open_created(opts: ChannelLogOptions, file: std::fs::File) -> io::Result<ChannelLog> {
-        Self::open_with(opts, Some(file))
+        Self::open_with(opts, Some(Created::Now(file)))
     }
 
-    fn open_with(
-        opts: ChannelLogOptions,
-        created: Option<std::fs::File>,
-    ) -> io::Result<ChannelLog> {
+    /// Like [`open`](Self::open), for a new `AUTO` file at `opts.path` that an
+    /// [`AutoLogBatch`](super::AutoLogBatch) is making: the log takes it at its first write.
+    pub fn open_auto(opts: ChannelLogOptions, ticket: AutoLogTicket) -> io::Result<ChannelLog> {
+        Self::open_with(opts, Some(Created::Later(ticket)))
+    }
+
+    fn open_with(opts: ChannelLogOptions, created: Option<Created>) -> io::Result<ChannelLog> {
         let file = match (&opts.path, created) {
-            (Some(p), Some(f)) => Some(RotatingFile::from_created(
+            (Some(p), Some(Created::Now(f))) => Some(RotatingFile::from_created(
                 p.clone(),
                 f,
+                opts.maxbytes,
+                opts.backups,
+            )),
+            (Some(p), Some(Created::Later(t))) => Some(RotatingFile::from_ticket(
+                p.clone(),
+                t,
                 opts.maxbytes,
                 opts.backups,
             )),
@@ -234,6 +250,14 @@ impl ChannelLog {
             let over = (self.tail.len() + bytes.len()).saturating_sub(cap);
             self.tail.drain(..over);
             self.tail.extend(bytes);
+        }
+    }
+
+    /// Takes the `AUTO` file an [`open_auto`](Self::open_auto) log is waiting for, if it
+    /// has not yet, so that nothing keeps the batch that made it alive.
+    pub fn settle_auto(&mut self) {
+        if let Some(f) = &mut self.file {
+            f.settle();
         }
     }
 

@@ -10,7 +10,8 @@
 //!   `PROCESS_COMMUNICATION_*`) and any write error.
 //! * Daemon messages go through [`MainLog::log`] (thread-safe).
 //! * `AUTO` paths are named by [`auto_log_name`] and created on first use by
-//!   [`create_auto_log_renaming`]; [`cleanup_auto_logs`] removes stale ones at start.
+//!   [`create_auto_log_renaming`], or ahead of a burst of spawns by an [`AutoLogBatch`];
+//!   [`cleanup_auto_logs`] removes stale ones at start.
 //! * `readLog`/`readProcess*Log` use [`read_range`]; `tailProcess*Log` use
 //!   [`tail_range`].
 //! * SIGUSR2 → [`ChannelLog::reopen`] / [`MainLog::reopen`];
@@ -30,7 +31,8 @@ mod tests;
 
 pub use ansi::{strip_ansi, AnsiStripper};
 pub use auto::{
-    auto_log_name, cleanup_auto_logs, create_auto_log_renaming, is_auto_log_name, Channel,
+    auto_log_name, cleanup_auto_logs, create_auto_log_renaming, is_auto_log_name, AutoLogBatch,
+    AutoLogTicket, Channel,
 };
 pub use capture::{CaptureParser, BEGIN_TOKEN, END_TOKEN};
 pub use channel::{ChannelLog, ChannelLogOptions, Feed};

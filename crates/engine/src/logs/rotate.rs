@@ -19,7 +19,8 @@
 //!   (supervisord dies with `Illegal seek`, issue #1224).
 //! * Paths under `/dev/` and `/proc/` (e.g. `/dev/stdout` redirected to a
 //!   regular file, or `/proc/self/fd/N`) are treated like non-seekable
-//!   targets: renaming or unlinking them would damage the system.
+//!   targets: renaming or unlinking them would damage the system. `/dev/shm`,
+//!   a tmpfs for ordinary files, is the exception: its logs rotate.
 //! * The size is tracked locally instead of calling `tell()`; before rotating
 //!   it is confirmed with `fstat`, so an external `copytruncate` does not cause
 //!   a spurious rotation.
@@ -34,11 +35,18 @@ use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::auto::AutoLogTicket;
+
 #[derive(Debug)]
 pub(crate) struct RotatingFile {
     /// Shared with the process record that names this file (one copy per path).
     path: Arc<Path>,
     file: Option<File>,
+    /// An `AUTO` file a batch is still making: taken (waiting if need be) at first use.
+    pending: Option<AutoLogTicket>,
+    /// That file could not be created: the channel logs nowhere, as when supervisord
+    /// cannot create an `AUTO` file (the engine reports it).
+    nowhere: bool,
     /// A second, non-append descriptor of the same file for `splice(2)`, which refuses
     /// O_APPEND targets. Dropped whenever `file` is replaced (rotation, reopen, clear).
     splice_file: Option<File>,
@@ -50,7 +58,7 @@ pub(crate) struct RotatingFile {
 
 /// Paths that must never be renamed or unlinked whatever they point to.
 fn is_special_path(path: &Path) -> bool {
-    path.starts_with("/dev") || path.starts_with("/proc")
+    (path.starts_with("/dev") && !path.starts_with("/dev/shm")) || path.starts_with("/proc")
 }
 
 fn open_append(path: &Path) -> io::Result<(File, bool, u64)> {
@@ -82,6 +90,8 @@ impl RotatingFile {
         Ok(RotatingFile {
             path,
             file: Some(file),
+            pending: None,
+            nowhere: false,
             splice_file: None,
             seekable,
             maxbytes,
@@ -90,11 +100,50 @@ impl RotatingFile {
         })
     }
 
+    /// Logs into the `AUTO` file `ticket` will hand over, asked for at `path`.
+    pub(crate) fn from_ticket(
+        path: Arc<Path>,
+        ticket: AutoLogTicket,
+        maxbytes: u64,
+        backups: u32,
+    ) -> Self {
+        RotatingFile {
+            path,
+            file: None,
+            pending: Some(ticket),
+            nowhere: false,
+            splice_file: None,
+            seekable: true,
+            maxbytes,
+            backups,
+            size: 0,
+        }
+    }
+
+    /// Takes the pending `AUTO` file, if any (waiting for the batch to make it). False
+    /// when the channel logs nowhere.
+    pub(crate) fn settle(&mut self) -> bool {
+        if let Some(ticket) = self.pending.take() {
+            match ticket.redeem() {
+                Ok((path, file)) => {
+                    if *self.path != *path {
+                        self.path = Arc::from(path.as_path());
+                    }
+                    self.file = Some(file);
+                }
+                Err(_) => self.nowhere = true,
+            }
+        }
+        !self.nowhere
+    }
+
     /// Logs into `file`, which was just created empty at `path` and opened for appending.
     pub(crate) fn from_created(path: Arc<Path>, file: File, maxbytes: u64, backups: u32) -> Self {
         RotatingFile {
             path,
             file: Some(file),
+            pending: None,
+            nowhere: false,
             splice_file: None,
             seekable: true,
             maxbytes,
@@ -124,7 +173,7 @@ impl RotatingFile {
     /// the write or from the rotation) is returned; the chunk is never
     /// re-sent.
     pub(crate) fn write(&mut self, data: &[u8]) -> io::Result<()> {
-        if data.is_empty() {
+        if data.is_empty() || !self.settle() {
             return Ok(());
         }
         if self.file.is_none() {
@@ -167,6 +216,10 @@ impl RotatingFile {
         max: usize,
     ) -> io::Result<usize> {
         use std::os::fd::AsRawFd;
+        if !self.settle() {
+            // Plain reads then drop the bytes, as writes to nowhere do.
+            return Err(io::Error::from(io::ErrorKind::Unsupported));
+        }
         if self.file.is_none() {
             self.reopen()?;
         }
@@ -244,6 +297,9 @@ impl RotatingFile {
     /// Reopens the base path (SIGUSR2 / logrotate `create`). On failure the
     /// old descriptor stays in use.
     pub(crate) fn reopen(&mut self) -> io::Result<()> {
+        if !self.settle() {
+            return Ok(());
+        }
         let (file, seekable, size) = open_append(&self.path)?;
         self.file = Some(file);
         self.splice_file = None;
@@ -256,6 +312,9 @@ impl RotatingFile {
     /// non-seekable target such as `/dev/stdout` is only reopened, never
     /// unlinked.
     pub(crate) fn clear(&mut self) -> io::Result<()> {
+        if !self.settle() {
+            return Ok(());
+        }
         if self.seekable {
             match std::fs::remove_file(&self.path) {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),

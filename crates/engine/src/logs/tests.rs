@@ -209,6 +209,23 @@ fn regular_file_behind_proc_path_is_never_renamed() {
 }
 
 #[test]
+fn a_log_on_dev_shm_rotates_like_any_file() {
+    if !Path::new("/dev/shm").is_dir() {
+        return;
+    }
+    let Ok(dir) = tempfile::tempdir_in("/dev/shm") else {
+        return;
+    };
+    let path = dir.path().join("w.log");
+    let mut log = ChannelLog::open(opts(Some(path.clone()), 10, 2)).unwrap();
+    assert!(log.seekable());
+    for _ in 0..3 {
+        assert!(log.feed(b"0123456789\n").error.is_none());
+    }
+    assert_eq!(backups_present(&path, 3), vec![1, 2]);
+}
+
+#[test]
 fn char_device_is_never_rotated() {
     let mut log = ChannelLog::open(opts(Some("/dev/null".into()), 1, 2)).unwrap();
     assert!(!log.seekable());

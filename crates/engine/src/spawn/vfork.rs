@@ -154,6 +154,12 @@ pub fn favor_latency() -> bool {
     }
 }
 
+/// Gives the calling thread the scheduling it had before [`favor_latency`]: for a
+/// daemon thread whose wake-ups should not preempt the children it serves.
+pub fn default_scheduling() {
+    reset_scheduling();
+}
+
 /// Gives the calling (child) thread the daemon's scheduling from before
 /// [`favor_latency`] (async-signal-safe).
 pub(super) fn reset_scheduling() {

@@ -229,6 +229,9 @@ struct Engine {
     signal_plan: Option<spawn::SignalPlan>,
     /// Some process has an `AUTO` log name without its file (see `create_pending_auto_logs`).
     auto_pending: bool,
+    /// This pass's `AUTO` files being made ahead of its spawns, keyed (group, process,
+    /// channel); taken up before the pass publishes (see `start_auto_batch`).
+    auto_batch: Option<logs::AutoLogBatch<(usize, usize, usize)>>,
     /// Command health probes still running, by pid: `reap` hands them their status.
     check_children: HashMap<i32, oneshot::Sender<i32>>,
     /// Program name → processes, for `depends_on` (`None`: groups changed, rebuild).
@@ -352,6 +355,7 @@ pub fn prepare(opts: EngineOptions) -> (EngineHandle, EngineStarter) {
         loading: false,
         loading_crons: Vec::new(),
         auto_pending: false,
+        auto_batch: None,
         signal_plan: None,
         group_names: Arc::new([]),
         check_children: HashMap::new(),
@@ -394,6 +398,7 @@ impl Engine {
         crate::memory::trim_soon();
         loop {
             self.signal_plan = None;
+            self.start_auto_batch();
             // Children are reaped when SIGCHLD says so, not on every pass: waitpid(-1)
             // makes the kernel walk every child, ~1,000 of them here.
             self.transition_all();

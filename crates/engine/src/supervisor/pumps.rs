@@ -1,19 +1,27 @@
 //! Log pumps: every child's stdout and stderr, moved into their logs by one task.
 //!
 //! One epoll set (a `mio::Poll`) holds the read end of every child's output pipe, and one
-//! tokio task waits on that set's descriptor. When pipes become readable the task takes
-//! each one's [`PumpState`] out of its slot, reads (or splices) until the pipe is empty or
-//! its turn is spent, hands the bytes to the channel log, the output tap, the event
-//! listener protocol or the event bus, and puts the state back. At end of file it flushes
-//! what the log held back, unregisters the pipe and tells the loop
-//! ([`Request::PumpClosed`]).
+//! thread of its own blocks on that set. When pipes become readable the thread takes each
+//! one's [`PumpState`] out of its slot, reads (or splices) until the pipe is empty or its
+//! turn is spent, hands the bytes to the channel log, the output tap, the event listener
+//! protocol or the event bus, and puts the state back. At end of file it flushes what the
+//! log held back, unregisters the pipe and tells the loop ([`Request::PumpClosed`]).
 //!
 //! Why not a tokio task per pipe, as before: a task and a tokio I/O registration are each
 //! cache-line aligned, about 640 bytes per pipe plus allocator padding, a third of the
 //! daemon's heap at 1,000 programs. A pump here is one slot of about 120 bytes, and an idle
 //! set costs no wake-ups at all. The registrations are edge-triggered, so a pipe whose
 //! turn ended with data left goes on a queue of its own and gets the next turn after
-//! the other tasks have run (a child that writes without pause cannot starve the others).
+//! the other ready pipes (a child that writes without pause cannot starve the others).
+//!
+//! Why a thread and not a tokio task waiting on the set's descriptor (as before): a child
+//! that writes its output a line at a time wakes the reader once per write or two, and
+//! through a nested epoll set every wake-up cost three `epoll_wait`s (tokio's, ours with
+//! the events, ours again finding none) and a round through tokio's scheduler. Blocked in
+//! the set itself, a wake-up is one `epoll_wait`; and a read or splice that returns less
+//! than it asked for has emptied the pipe, so the next edge is awaited without the extra
+//! call that would only say `EAGAIN` (unless the writer has hung up: then end of file
+//! is read at once). See bench/analysis.md, "line by line".
 
 use std::collections::VecDeque;
 use std::io;
@@ -23,10 +31,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Registry, Token};
+use mio::{Events, Interest, Poll, Registry, Token, Waker};
 use steward_config::LogLevel;
-use tokio::io::unix::AsyncFd;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::mpsc;
 
 use super::{ProcKey, Request};
 use crate::history::OutputTap;
@@ -146,7 +153,10 @@ const READ_SIZE: usize = 128 * 1024;
 const SPLICE_SIZE: usize = 1 << 20;
 
 impl PumpState {
-    fn turn(&mut self, scratch: &mut Vec<u8>) -> Turn {
+    /// One turn: reads or splices until the pipe is empty or the budget is spent. `hung_up`:
+    /// the writer may have closed its end, so an emptied pipe is read once more to find the
+    /// end of file (no further edge would announce it).
+    fn turn(&mut self, scratch: &mut Vec<u8>, hung_up: bool) -> Turn {
         let raw = self.pipe.as_raw_fd();
         let mut left = self.budget;
         while left > 0 {
@@ -159,6 +169,10 @@ impl PumpState {
                         if n >= DEFAULT_PIPE_SIZE && !self.tried_enlarging {
                             self.tried_enlarging = true;
                             self.enlarged = enlarge_pipe(raw);
+                        }
+                        // Less than asked for: the pipe was emptied.
+                        if n < SPLICE_SIZE && !hung_up {
+                            return Turn::Drained;
                         }
                         continue;
                     }
@@ -193,7 +207,11 @@ impl PumpState {
                     _ => return Turn::Closed,
                 }
             }
-            self.handle(&scratch[..n as usize]);
+            let n = n as usize;
+            self.handle(&scratch[..n]);
+            if n < scratch.len() && !hung_up {
+                return Turn::Drained;
+            }
         }
         Turn::More
     }
@@ -310,10 +328,14 @@ impl Slots {
 struct Shared {
     registry: Registry,
     slots: Mutex<Slots>,
-    /// The engine is gone: the task ends once the last pipe has closed.
+    /// The engine is gone: the thread ends once the last pipe has closed.
     closing: AtomicBool,
-    wake: Notify,
+    /// Wakes the thread to look at `closing`.
+    waker: Waker,
 }
+
+/// The waker's token: no slot ever has this index and generation.
+const WAKE: Token = Token(usize::MAX);
 
 impl Shared {
     fn slots(&self) -> std::sync::MutexGuard<'_, Slots> {
@@ -322,7 +344,7 @@ impl Shared {
 
     /// One pipe's turn. The state is out of its slot meanwhile, so the engine can add
     /// pumps while this one writes its log.
-    fn run_turn(&self, token: Token, scratch: &mut Vec<u8>, requeue: bool) -> Turn {
+    fn run_turn(&self, token: Token, scratch: &mut Vec<u8>, requeue: bool, hung_up: bool) -> Turn {
         let Some(mut state) = self.slots().take(token) else {
             return Turn::Closed;
         };
@@ -331,7 +353,7 @@ impl Shared {
             self.slots().put_back(token, state);
             return Turn::Drained;
         }
-        let turn = state.turn(scratch);
+        let turn = state.turn(scratch, hung_up);
         match turn {
             Turn::Closed => {
                 let _ = self
@@ -353,27 +375,31 @@ impl Shared {
     }
 }
 
-/// The engine's handle on the pumps; dropping it lets the task end after the last pipe.
+/// The engine's handle on the pumps; dropping it lets the thread end after the last pipe.
 pub(super) struct PumpSet {
     shared: Arc<Shared>,
 }
 
+/// The pump thread's stack: its frames are shallow (a turn, a log write, a rotation).
+const PUMP_STACK: usize = 256 * 1024;
+
 impl PumpSet {
-    /// Creates the epoll set and spawns its task (on the current tokio runtime).
+    /// Creates the epoll set and starts its thread.
     pub fn start() -> io::Result<PumpSet> {
         let poll = Poll::new()?;
         let registry = poll.registry().try_clone()?;
+        let waker = Waker::new(poll.registry(), WAKE)?;
         let shared = Arc::new(Shared {
             registry,
             slots: Mutex::new(Slots::default()),
             closing: AtomicBool::new(false),
-            wake: Notify::new(),
+            waker,
         });
-        // SAFETY: the Poll owns its epoll descriptor until it is dropped, which is when
-        // the AsyncFd is dropped.
-        let ready =
-            unsafe { AsyncFd::register_with_interest(poll, tokio::io::Interest::READABLE)? };
-        tokio::spawn(run(shared.clone(), ready));
+        let for_thread = shared.clone();
+        std::thread::Builder::new()
+            .name("steward-pumps".into())
+            .stack_size(PUMP_STACK)
+            .spawn(move || run(&for_thread, poll))?;
         Ok(PumpSet { shared })
     }
 
@@ -444,55 +470,46 @@ impl PumpSet {
 impl Drop for PumpSet {
     fn drop(&mut self) {
         self.shared.closing.store(true, Ordering::Release);
-        self.shared.wake.notify_one();
+        let _ = self.shared.waker.wake();
     }
 }
 
-/// The pump task: waits for the epoll set to be readable, runs the ready pipes' turns,
-/// then the turns of pipes that had data left, yielding between rounds.
-async fn run(shared: Arc<Shared>, mut ready: AsyncFd<Poll>) {
+/// The pump thread: blocks on the epoll set, runs the ready pipes' turns, then the turns
+/// of pipes that had data left (looking for new edges without blocking while any has).
+fn run(shared: &Shared, mut poll: Poll) {
+    // The runtime thread that started this one asked for a short slice
+    // (spawn::favor_latency): a reader that preempts its writer on every line only
+    // wakes more often, for fewer bytes each time.
+    crate::spawn::default_scheduling();
     let mut events = Events::with_capacity(256);
     let mut queue: VecDeque<Token> = VecDeque::new();
     // Allocated at the first read (spliced logs never need it).
     let mut scratch: Vec<u8> = Vec::new();
     loop {
-        if queue.is_empty() {
-            if shared.closing.load(Ordering::Acquire) && shared.slots().live == 0 {
+        if queue.is_empty() && shared.closing.load(Ordering::Acquire) && shared.slots().live == 0 {
+            return;
+        }
+        let timeout = (!queue.is_empty()).then_some(Duration::ZERO);
+        if let Err(e) = poll.poll(&mut events, timeout) {
+            if e.kind() != io::ErrorKind::Interrupted {
                 return;
             }
-            tokio::select! {
-                guard = ready.readable_mut() => {
-                    let Ok(mut guard) = guard else { return };
-                    if let Err(e) = guard.get_inner_mut().poll(&mut events, Some(Duration::ZERO)) {
-                        if e.kind() != io::ErrorKind::Interrupted {
-                            return;
-                        }
-                    }
-                    if events.is_empty() {
-                        guard.clear_ready();
-                        continue;
-                    }
-                }
-                _ = shared.wake.notified() => continue,
-            }
-        } else {
-            // Pipes with data left: look for new edges without waiting, then serve both.
-            let _ = ready.get_mut().poll(&mut events, Some(Duration::ZERO));
+            continue;
         }
         for event in events.iter() {
-            if let Turn::More = shared.run_turn(event.token(), &mut scratch, false) {
+            if event.token() == WAKE {
+                continue;
+            }
+            let hung_up = event.is_read_closed() || event.is_error();
+            if let Turn::More = shared.run_turn(event.token(), &mut scratch, false, hung_up) {
                 queue.push_back(event.token());
             }
         }
-        events.clear();
         for _ in 0..queue.len() {
             let token = queue.pop_front().expect("counted");
-            if let Turn::More = shared.run_turn(token, &mut scratch, true) {
+            if let Turn::More = shared.run_turn(token, &mut scratch, true, true) {
                 queue.push_back(token);
             }
-        }
-        if !queue.is_empty() {
-            tokio::task::yield_now().await;
         }
     }
 }
@@ -594,6 +611,61 @@ mod tests {
         assert_eq!(slots.live, 1);
     }
 
+    /// A pipe emptied by a short read waits for the next edge; the writer's hang-up must
+    /// still be seen, whether it comes after the last bytes were read or together with them.
+    #[test]
+    fn end_of_file_is_seen_after_short_reads_and_splices() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let set = PumpSet::start().expect("pump set");
+            for (round, splicing) in [false, true, false, true].into_iter().enumerate() {
+                let path = dir.path().join(format!("log{round}"));
+                let log = ChannelLog::open(logs::ChannelLogOptions {
+                    path: Some(Arc::from(path.as_path())),
+                    ..Default::default()
+                })
+                .expect("log");
+                let (r, w) = nix::unistd::pipe().expect("pipe");
+                let (tx, mut rx) = mpsc::unbounded_channel();
+                let mut pump = state_with_channel(r, tx);
+                pump.log = Some(Arc::new(Mutex::new(log)));
+                pump.splicing = splicing;
+                pump.budget = if splicing {
+                    SPLICES_PER_TURN
+                } else {
+                    READS_PER_TURN
+                };
+                set.insert(pump).expect("insert");
+                nix::unistd::write(&w, b"first\n").expect("write");
+                if round >= 2 {
+                    // Bytes and hang-up in one edge.
+                    nix::unistd::write(&w, b"last\n").expect("write");
+                    drop(w);
+                } else {
+                    // The first bytes are read (a short read) before the writer leaves.
+                    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+                    while std::fs::read(&path).expect("read log") != b"first\n" {
+                        assert!(std::time::Instant::now() < deadline, "never logged");
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                    nix::unistd::write(&w, b"last\n").expect("write");
+                    drop(w);
+                }
+                let closed = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await;
+                assert!(
+                    matches!(closed, Ok(Some(Request::PumpClosed { pid: 1 }))),
+                    "round {round}: the pump never reached end of file"
+                );
+                assert_eq!(std::fs::read(&path).expect("read log"), b"first\nlast\n");
+            }
+            assert_eq!(set.shared.slots().live, 0);
+        });
+    }
+
     #[test]
     fn a_pipe_left_with_data_gets_more_turns_without_a_new_edge() {
         // One read per turn and 256 KiB waiting behind a closed writer: the one readiness
@@ -603,6 +675,7 @@ mod tests {
             .enable_all()
             .build()
             .expect("runtime");
+        // The pump thread needs no runtime; the test's receiving end does.
         rt.block_on(async {
             let (r, w) = nix::unistd::pipe().expect("pipe");
             // SAFETY: fcntl on a pipe we own.

@@ -153,8 +153,13 @@ impl Engine {
     pub(super) fn open_logs(&mut self, gi: usize, pi: usize) -> Result<(), String> {
         let strip_ansi = self.config.supervisord.strip_ansi;
         for i in 0..2 {
+            let mut ticket = None;
             let created = if self.groups[gi].procs[pi].auto_pending[i] {
-                self.create_auto_log(gi, pi, i)
+                ticket = self.auto_ticket(gi, pi, i);
+                match ticket {
+                    Some(_) => None,
+                    None => self.create_auto_log(gi, pi, i),
+                }
             } else {
                 None
             };
@@ -173,9 +178,10 @@ impl Engine {
                 syslog_tag: p.key.name.to_string(),
                 tail_capacity: 16 * 1024,
             };
-            let opened = match created {
-                Some(file) => ChannelLog::open_created(opts, file),
-                None => ChannelLog::open(opts),
+            let opened = match (created, ticket) {
+                (Some(file), _) => ChannelLog::open_created(opts, file),
+                (None, Some(ticket)) => ChannelLog::open_auto(opts, ticket),
+                (None, None) => ChannelLog::open(opts),
             };
             match opened {
                 Ok(log) => p.logs[i] = Some(Arc::new(Mutex::new(log))),
@@ -200,31 +206,66 @@ impl Engine {
         p.auto_pending[i] = false;
         let old: Arc<std::path::Path> = p.log_paths[i].clone()?;
         let mut path = old.to_path_buf();
-        let created = logs::create_auto_log_renaming(&mut path);
+        let batched = self
+            .auto_batch
+            .as_ref()
+            .and_then(|b| b.ticket(&(gi, pi, i), &old));
+        let created = match batched {
+            Some(ticket) => ticket.redeem().map(|(made, file)| {
+                path = made;
+                file
+            }),
+            None => logs::create_auto_log_renaming(&mut path),
+        };
         if created.is_ok() && path.as_path() == &*old {
             return created.ok();
         }
+        let outcome = match &created {
+            Ok(_) => Ok(path),
+            Err(e) => Err(e.to_string()),
+        };
+        self.settle_auto_path(gi, pi, i, &old, outcome);
+        created.ok()
+    }
+
+    /// The claim on this channel's file in the pass's batch, if it has one: the log takes
+    /// the file at its first write, and the end of the pass settles its path.
+    fn auto_ticket(&mut self, gi: usize, pi: usize, i: usize) -> Option<logs::AutoLogTicket> {
+        let p = &mut self.groups[gi].procs[pi];
+        let path = p.log_paths[i].as_ref()?;
+        let ticket = self.auto_batch.as_ref()?.ticket(&(gi, pi, i), path)?;
+        p.auto_pending[i] = false;
+        Some(ticket)
+    }
+
+    /// An `AUTO` file was made elsewhere than `old` (its name was taken), or not at all:
+    /// the process record and the count of channels per path follow.
+    fn settle_auto_path(
+        &mut self,
+        gi: usize,
+        pi: usize,
+        i: usize,
+        old: &Arc<std::path::Path>,
+        outcome: Result<std::path::PathBuf, String>,
+    ) {
+        let p = &mut self.groups[gi].procs[pi];
         let name = p.key.name.clone();
-        p.log_paths[i] = created.is_ok().then(|| Arc::from(path.as_path()));
+        p.log_paths[i] = outcome.as_ref().ok().map(|path| Arc::from(path.as_path()));
         let new = p.log_paths[i].clone();
-        if let Some(n) = self.path_uses.get_mut(&old) {
+        if let Some(n) = self.path_uses.get_mut(old) {
             *n -= 1;
             if *n == 0 {
-                self.path_uses.remove(&old);
+                self.path_uses.remove(old);
             }
         }
         if let Some(new) = new {
             *self.path_uses.entry(new).or_default() += 1;
         }
-        match created {
-            Ok(file) => Some(file),
-            Err(e) => {
-                self.log.log(
-                    LogLevel::Error,
-                    &format!("could not create AUTO log for {name}: {e}"),
-                );
-                None
-            }
+        if let Err(e) = outcome {
+            self.log.log(
+                LogLevel::Error,
+                &format!("could not create AUTO log for {name}: {e}"),
+            );
         }
     }
 
@@ -242,6 +283,50 @@ impl Engine {
                     }
                 }
             }
+        }
+        // The files the spawns' logs hold tickets for: wait for the rest of the batch,
+        // hand each log its file (a ticket would keep the whole batch in memory until the
+        // child first writes), and record where a taken name sent one.
+        let Some(batch) = self.auto_batch.take() else {
+            return;
+        };
+        for &(gi, pi, i) in batch.keys() {
+            if let Some(log) = &self.groups[gi].procs[pi].logs[i] {
+                log.lock().expect("log lock").settle_auto();
+            }
+            let Some(old) = self.groups[gi].procs[pi].log_paths[i].clone() else {
+                continue;
+            };
+            match batch.outcome(&(gi, pi, i), &old) {
+                Some(Ok(path)) if path.as_path() == &*old => {}
+                Some(outcome) => self.settle_auto_path(gi, pi, i, &old, outcome),
+                None => {}
+            }
+        }
+    }
+
+    /// A pass that may start many processes whose `AUTO` files do not exist yet has them
+    /// made on a helper thread meanwhile, in the order `transition_all` will spawn them:
+    /// on a disk, creating two files per program would otherwise sit between every two
+    /// spawns. `create_pending_auto_logs` takes up the rest before the pass publishes.
+    pub(super) fn start_auto_batch(&mut self) {
+        /// Fewer files than this are made inline: a thread is not worth it.
+        const BATCH_MIN: usize = 32;
+        if !self.auto_pending || self.auto_batch.is_some() {
+            return;
+        }
+        let mut jobs = Vec::new();
+        for (gi, g) in self.groups.iter().enumerate() {
+            for (pi, p) in g.procs.iter().enumerate() {
+                for i in 0..2 {
+                    if let (true, Some(path)) = (p.auto_pending[i], &p.log_paths[i]) {
+                        jobs.push(((gi, pi, i), path.clone()));
+                    }
+                }
+            }
+        }
+        if jobs.len() >= BATCH_MIN {
+            self.auto_batch = logs::AutoLogBatch::start(jobs).ok();
         }
     }
 
