@@ -64,7 +64,7 @@ done
 [ -d /var/log/steward ] || fail "/var/log/steward was not created"
 step "cargo install --path crates/cli (into a temp root, reusing the release build)"
 inst="$(mktemp -d)"
-CARGO_TARGET_DIR="$ROOT/target" cargo install --quiet --path crates/cli --root "$inst"
+CARGO_TARGET_DIR="$ROOT/target" cargo install --locked --quiet --path crates/cli --root "$inst"
 "$inst/bin/steward" --version
 rm -rf "$inst"
 echo "package-test: ok"

@@ -91,31 +91,20 @@ pub fn backup(dir: &Path, user: &str, current: &Current) -> Result<PathBuf, Cron
         Current::None => NO_CRONTAB_MARKER,
         Current::Text(t) => t.as_str(),
     };
-    for n in 1.. {
-        let name = if n == 1 {
-            format!("crontab-{user}-{stamp}.txt")
-        } else {
-            format!("crontab-{user}-{stamp}-{n}.txt")
-        };
-        let path = dir.join(name);
-        match fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-        {
-            Ok(mut f) => {
-                use std::io::Write;
-                f.write_all(body.as_bytes())
-                    .and_then(|()| f.sync_all())
-                    .map_err(io_err(&path))?;
-                return Ok(path);
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(io_err(&path)(e)),
-        }
-    }
-    unreachable!("an unbounded range always yields")
+    // A name not taken yet (several backups in one millisecond get -2, -3, …), then the
+    // one atomic write: a crash never leaves a half-written backup.
+    let path = (1..)
+        .map(|n| {
+            dir.join(if n == 1 {
+                format!("crontab-{user}-{stamp}.txt")
+            } else {
+                format!("crontab-{user}-{stamp}-{n}.txt")
+            })
+        })
+        .find(|p| !p.exists())
+        .expect("an unbounded range always yields");
+    crate::atomic::write_atomic(&path, body.as_bytes(), 0o600)?;
+    Ok(path)
 }
 
 /// An exclusive lock held for one read-modify-write (released on drop).
