@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path as UrlPath, Query, State};
+use axum::extract::{Path as UrlPath, State};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -12,7 +12,7 @@ use steward_engine::supervisor::Request;
 use steward_engine::CronJobInfo;
 
 use crate::access::{self, Connection, Principal, Role};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, JsonQuery};
 use crate::ApiState;
 
 async fn jobs(st: &ApiState) -> Vec<CronJobInfo> {
@@ -157,7 +157,7 @@ pub async fn runs(
     State(st): State<Arc<ApiState>>,
     Extension(who): Extension<Principal>,
     UrlPath(name): UrlPath<String>,
-    Query(q): Query<RunsQuery>,
+    JsonQuery(q): JsonQuery<RunsQuery>,
 ) -> ApiResult<Json<Value>> {
     access::require(&who, Role::Viewer)?;
     let limit = match q.limit.as_deref() {

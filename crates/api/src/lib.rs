@@ -25,7 +25,7 @@ pub mod session;
 
 use std::sync::Arc;
 
-use axum::extract::{Query, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -36,7 +36,7 @@ use serde_json::{json, Value};
 use steward_engine::{EngineHandle, SupervisorState};
 
 use crate::access::{Connection, Principal, Role};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, JsonQuery};
 
 /// Where state-changing requests are recorded (the daemon's audit log).
 pub trait AuditSink: Send + Sync {
@@ -136,6 +136,13 @@ async fn authenticate(State(st): State<Arc<ApiState>>, mut req: Request, next: N
             peer: None,
             basic: None,
         });
+    // A browser on this machine must not be a way in: whatever the credentials (none, on
+    // a loopback listener), a state change sent from another origin is refused.
+    if processes::is_state_changing(req.method()) {
+        if let Err(e) = session::refuse_cross_origin(req.headers()) {
+            return e.into_response();
+        }
+    }
     let by_session = if req.headers().contains_key(header::AUTHORIZATION) {
         None
     } else {
@@ -196,12 +203,12 @@ async fn reload(
     State(st): State<Arc<ApiState>>,
     Extension(who): Extension<Principal>,
     Extension(conn): Extension<Connection>,
-    Query(q): Query<ReloadQuery>,
+    JsonQuery(q): JsonQuery<ReloadQuery>,
 ) -> ApiResult<Json<Value>> {
     access::require(&who, Role::Admin)?;
     let dry_run = match q.dry_run.as_deref() {
-        None | Some("false") | Some("0") => false,
-        Some("true") | Some("1") | Some("") => true,
+        None | Some("false") => false,
+        Some("true") => true,
         Some(other) => {
             return Err(ApiError::bad_request(format!(
                 "dry_run must be true or false, not `{other}`"
@@ -259,7 +266,7 @@ struct AuditQuery {
 async fn audit_route(
     State(st): State<Arc<ApiState>>,
     Extension(who): Extension<Principal>,
-    Query(q): Query<AuditQuery>,
+    JsonQuery(q): JsonQuery<AuditQuery>,
 ) -> ApiResult<Json<Value>> {
     access::require(&who, Role::Admin)?;
     let limit = match q.limit.as_deref() {

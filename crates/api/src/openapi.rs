@@ -38,9 +38,23 @@ fn action_enum() -> Value {
     json!({"name": "action", "in": "path", "required": true, "schema": {"type": "string", "enum": ["start", "stop", "restart", "signal"]}})
 }
 
+/// The signals a process can be sent, by the names `signal` accepts.
+const SIGNALS: &[&str] = &[
+    "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
+    "PIPE", "ALRM", "TERM", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ",
+    "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
+];
+
 fn signal_body() -> Value {
     json!({"required": false, "content": {"application/json": {"schema": {
-        "type": "object", "properties": {"signal": {"type": "string", "description": "HUP, TERM, USR1, … or a number; required for `signal`"}}
+        "type": "object",
+        "properties": {"signal": {
+            "description": "required for `signal`: a name or a number",
+            "anyOf": [
+                {"type": "string", "enum": SIGNALS},
+                {"type": "integer", "minimum": 1, "maximum": 31}
+            ]
+        }}
     }}}})
 }
 
@@ -129,7 +143,7 @@ pub fn document() -> Value {
             "/api/v1/cron/{job}/runs": {"get": {"summary": "Run history, newest first, paged", "parameters": [
                     path_param("job", "job name"),
                     query_param("limit", json!({"type": "integer", "minimum": 1, "maximum": 500}), "default 20"),
-                    query_param("cursor", json!({"type": "string"}), "next_cursor of the previous page")
+                    query_param("cursor", json!({"type": "string", "pattern": "^[0-9]{1,19}$"}), "next_cursor of the previous page")
                 ], "responses": errors(json!({"200": ok(json!({"type": "object", "properties": {"runs": {"type": "array"}, "next_cursor": {"type": ["string", "null"]}}}))}), &["400", "401", "403", "404"])}},
             "/api/v1/session": {
                 "post": {"summary": "Log in (browser session): sets the steward_session cookie, returns the CSRF token", "security": [],

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Path as UrlPath, Query, State};
+use axum::extract::{Path as UrlPath, State};
 use axum::http::Method;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::IntoResponse;
@@ -20,7 +20,7 @@ use steward_engine::actions::{self, ManyAction, MemberResult};
 use steward_engine::{ProcInfo, ProcessState, Snapshot};
 
 use crate::access::{self, Connection, Principal, Role};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, JsonQuery, OptionalJson};
 use crate::ApiState;
 
 fn rfc3339(epoch: f64) -> Value {
@@ -217,7 +217,7 @@ pub async fn act(
     Extension(who): Extension<Principal>,
     Extension(conn): Extension<Connection>,
     UrlPath((name, action)): UrlPath<(String, String)>,
-    body: Option<Json<Value>>,
+    body: OptionalJson,
 ) -> ApiResult<Json<Value>> {
     access::require(&who, Role::Operator)?;
     let snap = st.engine.snapshot();
@@ -228,7 +228,7 @@ pub async fn act(
         "stop" => st.engine.stop_process(&info, true).await,
         "restart" => st.engine.restart_process(&info).await,
         "signal" => {
-            let sig = signal_of(body.as_ref().map(|b| &b.0))?;
+            let sig = signal_of(body.0.as_ref())?;
             st.engine.signal_process(&info, sig).await
         }
         other => return Err(unknown_action(other)),
@@ -317,13 +317,13 @@ pub async fn act_group(
     Extension(who): Extension<Principal>,
     Extension(conn): Extension<Connection>,
     UrlPath((group, action)): UrlPath<(String, String)>,
-    body: Option<Json<Value>>,
+    body: OptionalJson,
 ) -> ApiResult<Json<Value>> {
     access::require(&who, Role::Operator)?;
     let snap = st.engine.snapshot();
     let members =
         actions::members(&snap, Some(&group)).map_err(|_| ApiError::not_found("group", &group))?;
-    let results = act_on_members(&st, members, &action, body.as_ref().map(|b| &b.0)).await?;
+    let results = act_on_members(&st, members, &action, body.0.as_ref()).await?;
     st.audit(&who, &conn, &format!("group {action}"), &group, None);
     let fresh = st.engine.snapshot();
     Ok(Json(
@@ -337,7 +337,7 @@ pub async fn act_all(
     Extension(who): Extension<Principal>,
     Extension(conn): Extension<Connection>,
     UrlPath(action): UrlPath<String>,
-    body: Option<Json<Value>>,
+    body: OptionalJson,
 ) -> ApiResult<Json<Value>> {
     access::require(&who, Role::Operator)?;
     let snap = st.engine.snapshot();
@@ -347,7 +347,7 @@ pub async fn act_all(
         .into_iter()
         .filter(|m| scope.allows(&m.group))
         .collect();
-    let results = act_on_members(&st, members, &action, body.as_ref().map(|b| &b.0)).await?;
+    let results = act_on_members(&st, members, &action, body.0.as_ref()).await?;
     st.audit(&who, &conn, &format!("all {action}"), "*", None);
     let fresh = st.engine.snapshot();
     Ok(Json(
@@ -425,7 +425,7 @@ pub async fn log(
     State(st): State<Arc<ApiState>>,
     Extension(who): Extension<Principal>,
     UrlPath(name): UrlPath<String>,
-    Query(q): Query<LogQuery>,
+    JsonQuery(q): JsonQuery<LogQuery>,
 ) -> ApiResult<Json<Value>> {
     access::require(&who, Role::Logs)?;
     let lines = match q.lines.as_deref() {
@@ -462,7 +462,7 @@ pub async fn log_follow(
     State(st): State<Arc<ApiState>>,
     Extension(who): Extension<Principal>,
     UrlPath(name): UrlPath<String>,
-    Query(q): Query<LogQuery>,
+    JsonQuery(q): JsonQuery<LogQuery>,
 ) -> ApiResult<impl IntoResponse> {
     access::require(&who, Role::Logs)?;
     let (path, _) = log_path(&st, &who, &name, q.stream.as_deref())?;

@@ -54,6 +54,24 @@ pub fn from_cookie(st: &ApiState, headers: &HeaderMap) -> Option<(String, Princi
     Some((id.to_string(), who, csrf))
 }
 
+/// 403 for a request a browser sent from another site (`Origin` not this host, or
+/// `Sec-Fetch-Site: cross-site`): checked on every state change and on login.
+pub fn refuse_cross_origin(headers: &HeaderMap) -> Result<(), ApiError> {
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let cross_site = headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
+    if cross_site || (origin.is_some() && !same_origin(origin, host)) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "CROSS_ORIGIN",
+            "the request comes from another origin",
+        ));
+    }
+    Ok(())
+}
+
 /// The CSRF and origin rules of an unsafe request made with a session cookie.
 pub fn check_unsafe(
     headers: &HeaderMap,
@@ -167,6 +185,9 @@ pub async fn login(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
+    if let Err(e) = refuse_cross_origin(&headers) {
+        return e.into_response();
+    }
     let ip = client_ip(&conn);
     if let Err(retry) = st.login_limiter.attempt(ip) {
         let mut r = ApiError::new(

@@ -45,6 +45,8 @@ pub const TOKEN_PREFIX: &str = "stw_";
 pub const DEFAULT_FILE_NAME: &str = "tokens.json";
 /// Longest interval between two checks of the file by [`TokenStore::verify`].
 pub const RELOAD_CHECK: Duration = Duration::from_millis(250);
+/// How often an unknown token may make the store look at its file again.
+pub const MISS_RECHECK: Duration = Duration::from_millis(20);
 const FILE_VERSION: u32 = 1;
 
 /// What `token list` shows: everything about a token but the token.
@@ -295,15 +297,15 @@ impl TokenStore {
         let mut st = self.lock();
         let tick = Instant::now();
         if tick.duration_since(st.checked_at) >= RELOAD_CHECK {
-            st.checked_at = tick;
-            let current = fs::metadata(&self.path).ok().map(|m| FileId::of(&m));
-            if current != st.loaded.id || st.loaded.error.is_some() {
-                st.loaded = read_file(&self.path).unwrap_or_else(|e| Loaded {
-                    id: current,
-                    error: Some(e.to_string()),
-                    ..Loaded::default()
-                });
-            }
+            self.refresh(&mut st, tick);
+        }
+        // A token made a moment ago (`steward token create` in a deploy script, then its
+        // first call) is found without waiting for the next periodic check; misses re-check
+        // at most every MISS_RECHECK, so a flood of bad tokens costs one stat per interval.
+        if !st.loaded.by_hash.contains_key(&hash)
+            && tick.duration_since(st.checked_at) >= MISS_RECHECK
+        {
+            self.refresh(&mut st, tick);
         }
         let &i = st.loaded.by_hash.get(&hash)?;
         let info = &st.loaded.tokens[i].info;
@@ -318,6 +320,19 @@ impl TokenStore {
         };
         st.used.insert(principal.name.clone(), now);
         Some(principal)
+    }
+
+    /// Re-reads the file if it changed since it was last read.
+    fn refresh(&self, st: &mut State, tick: Instant) {
+        st.checked_at = tick;
+        let current = fs::metadata(&self.path).ok().map(|m| FileId::of(&m));
+        if current != st.loaded.id || st.loaded.error.is_some() {
+            st.loaded = read_file(&self.path).unwrap_or_else(|e| Loaded {
+                id: current,
+                error: Some(e.to_string()),
+                ..Loaded::default()
+            });
+        }
     }
 
     /// Writes the last-use times noted by [`verify`](Self::verify) into the file (under the

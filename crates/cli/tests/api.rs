@@ -620,3 +620,47 @@ command=sh -c 'echo tick >> {{dir}}/ticks'
     );
     assert_eq!(unix(&d, "POST", "/api/v1/cron/nosuch/run").status, 404);
 }
+
+#[test]
+fn a_page_on_another_site_cannot_drive_a_loopback_listener_without_credentials() {
+    // A listener without credentials on 127.0.0.1 trusts local users, not every web page
+    // a local browser opens: the browser says where a request comes from.
+    let d = Daemon::start_steward(Conf::new(
+        "
+[inet_http_server]
+port=127.0.0.1:{port}
+
+[program:web]
+command=sleep 1000
+startsecs=0
+",
+    ));
+    d.wait_state("web", "RUNNING", secs(10.0));
+    for forged in [
+        "Origin: http://evil.example",
+        "Sec-Fetch-Site: cross-site",
+        "Origin: null",
+    ] {
+        let r = tcp(&d, "POST", "/api/v1/processes/web/stop", &[forged]);
+        assert_eq!(r.status, 403, "{forged}: {}", r.body);
+        assert_eq!(r.json()["error"]["code"], "CROSS_ORIGIN", "{forged}");
+        let r = tcp(
+            &d,
+            "POST",
+            "/api/v1/session",
+            &[forged, "Content-Type: application/json"],
+        );
+        assert_eq!(r.status, 403, "login {forged}: {}", r.body);
+    }
+    assert_eq!(d.state("web"), "RUNNING");
+    // The same call from a script (no Origin) or from the listener's own page is fine.
+    let origin = format!("Origin: http://127.0.0.1:{}", d.conf.port);
+    assert_eq!(
+        tcp(&d, "POST", "/api/v1/processes/web/stop", &[&origin]).status,
+        200
+    );
+    assert_eq!(
+        tcp(&d, "POST", "/api/v1/processes/web/start", &[]).status,
+        200
+    );
+}
