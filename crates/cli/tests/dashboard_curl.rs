@@ -15,6 +15,10 @@ password=s3cret
 [program:web]
 command=sleep 1000
 startsecs=0
+
+[command:hello]
+command=sh -c 'echo hello from a command'
+description=Says hello
 ";
 
 struct Reply {
@@ -180,4 +184,29 @@ fn the_dashboard_works_in_curl_without_javascript() {
         "STOPPED",
         "nothing runs before the confirmation"
     );
+
+    // Commands: listed, run from a form, the output on the command's page.
+    let list = curl(&d, "GET", "/commands", &[&cookie], None);
+    assert!(
+        list.body.contains(">hello</a>") && list.body.contains("Says hello"),
+        "{}",
+        list.body
+    );
+    let run = curl(
+        &d,
+        "POST",
+        "/action",
+        &[&cookie, form[0]],
+        Some(&format!(
+            "kind=command&name=hello&action=run&back=commands%3Fname%3Dhello&csrf_token={csrf}"
+        )),
+    );
+    assert_eq!(run.status, 303, "{}", run.body);
+    let location = run.header("location").unwrap();
+    assert!(
+        location.starts_with("commands?name=hello&ok=1"),
+        "{location}"
+    );
+    let runs = curl(&d, "GET", "/commands?name=hello", &[&cookie], None);
+    assert!(runs.body.contains("hello from a command"), "{}", runs.body);
 }

@@ -139,6 +139,7 @@ fn is_router_path(path: &str) -> bool {
             | "/process"
             | "/download"
             | "/cron"
+            | "/commands"
             | "/reload"
             | "/audit"
             | "/action"

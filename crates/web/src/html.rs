@@ -99,6 +99,7 @@ pub fn state_cell(state: &str) -> String {
 pub enum Nav {
     Dashboard,
     Cron,
+    Commands,
     Reload,
     Audit,
     None,
@@ -125,6 +126,7 @@ pub fn page(title: &str, nav: Nav, frame: &Frame, body: &str) -> String {
     let mut links = vec![
         link(Nav::Dashboard, "./", "Processes"),
         link(Nav::Cron, "cron", "Scheduled jobs"),
+        link(Nav::Commands, "commands", "Commands"),
     ];
     if frame.is_admin {
         links.push(link(Nav::Reload, "reload", "Reload"));

@@ -1,5 +1,5 @@
 //! The web dashboard: server-rendered pages at `/`, `/index.html`, `/tail.html`,
-//! `/process`, `/cron`, `/reload`, `/audit`, `/login`, plus one script and one stylesheet
+//! `/process`, `/cron`, `/commands`, `/reload`, `/audit`, `/login`, plus one script and one stylesheet
 //! embedded in the binary (`/assets/*`).
 //!
 //! Data flow: every page reads state through the JSON API itself — each handler sends an
@@ -72,6 +72,7 @@ pub fn router(api: Arc<ApiState>) -> Router {
         .route("/download", get(with(pages::download)))
         .route("/partial/row", get(with(pages::row_fragment)))
         .route("/cron", get(with(pages::cron)))
+        .route("/commands", get(with(pages::commands)))
         .route(
             "/reload",
             get(with(pages::reload)).post(with(pages::reload)),

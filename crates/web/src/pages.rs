@@ -637,6 +637,99 @@ pub(crate) fn cron(web: Arc<Web>, req: Request) -> PageFuture {
     })
 }
 
+pub(crate) fn commands(web: Arc<Web>, req: Request) -> PageFuture {
+    Box::pin(async move {
+        let (inc, caller, reply) = match load(&web, req, |_| "/api/v1/commands".to_string()).await {
+            Ok(v) => v,
+            Err(r) => return *r,
+        };
+        let mut body = message_html(&inc);
+        let list = reply.json["commands"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if list.is_empty() {
+            body.push_str("<p class=\"empty\">No [command:x] sections are configured.</p>");
+        } else {
+            body.push_str(
+                "<div class=\"wrap\" role=\"region\" aria-label=\"Commands table\" tabindex=\"0\"><table id=\"commands\"><thead><tr>\
+                 <th scope=\"col\">Command</th><th scope=\"col\">Description</th><th scope=\"col\">Runs</th>\
+                 <th scope=\"col\">Directory</th><th scope=\"col\">User</th><th scope=\"col\">Actions</th></tr></thead><tbody>",
+            );
+            for c in &list {
+                let name = c["name"].as_str().unwrap_or("");
+                let run = if may(&caller, Role::Operator) {
+                    html::action_form(
+                        web.csrf_of(&caller),
+                        &[
+                            ("kind", "command"),
+                            ("name", name),
+                            ("action", "run"),
+                            ("back", &format!("commands?name={}", url(name))),
+                        ],
+                        "run",
+                        &format!("run {name}"),
+                        "act",
+                    )
+                } else {
+                    String::new()
+                };
+                body.push_str(&format!(
+                    "<tr><td><a href=\"commands?name={u}\">{n}</a></td><td>{d}</td><td><code>{cmd}</code></td>\
+                     <td>{dir}</td><td>{user}</td><td class=\"actions\">{run}</td></tr>",
+                    n = esc(name),
+                    u = url(name),
+                    d = esc(&text(&c["description"])),
+                    cmd = esc(&text(&c["command"])),
+                    dir = esc(&text(&c["directory"])),
+                    user = esc(&text(&c["user"])),
+                ));
+            }
+            body.push_str("</tbody></table></div>");
+        }
+        if let Some(name) = inc.param("name") {
+            let runs = web
+                .api(
+                    &inc,
+                    Method::GET,
+                    &format!("/api/v1/commands/{}/runs", url(&name)),
+                    None,
+                )
+                .await;
+            body.push_str(&format!(
+                "<section aria-labelledby=\"runsh\" id=\"runs\"><h2 id=\"runsh\">Runs of {}</h2>",
+                esc(&name)
+            ));
+            if !runs.ok() {
+                body.push_str(&format!(
+                    "<p class=\"status error\">{}</p>",
+                    esc(&runs.message())
+                ));
+            }
+            for r in runs.json["runs"].as_array().into_iter().flatten() {
+                let tail = r["output_tail"].as_str().unwrap_or("");
+                body.push_str(&format!(
+                    "<article class=\"run\"><h3>Run {id}: {result} (exit {code})</h3>{facts}\
+                     <pre class=\"log\" role=\"region\" tabindex=\"0\" aria-label=\"output of run {id}\">{head}{sep}{tail}</pre></article>",
+                    id = esc(&text(&r["id"])),
+                    result = esc(&text(&r["result"])),
+                    code = esc(&text(&r["exit_code"])),
+                    facts = dl(&[
+                        ("By", text(&r["actor"])),
+                        ("Started", text(&r["started_at"])),
+                        ("Duration", r["duration_s"].as_f64().map(|d| format!("{d:.2} s")).unwrap_or_default()),
+                    ]),
+                    head = esc(&html::strip_ansi(r["output_head"].as_str().unwrap_or(""))),
+                    sep = if tail.is_empty() { "" } else { "\n…\n" },
+                    tail = esc(&html::strip_ansi(tail)),
+                ));
+            }
+            body.push_str("</section>");
+        }
+        page_for(&web, &inc, &caller, "Commands", Nav::Commands, &body)
+    })
+}
+
 fn names_list(v: &Value) -> String {
     let items: Vec<String> = v
         .as_array()
@@ -900,6 +993,7 @@ pub(crate) fn action(web: Arc<Web>, req: Request) -> PageFuture {
             "group" => format!("/api/v1/groups/{}/{act}", url(&name)),
             "all" => format!("/api/v1/all/{act}"),
             "cron" => format!("/api/v1/cron/{}/{act}", url(&name)),
+            "command" => format!("/api/v1/commands/{}/{act}", url(&name)),
             _ => return redirect(&with_message(&back, false, "unknown kind of action")),
         };
         if matches!(kind.as_str(), "group" | "all") && get("confirmed") != "yes" {
