@@ -67,6 +67,10 @@ command -v curl >/dev/null 2>&1 || MISSING+=(curl)
 command -v openssl >/dev/null 2>&1 || MISSING+=(openssl)
 # Headless Chromium for the tests of web pages (the status page).
 [ -x /usr/bin/chromium ] || MISSING+=(chromium)
+# Node and npm run Playwright (playwright-core) and axe-core against the dashboard
+# (crates/cli/tests/dashboard_browser.rs); nothing at build time needs them.
+command -v node >/dev/null 2>&1 || MISSING+=(nodejs)
+command -v npm >/dev/null 2>&1 || MISSING+=(npm)
 # The lock service of cron jobs across a cluster (crates/cluster, cluster_cron tests).
 command -v redis-server >/dev/null 2>&1 || MISSING+=(redis-server)
 # Throwaway certificates for the rediss:// (TLS) lock tests.
@@ -112,6 +116,16 @@ else
   [ "$ok" = 1 ] && venv_ok || { echo "test.sh: could not set up $VENV" >&2; exit 1; }
 fi
 export STEWARD_TEST_VENV="$VENV"
+
+# ---------------------------------------------------------------- browser test drivers
+# playwright-core and axe-core at the versions of package-lock.json (no browser download:
+# the tests use Debian's chromium).
+BROWSER_DIR="$ROOT/crates/cli/tests/browser"
+if [ ! -d "$BROWSER_DIR/node_modules/playwright-core" ] || [ ! -d "$BROWSER_DIR/node_modules/axe-core" ] ||
+   [ "$BROWSER_DIR/package-lock.json" -nt "$BROWSER_DIR/node_modules/.package-lock.json" ]; then
+  step "npm ci (crates/cli/tests/browser)"
+  (cd "$BROWSER_DIR" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+fi
 
 # ---------------------------------------------------------------- checks
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"

@@ -678,11 +678,9 @@ async fn run_cycle(
     engine.loaded().await;
     let rpc = Rpc::new(engine.clone());
     let (credentials, audit) = api_credentials(&cfg, &log);
-    let api = steward_api::router(steward_api::ApiState::new(
-        engine.clone(),
-        credentials,
-        audit.clone(),
-    ));
+    let api_state = steward_api::ApiState::new(engine.clone(), credentials, audit.clone());
+    // The dashboard reads and acts through the API's own routes; one router serves both.
+    let api = steward_api::router(api_state.clone()).merge(steward_web::router(api_state));
     let rpc = match &audit {
         Some(sink) => rpc.with_audit(audit_hook(sink.clone())),
         None => rpc,

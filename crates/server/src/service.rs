@@ -5,7 +5,11 @@
 //!   body, which medusa cannot read either) → 411, larger than `max_body_size` → 413;
 //! - `GET /logtail/<namespec>[/stdout|/stderr]`, `GET /mainlogtail` → [`crate::tail`];
 //!   other methods → 400;
-//! - `/`, `/index.html` → the plain status page ([`crate::page`]); `/ok.html` → `OK`;
+//! - `/ok.html` → `OK`;
+//! - with an API router (the daemon's): the JSON API and the dashboard's paths
+//!   ([`is_router_path`]: `/`, `/index.html`, `/tail.html`, `/login`, `/assets/…`, `/api/…`)
+//!   → that router, which authenticates by itself; without one, `/` and `/index.html` →
+//!   the plain status page ([`crate::page`]);
 //! - anything else → 404.
 //!
 //! When the server has a username, every route first requires HTTP Basic credentials; a
@@ -111,17 +115,40 @@ pub(crate) async fn handle(
     peer: Option<Arc<str>>,
 ) -> Result<Resp, Infallible> {
     let mut resp = match &ctx.api {
-        Some(api) if is_api_path(req.uri().path()) => api_call(api.clone(), req, &ctx, peer).await,
+        Some(api) if is_router_path(req.uri().path()) => {
+            api_call(api.clone(), req, &ctx, peer).await
+        }
         _ => route(req, &ctx, probe).await,
     };
     resp.body_mut()._guard = Some(guard);
     Ok(resp)
 }
 
-/// Paths the JSON API answers (it does its own authentication: `/healthz` needs none,
-/// bearer tokens are accepted beside the listener's Basic credentials).
-fn is_api_path(path: &str) -> bool {
-    path == "/healthz" || path == "/metrics" || path == "/api" || path.starts_with("/api/")
+/// Paths the axum router answers: the JSON API (it does its own authentication:
+/// `/healthz` needs none, bearer tokens and sessions are accepted beside the listener's
+/// Basic credentials) and the dashboard (crates/web), which sends a browser without
+/// credentials to its login page. supervisord's `/RPC2`, `/logtail`, `/mainlogtail` and
+/// `/ok.html` stay here.
+fn is_router_path(path: &str) -> bool {
+    matches!(
+        path,
+        "/" | "/index.html"
+            | "/tail.html"
+            | "/login"
+            | "/logout"
+            | "/process"
+            | "/download"
+            | "/cron"
+            | "/commands"
+            | "/reload"
+            | "/audit"
+            | "/action"
+            | "/healthz"
+            | "/metrics"
+            | "/api"
+    ) || path.starts_with("/api/")
+        || path.starts_with("/assets/")
+        || path.starts_with("/partial/")
 }
 
 async fn api_call(

@@ -1,0 +1,264 @@
+// Steward dashboard: the page works without this file; it adds the filter box, in-place
+// actions, live rows (SSE from /api/v1/events, no polling) and the followed log.
+// Text from the server only ever enters the page through textContent, or as HTML the
+// server rendered and escaped itself (/partial/row).
+"use strict";
+(function () {
+  const csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  const status = document.getElementById("status");
+  function say(text, ok) {
+    if (!status) return;
+    status.textContent = text;
+    status.className = "status " + (ok ? "ok" : "error");
+  }
+  function api(method, path) {
+    return fetch(path, {
+      method: method,
+      headers: { "X-CSRF-Token": csrf, "Accept": "application/json" },
+      credentials: "same-origin",
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (j) { return { ok: r.ok, json: j }; });
+    });
+  }
+  const enc = encodeURIComponent;
+
+  // ---- dashboard: filter, totals, live rows, in-place actions
+  const table = document.getElementById("procs");
+  const filter = document.getElementById("filter");
+  function applyFilter() {
+    if (!table || !filter) return;
+    const q = filter.value.trim().toLowerCase();
+    table.querySelectorAll("tbody").forEach(function (tb) {
+      let shown = 0;
+      tb.querySelectorAll("tr[data-name]").forEach(function (tr) {
+        const hit = !q || tr.textContent.toLowerCase().indexOf(q) >= 0;
+        tr.hidden = !hit;
+        if (hit) shown++;
+      });
+      const head = tb.querySelector("tr.group");
+      if (head) head.hidden = shown === 0;
+    });
+  }
+  function totals() {
+    if (!table) return;
+    const rows = table.querySelectorAll("tr[data-name]");
+    const n = { all: rows.length, running: 0, stopped: 0, problems: 0 };
+    rows.forEach(function (tr) {
+      const s = tr.dataset.state;
+      if (s === "RUNNING") n.running++;
+      else if (s === "STOPPED" || s === "EXITED") n.stopped++;
+      else if (s === "FATAL" || s === "BACKOFF" || s === "UNKNOWN") n.problems++;
+    });
+    Object.keys(n).forEach(function (k) {
+      const dd = document.querySelector('[data-total="' + k + '"]');
+      if (dd) dd.textContent = String(n[k]);
+    });
+    table.querySelectorAll("tbody").forEach(function (tb) {
+      const c = tb.querySelector(".gcount");
+      const all = tb.querySelectorAll("tr[data-name]");
+      const up = tb.querySelectorAll('tr[data-state="RUNNING"]');
+      if (c) c.textContent = up.length + " of " + all.length + " running";
+    });
+  }
+  function findRow(name) {
+    let found = null;
+    table.querySelectorAll("tr[data-name]").forEach(function (tr) {
+      if (tr.dataset.name === name) found = tr;
+    });
+    return found;
+  }
+  const pending = new Map();
+  function refreshRow(name) {
+    if (!table || pending.has(name)) return;
+    const p = fetch("partial/row?name=" + enc(name), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        pending.delete(name);
+        const row = findRow(name);
+        if (!html || !row) return;
+        const t = document.createElement("template");
+        t.innerHTML = html.trim();
+        const fresh = t.content.firstElementChild;
+        if (!fresh) return;
+        const hadFocus = row.contains(document.activeElement) ? document.activeElement.getAttribute("aria-label") : null;
+        row.replaceWith(fresh);
+        if (hadFocus) {
+          const again = fresh.querySelector('[aria-label="' + CSS.escape(hadFocus) + '"]') || fresh.querySelector("button, a");
+          if (again) again.focus();
+        }
+        applyFilter();
+        totals();
+      })
+      .catch(function () { pending.delete(name); });
+    pending.set(name, p);
+  }
+  if (filter) filter.addEventListener("input", applyFilter);
+
+  document.addEventListener("submit", function (ev) {
+    const form = ev.target;
+    if (!form.classList || !form.classList.contains("live")) return;
+    const f = new FormData(form);
+    if (f.get("kind") !== "process") return;
+    ev.preventDefault();
+    const name = f.get("name"), action = f.get("action");
+    say(action + " " + name + "…", true);
+    api("POST", "api/v1/processes/" + enc(name) + "/" + enc(action)).then(function (r) {
+      if (r.ok) say(action + " " + name + ": done", true);
+      else say(action + " " + name + ": " + ((r.json.error || {}).message || "failed"), false);
+      if (table) refreshRow(name); else refreshDetails();
+    });
+  });
+
+  // ---- details page: state and actions follow events too
+  const pstate = document.getElementById("pstate");
+  const logEl = document.getElementById("log");
+  function refreshDetails() {
+    if (!logEl) return;
+    fetch("partial/row?name=" + enc(logEl.dataset.name), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        const t = document.createElement("template");
+        t.innerHTML = "<table><tbody>" + html.trim() + "</tbody></table>";
+        const row = t.content.querySelector("tr");
+        if (!row) return;
+        const cell = row.querySelector("td.state");
+        if (pstate && cell) {
+          pstate.className = "pill " + Array.from(cell.classList).filter(function (c) { return c.indexOf("s-") === 0; }).join(" ");
+          pstate.replaceChildren.apply(pstate, Array.from(cell.childNodes));
+        }
+        const acts = document.getElementById("pactions");
+        const fresh = row.querySelector("td.actions");
+        if (acts && fresh) {
+          fresh.querySelectorAll("a.details").forEach(function (a) { a.remove(); });
+          acts.replaceChildren.apply(acts, Array.from(fresh.childNodes));
+        }
+      });
+  }
+
+  // ---- one event stream for the live parts of every page
+  if (table || pstate) {
+    const es = new EventSource("api/v1/events");
+    es.addEventListener("process_state", function (m) {
+      let d;
+      try { d = JSON.parse(m.data); } catch (e) { return; }
+      if (table) refreshRow(d.name);
+      else if (logEl && d.name === logEl.dataset.name) refreshDetails();
+    });
+    ["group_added", "group_removed", "reload"].forEach(function (k) {
+      es.addEventListener(k, function () {
+        if (table) say("The configuration changed: reload the page to see new or removed processes.", true);
+      });
+    });
+  }
+
+  // ---- the log: last N lines, then followed live; ANSI colours as classes
+  const RING = 5000;
+  function ansiLine(text) {
+    const line = document.createElement("div");
+    let cls = [];
+    const re = /\x1b\[([0-9;]*)([A-Za-z])/g;
+    let last = 0, m;
+    function push(s) {
+      if (!s) return;
+      s = s.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "\ufffd");
+      if (cls.length) {
+        const span = document.createElement("span");
+        span.className = cls.join(" ");
+        span.textContent = s;
+        line.appendChild(span);
+      } else {
+        line.appendChild(document.createTextNode(s));
+      }
+    }
+    while ((m = re.exec(text))) {
+      push(text.slice(last, m.index));
+      last = re.lastIndex;
+      if (m[2] !== "m") continue;
+      (m[1] || "0").split(";").forEach(function (c) {
+        const n = parseInt(c || "0", 10);
+        if (n === 0) cls = [];
+        else if (n === 1) cls.push("a1");
+        else if (n === 39) cls = cls.filter(function (x) { return x[0] !== "f"; });
+        else if ((n >= 30 && n <= 37) || (n >= 90 && n <= 97)) {
+          cls = cls.filter(function (x) { return x[0] !== "f"; });
+          cls.push("f" + (n >= 90 ? n - 60 : n));
+        }
+      });
+    }
+    push(text.slice(last));
+    if (!line.firstChild) line.appendChild(document.createTextNode("\u00a0"));
+    return line;
+  }
+  if (logEl) {
+    const name = logEl.dataset.name;
+    let stream = logEl.dataset.stream;
+    let paused = false, held = [], follow = null;
+    const pause = document.getElementById("pause");
+    const lines = document.getElementById("lines");
+    const note = document.getElementById("follow");
+    const heading = document.getElementById("logh");
+    const sw = document.getElementById("switch");
+    const dl = document.getElementById("download");
+    function atBottom() { return logEl.scrollHeight - logEl.scrollTop - logEl.clientHeight < 40; }
+    function append(textLines) {
+      const stick = atBottom();
+      const frag = document.createDocumentFragment();
+      textLines.forEach(function (l) { frag.appendChild(ansiLine(l)); });
+      logEl.appendChild(frag);
+      while (logEl.childNodes.length > RING) logEl.removeChild(logEl.firstChild);
+      if (stick) logEl.scrollTop = logEl.scrollHeight;
+    }
+    // New lines arrive in bursts; draw them once a frame so a chatty child cannot hog the page.
+    let queue = [], scheduled = false;
+    function enqueue(l) {
+      if (paused) { held.push(l); if (held.length > RING) held.shift(); return; }
+      queue.push(l);
+      if (queue.length > RING) queue.shift();
+      if (!scheduled) {
+        scheduled = true;
+        requestAnimationFrame(function () { scheduled = false; const q = queue; queue = []; append(q); });
+      }
+    }
+    function load() {
+      if (follow) follow.close();
+      const n = lines ? lines.value : "200";
+      return api("GET", "api/v1/processes/" + enc(name) + "/log?lines=" + enc(n) + "&stream=" + stream).then(function (r) {
+        logEl.replaceChildren();
+        if (!r.ok) { logEl.textContent = (r.json.error || {}).message || "no log"; return; }
+        append(r.json.lines || []);
+        logEl.scrollTop = logEl.scrollHeight;
+        follow = new EventSource("api/v1/processes/" + enc(name) + "/log/follow?stream=" + stream);
+        follow.addEventListener("line", function (m) { enqueue(m.data); });
+        follow.onopen = function () { if (note) note.textContent = paused ? "paused" : "following"; };
+        follow.onerror = function () { if (note) note.textContent = "reconnecting…"; };
+      });
+    }
+    const refresh = document.getElementById("refresh");
+    if (refresh) refresh.addEventListener("click", function (ev) { ev.preventDefault(); load(); });
+    if (lines) lines.addEventListener("change", load);
+    if (sw) sw.addEventListener("click", function (ev) {
+      ev.preventDefault();
+      const other = stream;
+      stream = sw.dataset.stream;
+      sw.dataset.stream = other;
+      sw.textContent = "Show " + other;
+      sw.setAttribute("href", "process?name=" + enc(name) + "&stream=" + other);
+      if (heading) heading.textContent = "Log (" + stream + ")";
+      if (dl) dl.setAttribute("href", "download?name=" + enc(name) + "&stream=" + stream);
+      load();
+    });
+    if (pause) {
+      pause.hidden = false;
+      pause.addEventListener("click", function () {
+        paused = !paused;
+        pause.setAttribute("aria-pressed", String(paused));
+        pause.textContent = paused ? "Resume" : "Pause";
+        if (note) note.textContent = paused ? "paused" : "following";
+        if (!paused) { const h = held; held = []; h.forEach(enqueue); }
+      });
+    }
+    load();
+  }
+  applyFilter();
+})();
