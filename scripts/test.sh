@@ -14,7 +14,7 @@
 #
 # It installs what it needs when missing: Debian packages (apt-get update runs
 # at most once, and only when something is missing) and a Python venv at
-# <repo>/.venv with supervisor==4.3.0 and superlance (reused when already right).
+# <repo>/.venv with supervisor==4.3.0, superlance and schemathesis (reused when already right).
 # The tests find the venv through STEWARD_TEST_VENV. Exits non-zero on any failure.
 set -euo pipefail
 
@@ -97,19 +97,19 @@ venv_ok() {
   [ -x "$VENV/bin/python" ] && [ -x "$VENV/bin/supervisord" ] && [ -x "$VENV/bin/supervisorctl" ] &&
     "$VENV/bin/python" - <<'PY' >/dev/null 2>&1
 from importlib.metadata import version
-import supervisor, superlance  # noqa: F401
+import supervisor, superlance, schemathesis  # noqa: F401
 assert version("supervisor") == "4.3.0", version("supervisor")
 PY
 }
 if venv_ok; then
-  echo "venv: reusing $VENV (supervisor 4.3.0, superlance)"
+  echo "venv: reusing $VENV (supervisor 4.3.0, superlance, schemathesis)"
 else
-  step "creating the venv $VENV (supervisor==4.3.0, superlance)"
+  step "creating the venv $VENV (supervisor==4.3.0, superlance, schemathesis)"
   rm -rf "$VENV"
   python3 -m venv "$VENV"
   ok=0
   for attempt in 1 2 3; do
-    if "$VENV/bin/pip" install --disable-pip-version-check -q "supervisor==4.3.0" superlance; then ok=1; break; fi
+    if "$VENV/bin/pip" install --disable-pip-version-check -q "supervisor==4.3.0" superlance "schemathesis>=4,<5"; then ok=1; break; fi
     echo "pip install failed (attempt $attempt), retrying" >&2
     sleep $((attempt * 5))
   done

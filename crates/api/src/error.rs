@@ -164,9 +164,23 @@ where
             return Err(ApiError::bad_request("the body must be a JSON object"));
         }
         if let Some(sig) = v.get("signal") {
-            if !(sig.is_string() || sig.is_u64()) {
-                return Err(ApiError::bad_request(
-                    "`signal` must be a name (\"HUP\") or a number",
+            let text = match sig {
+                serde_json::Value::String(s) => s.clone(),
+                // JSON Schema counts 30.0 as an integer, so accept it as one.
+                serde_json::Value::Number(n) => match n.as_f64() {
+                    Some(f) if f.fract() == 0.0 && (0.0..=64.0).contains(&f) => {
+                        (f as u64).to_string()
+                    }
+                    _ => String::new(),
+                },
+                _ => String::new(),
+            };
+            let known = steward_config::parse_signal(&text).is_ok_and(|n| (1..=31).contains(&n));
+            if !known {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_SIGNAL",
+                    "`signal` must be a signal name (\"HUP\") or number (1-31)",
                 ));
             }
         }

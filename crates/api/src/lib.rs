@@ -13,6 +13,8 @@
 //! Routing, extractors, JSON and SSE are axum's; the OpenAPI document is written by hand
 //! ([`openapi`]) and checked by schemathesis in the test suite.
 
+#![recursion_limit = "256"]
+
 pub mod access;
 pub mod commands;
 pub mod cron;

@@ -35,7 +35,15 @@ fn sse(description: &str) -> Value {
 }
 
 fn action_enum() -> Value {
-    json!({"name": "action", "in": "path", "required": true, "schema": {"type": "string", "enum": ["start", "stop", "restart", "signal"]}})
+    json!({"name": "action", "in": "path", "required": true, "schema": {"type": "string", "enum": ["start", "stop", "restart"]}})
+}
+
+/// The body of a `signal` action: the signal is required there.
+fn required_signal_body() -> Value {
+    let mut b = signal_body();
+    b["required"] = json!(true);
+    b["content"]["application/json"]["schema"]["required"] = json!(["signal"]);
+    b
 }
 
 /// The signals a process can be sent, by the names `signal` accepts.
@@ -114,6 +122,12 @@ pub fn document() -> Value {
             "/api/v1/processes/{name}/{action}": {"post": {"summary": "start, stop, restart or signal one process (waits for the new state)",
                 "parameters": [proc_name.clone(), action_enum()], "requestBody": signal_body(),
                 "responses": errors(json!({"200": ok(json!({"type": "object", "properties": {"result": {"type": "string"}, "process": {}}}))}), &["400", "401", "403", "404", "409", "503"])}},
+            "/api/v1/processes/{name}/signal": {"post": {"summary": "Send a signal to one process", "parameters": [proc_name.clone()], "requestBody": required_signal_body(),
+                "responses": errors(json!({"200": ok(json!({"type": "object", "properties": {"result": {"type": "string"}, "process": {}}}))}), &["400", "401", "403", "404", "409", "503"])}},
+            "/api/v1/groups/{group}/signal": {"post": {"summary": "Send a signal to every process of a group", "parameters": [path_param("group", "group name")], "requestBody": required_signal_body(),
+                "responses": errors(json!({"200": ok(json!({"$ref": "#/components/schemas/MemberResults"}))}), &["400", "401", "403", "404"])}},
+            "/api/v1/all/signal": {"post": {"summary": "Send a signal to every process", "requestBody": required_signal_body(),
+                "responses": errors(json!({"200": ok(json!({"$ref": "#/components/schemas/MemberResults"}))}), &["400", "401", "403", "404"])}},
             "/api/v1/processes/{name}/log": {"get": {"summary": "The last lines of a log", "parameters": [
                     proc_name.clone(),
                     query_param("stream", json!({"type": "string", "enum": ["stdout", "stderr"]}), "default stdout"),

@@ -262,7 +262,7 @@ fn unknown_action(action: &str) -> ApiError {
 fn signal_of(body: Option<&Value>) -> ApiResult<i32> {
     let text = match body.and_then(|b| b.get("signal")) {
         Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::Number(n)) => n.as_f64().map_or(String::new(), |f| (f as i64).to_string()),
         _ => {
             return Err(ApiError::bad_request(
                 "expected a JSON body {\"signal\": \"HUP\"}",
