@@ -148,6 +148,11 @@ fn run_json(r: &RunRecord) -> Value {
         "output_head": String::from_utf8_lossy(&r.output_head),
         "output_tail": String::from_utf8_lossy(&r.output_tail),
         "output_bytes": r.output_total,
+        // Cluster locks (docs/cluster.md): which node ran the fire, its fence token, and
+        // why this node skipped it.
+        "node": r.node,
+        "fence": r.fence,
+        "skipped": r.skipped,
     })
 }
 

@@ -601,6 +601,8 @@ pub(crate) fn cron(web: Arc<Web>, req: Request) -> PageFuture {
                 for r in &list {
                     let result = if r["timed_out"] == true {
                         "timed out".to_string()
+                    } else if let Some(why) = r["skipped"].as_str() {
+                        format!("skipped: {why}")
                     } else if !r["error"].is_null() {
                         format!("error: {}", text(&r["error"]))
                     } else {
@@ -614,6 +616,7 @@ pub(crate) fn cron(web: Arc<Web>, req: Request) -> PageFuture {
                         result = esc(&result),
                         facts = dl(&[
                             ("Trigger", text(&r["trigger"])),
+                            ("Node", r["node"].as_str().unwrap_or("this node").to_string()),
                             ("Started", text(&r["started_at"])),
                             ("Duration", r["duration_s"].as_f64().map(|d| format!("{d:.2} s")).unwrap_or_else(|| "running".into())),
                             ("Output", format!("{} bytes", text(&r["output_bytes"]))),
