@@ -19,9 +19,12 @@ state_dir={dir}/state
 [program:web]
 command=sleep 1000
 startsecs=0
+stopwaitsecs=2
 
 [program:worker]
 command=sleep 1000
+startsecs=0
+stopwaitsecs=2
 numprocs=2
 process_name=%(program_name)s_%(process_num)02d
 
@@ -63,7 +66,9 @@ fn schemathesis_finds_nothing() {
                 d.conf.port
             ))
             .args(["-H", &format!("Authorization: Bearer {token}")])
-            .args(["--max-examples", "10", "--request-timeout", "10"])
+            // An action answers once the process is in its new state, which may take up to
+            // stopwaitsecs + startsecs on a loaded machine: a generous bound, not a cost.
+            .args(["--max-examples", "10", "--request-timeout", "30"])
             .args(["--exclude-path-regex", "(events|follow)$"])
             .env("SCHEMATHESIS_TELEMETRY", "false")
             .env("NO_COLOR", "1"),
