@@ -40,15 +40,46 @@ struct TrackState {
     last_activity: Instant,
 }
 
+/// Requests in service across every listener of one server set, so a shutdown can let
+/// the answers already being written (`supervisor.shutdown`'s own among them) go out
+/// before the connections close.
+#[derive(Debug, Default)]
+pub(crate) struct InFlight {
+    count: std::sync::atomic::AtomicUsize,
+    idle: tokio::sync::Notify,
+}
+
+impl InFlight {
+    /// Waits until no request is in service, or `grace` has passed (a followed log or a
+    /// long poll never ends by itself).
+    async fn drain(&self, grace: Duration) {
+        let _ = tokio::time::timeout(grace, async {
+            loop {
+                let idle = self.idle.notified();
+                if self.count.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                    return;
+                }
+                idle.await;
+            }
+        })
+        .await;
+    }
+}
+
+/// How long a shutdown waits for answers in progress.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
+
 /// Shared between a connection's I/O adapter and its in-flight requests.
 #[derive(Debug)]
 pub(crate) struct Track {
     state: Mutex<TrackState>,
+    inflight: Arc<InFlight>,
 }
 
 impl Track {
-    fn new() -> Arc<Track> {
+    fn new(inflight: Arc<InFlight>) -> Arc<Track> {
         Arc::new(Track {
+            inflight,
             state: Mutex::new(TrackState {
                 active: 0,
                 // A fresh connection must deliver its first request's headers in time too.
@@ -63,6 +94,9 @@ impl Track {
         let mut st = self.state.lock().unwrap();
         st.active += 1;
         st.head_started = None;
+        self.inflight
+            .count
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         ActiveGuard(self.clone())
     }
 }
@@ -76,6 +110,14 @@ impl Drop for ActiveGuard {
         let mut st = self.0.state.lock().unwrap();
         st.active = st.active.saturating_sub(1);
         st.last_activity = Instant::now();
+        let before = self
+            .0
+            .inflight
+            .count
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        if before == 1 {
+            self.0.inflight.idle.notify_waiters();
+        }
     }
 }
 
@@ -216,7 +258,7 @@ where
     S: AsyncRead + AsyncWrite + AsRawFd + Unpin + Send + 'static,
 {
     let probe = PeerProbe(stream.as_raw_fd());
-    let track = Track::new();
+    let track = Track::new(ctx.inflight.clone());
     let io = TimedIo {
         inner: stream,
         track: track.clone(),
@@ -248,7 +290,10 @@ async fn accept_loop(listener: AnyListener, ctx: Arc<Ctx>, mut stop: watch::Rece
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
-            _ = stop.changed() => break,
+            _ = stop.changed() => {
+                ctx.inflight.drain(SHUTDOWN_GRACE).await;
+                break;
+            }
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
             res = accept(&listener) => match res {
                 Ok(Accepted::Unix(s)) => { conns.spawn(serve_conn(s, ctx.clone(), None)); }
@@ -299,6 +344,7 @@ impl BoundServers {
             tcp_addrs: Vec::new(),
         };
         let api = backend.api();
+        let inflight = Arc::new(InFlight::default());
         let ctx = |auth: Option<Auth>, listener: steward_api::access::Listener| {
             let auth = auth.map(Arc::new);
             Arc::new(Ctx {
@@ -312,6 +358,7 @@ impl BoundServers {
                 options: options.clone(),
                 api: api.clone(),
                 listener,
+                inflight: inflight.clone(),
             })
         };
         // From here on `servers` owns the paths (unlinked on drop, also on error below).

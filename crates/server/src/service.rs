@@ -42,6 +42,8 @@ pub(crate) struct Ctx {
     pub(crate) api: Option<axum::Router>,
     /// What kind of listener this is (for the API's access rules).
     pub(crate) listener: steward_api::access::Listener,
+    /// Requests in service on every listener (a shutdown drains them first).
+    pub(crate) inflight: Arc<crate::conn::InFlight>,
     /// The listener's supervisord credentials as the API checks them.
     pub(crate) api_basic: Option<steward_api::access::BasicCheck>,
 }
