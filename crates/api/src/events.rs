@@ -39,6 +39,9 @@ struct Ring {
     next_id: u64,
     /// Events the engine's bus dropped before this log read them.
     lagged: u64,
+    /// Finished cron runs since the daemon started, by (job, result): `ok`, `failed`,
+    /// `timed_out`.
+    cron_results: std::collections::BTreeMap<(String, &'static str), u64>,
 }
 
 /// The ring and the newest id.
@@ -61,6 +64,7 @@ impl EventLog {
                 events: VecDeque::new(),
                 next_id: 1,
                 lagged: 0,
+                cron_results: Default::default(),
             })),
             newest: watch::Sender::new(0),
         }
@@ -90,6 +94,15 @@ impl EventLog {
         ring.events.iter().skip(skip).cloned().collect()
     }
 
+    /// Finished cron runs by (job, result) since the daemon started.
+    pub fn cron_results(&self) -> Vec<((String, &'static str), u64)> {
+        let ring = self.ring.lock().unwrap();
+        ring.cron_results
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    }
+
     /// How many engine events were dropped because this log fell behind the bus.
     pub fn lagged(&self) -> u64 {
         self.ring.lock().unwrap().lagged
@@ -103,6 +116,27 @@ impl EventLog {
             loop {
                 match rx.recv().await {
                     Ok(event) => {
+                        if let Event::CronRun {
+                            job,
+                            phase:
+                                phase @ steward_engine::events::CronPhase::Finished { timed_out, .. },
+                            ..
+                        } = &*event
+                        {
+                            let result = if *timed_out {
+                                "timed_out"
+                            } else if phase.failed() {
+                                "failed"
+                            } else {
+                                "ok"
+                            };
+                            *log.ring
+                                .lock()
+                                .unwrap()
+                                .cron_results
+                                .entry((job.to_string(), result))
+                                .or_default() += 1;
+                        }
                         if let Some((kind, data)) = describe(&event) {
                             log.push(kind, data);
                         }

@@ -199,6 +199,22 @@ pub async fn metrics(
             );
         }
     }
+    let results = st.events.cron_results();
+    if !results.is_empty() {
+        family(
+            &mut out,
+            "steward_cron_runs_total",
+            "counter",
+            "Finished cron runs since the daemon started, by result (ok, failed, timed_out).",
+        );
+        for ((job, result), n) in results {
+            let _ = writeln!(
+                out,
+                "steward_cron_runs_total{{job=\"{}\",result=\"{result}\"}} {n}",
+                escape(&job)
+            );
+        }
+    }
     family(
         &mut out,
         "steward_events_dropped_total",

@@ -619,6 +619,20 @@ command=sh -c 'echo tick >> {{dir}}/ticks'
         "did not resume"
     );
     assert_eq!(unix(&d, "POST", "/api/v1/cron/nosuch/run").status, 404);
+    // Every finished run is counted by result in /metrics.
+    let runs_ok = || -> u64 {
+        unix(&d, "GET", "/metrics")
+            .body
+            .lines()
+            .find(|l| l.starts_with("steward_cron_runs_total{job=\"tick\",result=\"ok\"}"))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    assert!(
+        wait_until(secs(5.0), || runs_ok() >= 3),
+        "{}",
+        unix(&d, "GET", "/metrics").body
+    );
 }
 
 #[test]
