@@ -12,7 +12,7 @@ use steward_engine::supervisor::Request;
 use steward_engine::CronJobInfo;
 
 use crate::access::{self, Connection, Principal, Role};
-use crate::error::{ApiError, ApiResult, JsonQuery};
+use crate::error::{count_param, ApiError, ApiResult, JsonQuery};
 use crate::ApiState;
 
 async fn jobs(st: &ApiState) -> Vec<CronJobInfo> {
@@ -165,14 +165,7 @@ pub async fn runs(
     JsonQuery(q): JsonQuery<RunsQuery>,
 ) -> ApiResult<Json<Value>> {
     access::require(&who, Role::Viewer)?;
-    let limit = match q.limit.as_deref() {
-        None => 20,
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=500).contains(n))
-            .ok_or_else(|| ApiError::bad_request("limit must be a number from 1 to 500"))?,
-    };
+    let limit = count_param(q.limit.as_deref(), "limit", 20, 500)?;
     let cursor = match q.cursor.as_deref() {
         None | Some("") => None,
         Some(v) => Some(

@@ -122,6 +122,26 @@ impl IntoResponse for ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// A count from the query string (`limit`, `lines`): `default` when absent, else a number
+/// from 1 to `max`, or a 400 naming the parameter and the range.
+pub fn count_param(
+    value: Option<&str>,
+    name: &str,
+    default: usize,
+    max: usize,
+) -> ApiResult<usize> {
+    match value {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("{name} must be a number from 1 to {max}"))
+            }),
+    }
+}
+
 /// A query string as `T`, or the API's 400 (axum's own rejection is plain text).
 pub struct JsonQuery<T>(pub T);
 

@@ -38,7 +38,7 @@ use serde_json::{json, Value};
 use steward_engine::{EngineHandle, SupervisorState};
 
 use crate::access::{Connection, Principal, Role};
-use crate::error::{ApiError, ApiResult, JsonQuery};
+use crate::error::{count_param, ApiError, ApiResult, JsonQuery};
 
 /// Where state-changing requests are recorded (the daemon's audit log).
 pub trait AuditSink: Send + Sync {
@@ -271,14 +271,7 @@ async fn audit_route(
     JsonQuery(q): JsonQuery<AuditQuery>,
 ) -> ApiResult<Json<Value>> {
     access::require(&who, Role::Admin)?;
-    let limit = match q.limit.as_deref() {
-        None => 100,
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=10_000).contains(n))
-            .ok_or_else(|| ApiError::bad_request("limit must be a number from 1 to 10000"))?,
-    };
+    let limit = count_param(q.limit.as_deref(), "limit", 100, 10_000)?;
     let records = st
         .audit
         .as_ref()

@@ -20,7 +20,7 @@ use steward_engine::actions::{self, ManyAction, MemberResult};
 use steward_engine::{ProcInfo, ProcessState, Snapshot};
 
 use crate::access::{self, Connection, Principal, Role};
-use crate::error::{ApiError, ApiResult, JsonQuery, OptionalJson};
+use crate::error::{count_param, ApiError, ApiResult, JsonQuery, OptionalJson};
 use crate::ApiState;
 
 fn rfc3339(epoch: f64) -> Value {
@@ -428,14 +428,7 @@ pub async fn log(
     JsonQuery(q): JsonQuery<LogQuery>,
 ) -> ApiResult<Json<Value>> {
     access::require(&who, Role::Logs)?;
-    let lines = match q.lines.as_deref() {
-        None => 100,
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=10_000).contains(n))
-            .ok_or_else(|| ApiError::bad_request("lines must be a number from 1 to 10000"))?,
-    };
+    let lines = count_param(q.lines.as_deref(), "lines", 100, 10_000)?;
     let (path, stderr) = log_path(&st, &who, &name, q.stream.as_deref())?;
     let found = match last_lines(&path, lines) {
         Ok(l) => l,

@@ -412,23 +412,15 @@ fn browser_sessions_need_csrf_and_the_same_origin() {
     let d = start();
     d.wait_state("web", "RUNNING", secs(10.0));
     let json = "Content-Type: application/json";
+    let login = |password: &str| {
+        let body = format!(r#"{{"username":"admin","password":"{password}"}}"#);
+        tcp_with_headers(&d, "POST", "/api/v1/session", &[json], Some(&body))
+    };
     // Wrong password: 401, and after five attempts a minute, 429 with Retry-After.
-    let (status, _) = tcp_with_headers(
-        &d,
-        "POST",
-        "/api/v1/session",
-        &[json],
-        Some(r#"{"username":"admin","password":"nope"}"#),
-    );
+    let (status, _) = login("nope");
     assert_eq!(status, 401);
     // Right password (the listener's own user is an admin).
-    let (status, text) = tcp_with_headers(
-        &d,
-        "POST",
-        "/api/v1/session",
-        &[json],
-        Some(r#"{"username":"admin","password":"s3cret"}"#),
-    );
+    let (status, text) = login("s3cret");
     assert_eq!(status, 200, "{text}");
     let lower = text.to_ascii_lowercase();
     let cookie_line = lower
@@ -497,21 +489,9 @@ fn browser_sessions_need_csrf_and_the_same_origin() {
     );
     // The limiter (a successful login cleared it): five wrong attempts, then 429.
     for _ in 0..5 {
-        tcp_with_headers(
-            &d,
-            "POST",
-            "/api/v1/session",
-            &[json],
-            Some(r#"{"username":"admin","password":"nope"}"#),
-        );
+        login("nope");
     }
-    let (status, text) = tcp_with_headers(
-        &d,
-        "POST",
-        "/api/v1/session",
-        &[json],
-        Some(r#"{"username":"admin","password":"s3cret"}"#),
-    );
+    let (status, text) = login("s3cret");
     assert_eq!(status, 429, "{text}");
     assert!(text.to_ascii_lowercase().contains("retry-after:"), "{text}");
 }

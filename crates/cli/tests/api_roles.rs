@@ -74,6 +74,18 @@ fn call(d: &Daemon, method: &str, path: &str, token: &str) -> u16 {
     out.stdout.trim().parse().unwrap_or(0)
 }
 
+/// `GET path` as the admin, parsed (`null` when it is not JSON).
+fn get_json(d: &Daemon, path: &str, admin: &str) -> Value {
+    let out = run_with_timeout(
+        Command::new("curl")
+            .args(["-s", "--max-time", "20", "-H"])
+            .arg(format!("Authorization: Bearer {admin}"))
+            .arg(format!("http://127.0.0.1:{}{path}", d.conf.port)),
+        secs(30.0),
+    );
+    serde_json::from_str(&out.stdout).unwrap_or(Value::Null)
+}
+
 /// What a forbidden call must not change: every process's pid and state, cron jobs'
 /// enabled flags and run counts, command runs.
 fn fingerprint(d: &Daemon, admin: &str) -> String {
@@ -84,51 +96,9 @@ fn fingerprint(d: &Daemon, admin: &str) -> String {
         .iter()
         .map(|p| format!("{}:{}:{}", p["name"], p["statename"], p["pid"]))
         .collect();
-    let out = run_with_timeout(
-        Command::new("curl")
-            .args([
-                "-s",
-                "--max-time",
-                "20",
-                "-H",
-                &format!("Authorization: Bearer {admin}"),
-            ])
-            .arg(format!(
-                "http://127.0.0.1:{}/api/v1/cron/tick/runs",
-                d.conf.port
-            )),
-        secs(30.0),
-    );
-    let runs: Value = serde_json::from_str(&out.stdout).unwrap_or(Value::Null);
-    let job = run_with_timeout(
-        Command::new("curl")
-            .args([
-                "-s",
-                "--max-time",
-                "20",
-                "-H",
-                &format!("Authorization: Bearer {admin}"),
-            ])
-            .arg(format!("http://127.0.0.1:{}/api/v1/cron/tick", d.conf.port)),
-        secs(30.0),
-    );
-    let job: Value = serde_json::from_str(&job.stdout).unwrap_or(Value::Null);
-    let cmd = run_with_timeout(
-        Command::new("curl")
-            .args([
-                "-s",
-                "--max-time",
-                "20",
-                "-H",
-                &format!("Authorization: Bearer {admin}"),
-            ])
-            .arg(format!(
-                "http://127.0.0.1:{}/api/v1/commands/hello/runs",
-                d.conf.port
-            )),
-        secs(30.0),
-    );
-    let cmd: Value = serde_json::from_str(&cmd.stdout).unwrap_or(Value::Null);
+    let runs = get_json(d, "/api/v1/cron/tick/runs", admin);
+    let job = get_json(d, "/api/v1/cron/tick", admin);
+    let cmd = get_json(d, "/api/v1/commands/hello/runs", admin);
     format!(
         "{procs:?} cron_enabled={} cron_runs={} command_runs={}",
         job["enabled"],
