@@ -70,6 +70,8 @@ fn schemathesis_finds_nothing() {
             // stopwaitsecs + startsecs on a loaded machine: a generous bound, not a cost.
             .args(["--max-examples", "10", "--request-timeout", "30"])
             .args(["--exclude-path-regex", "(events|follow)$"])
+            // Its cache directory goes to the test's temp dir, not into the checkout.
+            .current_dir(&d.conf.dir)
             .env("SCHEMATHESIS_TELEMETRY", "false")
             .env("NO_COLOR", "1"),
         secs(600.0),
