@@ -2,7 +2,9 @@
 # Builds the Debian package with cargo-deb, installs it on this machine with `dpkg -i`,
 # checks the installed result, and purges it again.
 #
-#   bash scripts/package-test.sh
+#   bash scripts/package-test.sh             release build, then package
+#   bash scripts/package-test.sh --no-build  package the existing target/release/steward
+#                                            (scripts/test.sh: the bench smoke built it)
 #
 # Checks: `steward check` accepts the installed /etc/steward/steward.conf, the unit passes
 # `systemd-analyze verify` (when installed), the opt-in supervisord/supervisorctl symlinks
@@ -21,9 +23,18 @@ if ! cargo deb --version >/dev/null 2>&1; then
   cargo install cargo-deb --locked
 fi
 
-step "cargo deb -p steward (release build)"
+DEB_ARGS=()
+case "${1:-}" in
+  "") ;;
+  --no-build)
+    [ -x target/release/steward ] || fail "--no-build: no target/release/steward"
+    DEB_ARGS=(--no-build) ;;
+  *) fail "unknown argument '$1'" ;;
+esac
+
+step "cargo deb -p steward ${DEB_ARGS[*]}"
 start=$(date +%s)
-cargo deb -p steward
+cargo deb -p steward "${DEB_ARGS[@]}"
 echo "package built in $(( $(date +%s) - start )) s"
 deb="$(ls -t target/debian/steward_*.deb | head -1)"
 echo "package: $deb"

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The one command that runs every test of Steward on a fresh machine.
 #
-#   bash scripts/test.sh            fmt check, clippy, then the whole test suite
+#   bash scripts/test.sh            fmt check, clippy, the whole test suite, the bench smoke,
+#                                   and the Debian package test (as root: the package is built
+#                                   from the bench's release binary, installed with dpkg -i,
+#                                   checked and purged; scripts/package-test.sh)
 #   bash scripts/test.sh --quick    the test suite only (skips fmt and clippy)
 #   bash scripts/test.sh --reference  the black-box daemon tests (tests/daemon_*.rs) against
 #                                   the real supervisord 4.3, to validate the tests themselves
 #                                   (STEWARD_TEST_TARGET=supervisord; implies --quick)
-#   bash scripts/test.sh --package  also build the Debian package (a release build),
-#                                   install it with dpkg -i, check it, purge it
-#                                   (scripts/package-test.sh; needs root)
+#   bash scripts/test.sh --no-package  skip the Debian package test
 #   bash scripts/test.sh [--quick] -- ARGS   extra ARGS go to the test runner
 #                                   (e.g. `-- daemon_` to run only matching tests)
 #
@@ -23,13 +24,14 @@ cd "$ROOT"
 
 QUICK=0
 REFERENCE=0
-PACKAGE=0
+PACKAGE=1
 RUNNER_ARGS=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --reference) QUICK=1; REFERENCE=1; export STEWARD_TEST_TARGET=supervisord ;;
     --package) PACKAGE=1 ;;
+    --no-package) PACKAGE=0 ;;
     -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     --) shift; RUNNER_ARGS=("$@"); break ;;
     *) echo "test.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
@@ -180,11 +182,15 @@ if [ "$QUICK" = 0 ] && [ "$REFERENCE" = 0 ]; then
   step "bench smoke: bench/run --smoke"
   timeout 900 bash bench/smoke_test.sh || CHECKS_FAILED+=("bench smoke (bench/run --smoke)")
 fi
-# The Debian package: built, installed with dpkg -i, checked, purged (on request only:
-# it is a release build, see docs/service.md).
-if [ "$PACKAGE" = 1 ]; then
-  step "package test: scripts/package-test.sh"
-  bash scripts/package-test.sh || CHECKS_FAILED+=("package test (scripts/package-test.sh)")
+# The Debian package: built from the release binary the bench smoke just built, installed
+# with dpkg -i, checked, purged (docs/service.md). dpkg -i needs root.
+if [ "$PACKAGE" = 1 ] && [ "$QUICK" = 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v dpkg >/dev/null 2>&1; then
+    step "package test: scripts/package-test.sh --no-build"
+    bash scripts/package-test.sh --no-build || CHECKS_FAILED+=("package test (scripts/package-test.sh)")
+  else
+    echo "test.sh: package test skipped (needs root and dpkg)" >&2
+  fi
 fi
 # The closing line, counted over the whole run: "steward: N passed, N failed, N skipped".
 if [ -n "$summary" ]; then
