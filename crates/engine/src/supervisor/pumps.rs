@@ -208,6 +208,10 @@ impl PumpState {
                 }
             }
             let n = n as usize;
+            if n >= DEFAULT_PIPE_SIZE && !self.tried_enlarging {
+                self.tried_enlarging = true;
+                self.enlarged = enlarge_pipe(raw);
+            }
             self.handle(&scratch[..n]);
             if n < scratch.len() && !hung_up {
                 return Turn::Drained;
@@ -344,14 +348,22 @@ impl Shared {
 
     /// One pipe's turn. The state is out of its slot meanwhile, so the engine can add
     /// pumps while this one writes its log.
-    fn run_turn(&self, token: Token, scratch: &mut Vec<u8>, requeue: bool, hung_up: bool) -> Turn {
+    /// Also says whether the pipe is an event listener's (its reader must not be paced).
+    fn run_turn(
+        &self,
+        token: Token,
+        scratch: &mut Vec<u8>,
+        requeue: bool,
+        hung_up: bool,
+    ) -> (Turn, bool) {
         let Some(mut state) = self.slots().take(token) else {
-            return Turn::Closed;
+            return (Turn::Closed, false);
         };
+        let protocol = state.protocol;
         if state.queued && !requeue {
             // Its turn comes from the queue.
             self.slots().put_back(token, state);
-            return Turn::Drained;
+            return (Turn::Drained, protocol);
         }
         let turn = state.turn(scratch, hung_up);
         match turn {
@@ -371,7 +383,7 @@ impl Shared {
                 self.slots().put_back(token, state);
             }
         }
-        turn
+        (turn, protocol)
     }
 }
 
@@ -485,6 +497,7 @@ fn run(shared: &Shared, mut poll: Poll) {
     let mut queue: VecDeque<Token> = VecDeque::new();
     // Allocated at the first read (spliced logs never need it).
     let mut scratch: Vec<u8> = Vec::new();
+    let mut pacer = Pacer::default();
     loop {
         if queue.is_empty() && shared.closing.load(Ordering::Acquire) && shared.slots().live == 0 {
             return;
@@ -496,21 +509,66 @@ fn run(shared: &Shared, mut poll: Poll) {
             }
             continue;
         }
+        let mut interactive = false;
         for event in events.iter() {
             if event.token() == WAKE {
                 continue;
             }
             let hung_up = event.is_read_closed() || event.is_error();
-            if let Turn::More = shared.run_turn(event.token(), &mut scratch, false, hung_up) {
+            let (turn, protocol) = shared.run_turn(event.token(), &mut scratch, false, hung_up);
+            interactive |= protocol;
+            if let Turn::More = turn {
                 queue.push_back(event.token());
             }
         }
         for _ in 0..queue.len() {
             let token = queue.pop_front().expect("counted");
-            if let Turn::More = shared.run_turn(token, &mut scratch, true, true) {
+            if let (Turn::More, _) = shared.run_turn(token, &mut scratch, true, true) {
                 queue.push_back(token);
             }
         }
+        if queue.is_empty() && !events.is_empty() {
+            pacer.after_pass(interactive);
+        }
+    }
+}
+
+/// How long a burst of small writes is left to accumulate in its pipes between two reads.
+/// It bounds the latency a log reader (`tail -f`, the API's follow) can see added.
+const COALESCE: Duration = Duration::from_millis(1);
+
+/// Paces the thread through bursts of small writes.
+///
+/// Linux wakes a pipe's waiter on the first write into an empty pipe, so a child writing a
+/// line per write(2) wakes a reader that keeps up once per line or two: 100,000 wake-ups
+/// for 1,000,000 lines, each costing a sleep, a wake and three system calls, and each write
+/// costing the child a wake-up of the reader. When a pass begins less than [`COALESCE`]
+/// after the previous one ended, output is arriving faster than one pass per millisecond,
+/// so the thread sleeps [`COALESCE`] before it waits again: the writes meanwhile land in a
+/// pipe that is not empty (no wake-up, for the writer either) and the next pass moves
+/// them in one splice. A lone line (the previous pass long ago) is read at once. A pass
+/// that served an event listener's protocol is never paced: the listener waits for its
+/// answer.
+#[derive(Default)]
+struct Pacer {
+    previous_end: Option<std::time::Instant>,
+}
+
+impl Pacer {
+    fn after_pass(&mut self, interactive: bool) {
+        if let Some(pause) = self.pause_at(std::time::Instant::now(), interactive) {
+            std::thread::sleep(pause);
+            self.previous_end = Some(std::time::Instant::now());
+        }
+    }
+
+    /// The decision, for a pass that ended at `now`: how long to sleep, if at all.
+    fn pause_at(&mut self, now: std::time::Instant, interactive: bool) -> Option<Duration> {
+        let burst = self
+            .previous_end
+            .is_some_and(|end| now.duration_since(end) < COALESCE);
+        self.previous_end = Some(now);
+        (burst && !interactive).then_some(COALESCE)
     }
 }
 
@@ -595,6 +653,18 @@ mod tests {
     fn pipe() -> OwnedFd {
         let (r, _w) = nix::unistd::pipe().expect("pipe");
         r
+    }
+
+    #[test]
+    fn only_a_burst_is_paced_and_never_a_listener() {
+        let start = std::time::Instant::now();
+        let mut pacer = Pacer::default();
+        assert_eq!(pacer.pause_at(start, false), None, "a lone pass is not paced");
+        let soon = start + COALESCE / 2;
+        assert_eq!(pacer.pause_at(soon, false), Some(COALESCE), "a burst is");
+        assert_eq!(pacer.pause_at(soon + COALESCE / 2 - Duration::from_micros(1), true), None);
+        let later = soon + 10 * COALESCE;
+        assert_eq!(pacer.pause_at(later, false), None, "the burst has ended");
     }
 
     #[test]
