@@ -659,10 +659,17 @@ mod tests {
     fn only_a_burst_is_paced_and_never_a_listener() {
         let start = std::time::Instant::now();
         let mut pacer = Pacer::default();
-        assert_eq!(pacer.pause_at(start, false), None, "a lone pass is not paced");
+        assert_eq!(
+            pacer.pause_at(start, false),
+            None,
+            "a lone pass is not paced"
+        );
         let soon = start + COALESCE / 2;
         assert_eq!(pacer.pause_at(soon, false), Some(COALESCE), "a burst is");
-        assert_eq!(pacer.pause_at(soon + COALESCE / 2 - Duration::from_micros(1), true), None);
+        assert_eq!(
+            pacer.pause_at(soon + COALESCE / 2 - Duration::from_micros(1), true),
+            None
+        );
         let later = soon + 10 * COALESCE;
         assert_eq!(pacer.pause_at(later, false), None, "the burst has ended");
     }
