@@ -137,6 +137,7 @@ async fn authenticate(State(st): State<Arc<ApiState>>, mut req: Request, next: N
             listener: access::Listener::TcpPublic,
             peer: None,
             basic: None,
+            base_path: None,
         });
     // A browser on this machine must not be a way in: whatever the credentials (none, on
     // a loopback listener), a state change sent from another origin is refused.

@@ -67,13 +67,16 @@
     });
     return found;
   }
-  const pending = new Map();
+  // One fetch per row at a time; an event that arrives meanwhile asks for one more after
+  // it, so the row always ends on the latest state (a restart is 3 events in a few ms).
+  const inflight = new Set(), again = new Set();
   function refreshRow(name) {
-    if (!table || pending.has(name)) return;
-    const p = fetch("partial/row?name=" + enc(name), { credentials: "same-origin" })
+    if (!table) return;
+    if (inflight.has(name)) { again.add(name); return; }
+    inflight.add(name);
+    fetch("partial/row?name=" + enc(name), { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (html) {
-        pending.delete(name);
         const row = findRow(name);
         if (!html || !row) return;
         const t = document.createElement("template");
@@ -83,14 +86,17 @@
         const hadFocus = row.contains(document.activeElement) ? document.activeElement.getAttribute("aria-label") : null;
         row.replaceWith(fresh);
         if (hadFocus) {
-          const again = fresh.querySelector('[aria-label="' + CSS.escape(hadFocus) + '"]') || fresh.querySelector("button, a");
-          if (again) again.focus();
+          const target = fresh.querySelector('[aria-label="' + CSS.escape(hadFocus) + '"]') || fresh.querySelector("button, a");
+          if (target) target.focus();
         }
         applyFilter();
         totals();
       })
-      .catch(function () { pending.delete(name); });
-    pending.set(name, p);
+      .catch(function () {})
+      .then(function () {
+        inflight.delete(name);
+        if (again.delete(name)) refreshRow(name);
+      });
   }
   if (filter) filter.addEventListener("input", applyFilter);
 

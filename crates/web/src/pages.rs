@@ -535,19 +535,33 @@ pub(crate) fn cron(web: Arc<Web>, req: Request) -> PageFuture {
                         l["duration_s"].as_f64().unwrap_or(0.0)
                     ),
                 };
+                let paused = j["paused"] == true;
                 let run = if may(&caller, Role::Operator) {
-                    html::action_form(
-                        web.csrf_of(&caller),
-                        &[
-                            ("kind", "cron"),
-                            ("name", name),
-                            ("action", "run"),
-                            ("back", &format!("cron?job={}", url(name))),
-                        ],
-                        "run now",
-                        &format!("run now {name}"),
-                        "act",
-                    )
+                    let back = format!("cron?job={}", url(name));
+                    let form = |action: &str, label: &str| {
+                        html::action_form(
+                            web.csrf_of(&caller),
+                            &[
+                                ("kind", "cron"),
+                                ("name", name),
+                                ("action", action),
+                                ("back", &back),
+                            ],
+                            label,
+                            &format!("{label} {name}"),
+                            "act",
+                        )
+                    };
+                    // Pause and resume act on the schedule only; a job that its section
+                    // disables (`enabled = false`) has nothing to resume.
+                    let toggle = if paused {
+                        form("enable", "enable")
+                    } else if j["enabled"] == true {
+                        form("disable", "disable")
+                    } else {
+                        String::new()
+                    };
+                    format!("{}{toggle}", form("run", "run now"))
                 } else {
                     String::new()
                 };
@@ -564,7 +578,13 @@ pub(crate) fn cron(web: Arc<Web>, req: Request) -> PageFuture {
                     tz = esc(&text(&j["timezone"])),
                     next = next.join(""),
                     last = esc(&last),
-                    en = if j["enabled"] == true { "yes" } else { "no (enabled = false)" },
+                    en = if j["enabled"] == true {
+                        "yes"
+                    } else if paused {
+                        "no (paused)"
+                    } else {
+                        "no (enabled = false)"
+                    },
                 ));
             }
             body.push_str("</tbody></table></div>");

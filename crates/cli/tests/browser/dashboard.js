@@ -204,6 +204,16 @@ async function login(page, user, pass) {
     await page.reload();
   }
   check((await page.textContent("#history")).includes("backup done"), "run now: the run and its output are in the history");
+  // pause and resume the schedule
+  const jobRow = async () => page.textContent('#jobs tr[data-job="backup"]');
+  await Promise.all([page.waitForNavigation(), page.click('button[aria-label="disable backup"]')]);
+  check((await jobRow()).includes("no (paused)") && (await page.$('button[aria-label="enable backup"]')) !== null,
+    "disable pauses the job: it shows as paused, with an enable button");
+  const paused = await page.evaluate(() => fetch("api/v1/cron/backup").then((r) => r.json()));
+  check(paused.paused === true && paused.enabled === false, "the API says the job is paused");
+  await Promise.all([page.waitForNavigation(), page.click('button[aria-label="enable backup"]')]);
+  check((await jobRow()).includes("yes") && (await page.$('button[aria-label="disable backup"]')) !== null,
+    "enable resumes the job");
   await axe(page, "the jobs page");
   await shots(page, "cron");
 
