@@ -1373,7 +1373,8 @@ class Bench:
                     raw = RawRPC(d.sock, "supervisor.getAllProcessInfo")
                     raw.call()
                     lat = []
-                    for _ in range(c["api_calls"]):
+                    # For scale only, and ~1.6 s a call at N=1000: ten are plenty.
+                    for _ in range(min(10, c["api_calls"])):
                         t0 = time.perf_counter()
                         raw.call()
                         lat.append(time.perf_counter() - t0)
@@ -1683,6 +1684,7 @@ def targets(res):
                         "machine" % n, x["advantage"] >= 10 and v <= 1.5 * lim,
                         "%sx; %s s = %s× the machine's %s s" % (
                             fmt(x["advantage"]), fmt(v), fmt(v / lim), fmt(lim))))
+    api_dashboard_targets(out, s, med)
     v = med("restart.crash.p50")
     if v is not None:
         x = s("restart.crash.p50")
@@ -1697,6 +1699,57 @@ def targets(res):
         out.append(("shutdown: SIGTERM→exit ≤ 1 s", ok,
                     ", ".join("N=%s: %s s" % (n, fmt(v)) for n, v in vals)))
     return out
+
+
+def api_dashboard_targets(out, s, med):
+    """Issue 13's API bars and issue 14's dashboard bars (Steward alone: supervisord has no
+    counterpart, its getAllProcessInfo is only shown beside the list for scale)."""
+    v = med("api.list.p50")
+    if v is not None:
+        out.append(("api: GET /api/v1/processes at N=1000 ≤ 20 ms", v <= 20,
+                    "p50 %s ms, p99 %s ms (supervisord's getAllProcessInfo p50 %s ms)" % (
+                        fmt(v), fmt(med("api.list.p99")),
+                        fmt(med("api.list.p50", "supervisord")))))
+    v = med("api.sse.p95")
+    if v is not None:
+        out.append(("api: an SSE client sees a state change ≤ 50 ms after it happens (p95, "
+                    "10 clients)", v <= 50, "p95 %s ms, p50 %s ms" % (
+                        fmt(v), fmt(med("api.sse.p50")))))
+    x = s("api.idle.ctxsw")
+    if x:
+        worst = x["steward"]["max"]
+        due = s("api.idle.beats")["steward"]["max"]
+        # A heartbeat wakes one runtime thread (its timer) and may hand the write to one
+        # more: two switches per heartbeat due in the window, nothing else.
+        out.append(("api: idle SSE clients cost no wake-ups beyond one heartbeat per 30 s "
+                    "each", worst <= 2 * due, "worst run: %d switches, %d heartbeats due "
+                    "(%s)" % (worst, due, x["label"])))
+    after, heavy = med("api.rss.after"), med("api.rss.heavy")
+    if after is not None:
+        out.append(("api: adds ≤ 2 MiB RSS at N=1000", max(after, heavy) <= 2.0,
+                    "+%s MiB after heavy use, +%s MiB during it with the SSE clients "
+                    "connected (from %s MiB)" % (fmt(after), fmt(heavy),
+                                                 fmt(med("api.rss.before")))))
+    v = med("dashboard.interactive_ms")
+    if v is not None:
+        out.append(("dashboard: interactive ≤ 1 s after navigation at N=1000", v <= 1000,
+                    "%s ms (DOMContentLoaded %s ms)" % (fmt(v), fmt(med("dashboard.dcl_ms")))))
+        v = med("dashboard.filter_max_ms")
+        out.append(("dashboard: a filter keystroke updates the view ≤ 100 ms", v <= 100,
+                    "slowest %s ms, p50 %s ms" % (fmt(v), fmt(med("dashboard.filter_p50_ms")))))
+        v = med("dashboard.change_p95_ms")
+        out.append(("dashboard: a state change shows on screen ≤ 250 ms p95", v <= 250,
+                    "p95 %s ms, p50 %s ms" % (fmt(v), fmt(med("dashboard.change_p50_ms")))))
+        x = s("dashboard.flood_longtasks")["steward"]["max"]
+        kept = s("dashboard.flood_dom_lines")["steward"]["max"]
+        out.append(("dashboard: a child writing 10,000 lines/s: no main-thread task > 50 ms, "
+                    "a bounded ring of lines", x == 0 and kept <= 5000,
+                    "worst run: %d tasks > 50 ms (longest %s ms), %d lines kept, %s lines/s "
+                    "drawn" % (x, fmt(s("dashboard.flood_longest_ms")["steward"]["max"]), kept,
+                               fmt(med("dashboard.flood_lines_per_s")))))
+        v = med("dashboard.load_gzip_kb")
+        out.append(("dashboard: first load ≤ 100 KB gzip (HTML, JS, CSS, icon) at N=1000",
+                    v <= 100, "%s KB" % fmt(v)))
 
 
 # ---------------------------------------------------------------- output
@@ -1805,7 +1858,7 @@ def write_markdown(path, meta, res, tgts):
     for t in fr:
         w("- " + t)
     w("")
-    w("## Targets (issues 6 and 19)")
+    w("## Targets (issues 6, 13, 14 and 19)")
     w("")
     w("| Target | Met | Measured |")
     w("|---|---|---|")
@@ -1830,8 +1883,10 @@ def write_markdown(path, meta, res, tgts):
     w("bench/run            # full: ≥ 5 runs per daemon, N = 10, 100, 1000 (tens of minutes)")
     w("bench/run --quick    # under 3 minutes: 2 runs, smaller N, shorter idle windows")
     w("bench/run --smoke    # CI-safe: tiny N, 1 run, checks only that every scenario works")
+    w("bench/run --only api,dashboard --merge bench/results/FULL.json   # rerun some "
+      "scenarios, keep the rest of an earlier run's figures")
     w("bench/run --only rpc,logs   # some scenarios only (limits, idle, spawn, spawndisk, "
-      "rpc, logs, linewise, restart, reload, shutdown)")
+      "rpc, logs, linewise, restart, reload, shutdown, api, dashboard)")
     w("```")
     w("")
     w("Raw samples: `bench/results/%s`." % os.path.basename(meta["json"]))
@@ -1871,6 +1926,35 @@ def fractions(res):
     return out
 
 
+def merged(res, path):
+    """`res` plus every figure of the results file `path` that `res` does not have (the
+    earlier ones first, in their order), with a note saying where they come from."""
+    with open(path) as f:
+        doc = json.load(f)
+    out = Results()
+    out.limits = res.limits or doc["limits"]
+    kept = 0
+    for fig in doc["figures"]:
+        if fig["key"] in res.figures:
+            continue
+        kept += 1
+        for kind in ("steward", "supervisord"):
+            for v in fig["samples"][kind]:
+                out.add(fig["key"], fig["label"], fig["unit"], fig["better"], kind, v)
+    for key in res.order:
+        f = res.figures[key]
+        for kind in ("steward", "supervisord"):
+            for v in f["samples"][kind]:
+                out.add(key, f["label"], f["unit"], f["better"], kind, v)
+    m = doc["meta"]
+    out.notes = res.notes + doc.get("notes", []) + [
+        "%d figures come from the earlier run `bench/results/%s` (%s, commit `%s`, mode `%s`); "
+        "this run (date and commit above) measured the other %d" % (
+            kept, os.path.basename(path), m["date"], m["commit"], m["mode"], len(res.order))]
+    out.errors = res.errors
+    return out
+
+
 def venv_supervisord_version(supervisord):
     try:
         return subprocess.run([supervisord, "--version"], capture_output=True, text=True,
@@ -1895,6 +1979,9 @@ def main():
     ap.add_argument("--tmpdir", default=None,
                     help="where runs put configs and logs (default: /dev/shm if it is a "
                          "tmpfs with 4 GiB free, else the system temp dir)")
+    ap.add_argument("--merge", metavar="JSON",
+                    help="keep the figures of an earlier results file for every figure this "
+                         "run does not measure (docs/performance.md then shows both)")
     ap.add_argument("--render", metavar="JSON",
                     help="only rewrite docs/performance.md from a results JSON file")
     args = ap.parse_args()
@@ -1981,8 +2068,10 @@ def main():
         print("   (%.1f s)" % (time.monotonic() - t0), flush=True)
 
     elapsed = time.monotonic() - t_start
+    if args.merge:
+        bench.res = merged(bench.res, args.merge)
     tgts = targets(bench.res)
-    print("\n== targets (issues 6 and 19)")
+    print("\n== targets (issues 6, 13, 14 and 19)")
     for text, met, detail in tgts:
         print("  [%s] %s — %s" % ({True: "met", False: "MISSED", None: " -- "}[met], text,
                                   detail))

@@ -95,34 +95,29 @@ fn message_html(inc: &Incoming) -> String {
     )
 }
 
-/// The actions that fit a process's state, as forms.
+/// The actions that fit a process's state, as one form (a button per action).
 fn process_actions(web: &Web, caller: &Caller, p: &Value, back: &str) -> String {
     let name = p["name"].as_str().unwrap_or("");
     let state = p["state"].as_str().unwrap_or("");
-    let mut out = String::new();
-    if may(caller, Role::Operator) {
-        let acts: &[&str] = match state {
-            "RUNNING" | "STARTING" => &["stop", "restart"],
-            "BACKOFF" => &["start", "stop"],
-            "STOPPING" => &[],
-            _ => &["start"],
-        };
-        for a in acts {
-            out.push_str(&html::action_form(
-                web.csrf_of(caller),
-                &[
-                    ("kind", "process"),
-                    ("name", name),
-                    ("action", a),
-                    ("back", back),
-                ],
-                a,
-                &format!("{a} {name}"),
-                "act live",
-            ));
-        }
+    if !may(caller, Role::Operator) {
+        return String::new();
     }
-    out
+    let acts: &[&str] = match state {
+        "RUNNING" | "STARTING" => &["stop", "restart"],
+        "BACKOFF" => &["start", "stop"],
+        "STOPPING" => &[],
+        _ => &["start"],
+    };
+    if acts.is_empty() {
+        return String::new();
+    }
+    let buttons: Vec<(&str, String)> = acts.iter().map(|a| (*a, format!("{a} {name}"))).collect();
+    // The dashboard is where a form goes back to by default (see `safe_back`).
+    let mut fields = vec![("kind", "process"), ("name", name)];
+    if back != "./" {
+        fields.push(("back", back));
+    }
+    html::actions_form(web.csrf_of(caller), &fields, &buttons, "act live")
 }
 
 pub(crate) fn row_html(web: &Web, caller: &Caller, p: &Value) -> String {

@@ -177,6 +177,7 @@ async function login(page, user, pass) {
     check(await page.isVisible(`dt:text-is("${f}")`), `details show ${f}`);
   check((await page.textContent("pre.config")).includes("<redacted>"), "the resolved config redacts secrets");
   check(!(await page.textContent("pre.config")).includes("hunter2"), "the secret itself is not on the page");
+  check((await page.textContent("pre.config")).includes(XSS), "an environment value with an <img> tag shows as text");
   await axe(page, "the details page");
   await shots(page, "details");
   await page.click("#pause");
@@ -216,6 +217,13 @@ async function login(page, user, pass) {
     "enable resumes the job");
   await axe(page, "the jobs page");
   await shots(page, "cron");
+
+  // ---- commands: run one, see its output
+  await page.goto(BASE + "commands");
+  check((await page.textContent("#commands")).includes("php artisan cache:clear"), "the commands page lists the command with its description");
+  await axe(page, "the commands page");
+  await Promise.all([page.waitForNavigation(), page.click('button[aria-label="run cache-clear"]')]);
+  check((await page.textContent("main")).includes("Application cache cleared"), "run: the command's output is on the page");
 
   // ---- reload: preview, apply, result
   fs.appendFileSync(CONF, "\n[program:added-later]\ncommand=sleep 1000\nstartsecs=0\n");
