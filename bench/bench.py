@@ -1934,7 +1934,10 @@ def merged(res, path):
     with open(path) as f:
         doc = json.load(f)
     out = Results()
-    out.limits = res.limits or doc["limits"]
+    # The machine's limits are what the earlier figures are compared with; the API and
+    # dashboard figures use none, so a run of those alone keeps the earlier limits.
+    own = [k for k in res.order if k.split(".")[0] not in ("api", "dashboard")]
+    out.limits = res.limits if (own or not doc["limits"]) else doc["limits"]
     kept = 0
     for fig in doc["figures"]:
         if fig["key"] in res.figures:
@@ -1951,8 +1954,10 @@ def merged(res, path):
     m = doc["meta"]
     out.notes = res.notes + doc.get("notes", []) + [
         "%d figures come from the earlier run `bench/results/%s` (%s, commit `%s`, mode `%s`); "
-        "this run (date and commit above) measured the other %d" % (
-            kept, os.path.basename(path), m["date"], m["commit"], m["mode"], len(res.order))]
+        "this run (date and commit above) measured the other %d; the machine's limits are "
+        "those of the %s run" % (kept, os.path.basename(path), m["date"], m["commit"],
+                                 m["mode"], len(res.order),
+                                 "earlier" if out.limits is doc["limits"] else "this")]
     out.errors = res.errors
     return out
 
