@@ -21,6 +21,7 @@ import http.client
 import json
 import os
 import platform
+import select
 import shutil
 import signal
 import socket
@@ -51,6 +52,8 @@ MODES = {
         reload_n=1000,
         reload_add=100, shutdown_n=[10, 100, 1000], shutdown_runs=None,
         timeout=600.0, limit_runs=5, limit_n=1000, cat_bytes=512 * MIB,
+        api_n=1000, api_calls=50, api_clients=10, api_kills=40, api_idle_secs=35.0,
+        dash_n=1000, dash_navs=5, dash_changes=20, dash_flood_secs=10.0,
     ),
     "quick": dict(
         # One run per daemon keeps the whole quick bench under 3 minutes on 2 cores
@@ -61,6 +64,8 @@ MODES = {
         restart_secs=2.0,
         reload_n=1000, reload_add=100, shutdown_n=[10, 100], shutdown_runs=1,
         timeout=120.0, limit_runs=3, limit_n=1000, cat_bytes=128 * MIB,
+        api_n=1000, api_calls=20, api_clients=10, api_kills=20, api_idle_secs=5.0,
+        dash_n=1000, dash_navs=2, dash_changes=10, dash_flood_secs=4.0,
     ),
     "smoke": dict(
         runs=1, idle_n=[3], idle_secs=0.5, spawn_n=[3], spawn1_n=[3], stopstart_n=[3],
@@ -69,11 +74,13 @@ MODES = {
         reload_add=2,
         shutdown_n=[3], shutdown_runs=1, timeout=60.0, limit_runs=1, limit_n=50,
         cat_bytes=2 * MIB,
+        api_n=5, api_calls=3, api_clients=2, api_kills=2, api_idle_secs=0.5,
+        dash_n=5, dash_navs=1, dash_changes=2, dash_flood_secs=1.0,
     ),
 }
 
 SCENARIOS = ["limits", "idle", "spawn", "spawndisk", "rpc", "logs", "linewise", "restart",
-             "reload", "shutdown"]
+             "reload", "shutdown", "api", "dashboard"]
 # What follows the nine digits of each line of `helper linewise` (56 bytes in all).
 LINEWISE_TEXT = b" the quick brown fox jumps over the lazy dog.."
 
@@ -311,6 +318,17 @@ def rpc_proxy(sock, timeout=600.0):
                                      transport=UnixTransport(sock, timeout), allow_none=True)
 
 
+def content_length(head):
+    """The Content-Length of a 200 response's lowercased head (anything else raises)."""
+    if not head.startswith(("http/1.1 200", "http/1.0 200")):
+        raise RuntimeError("HTTP: %s" % head.splitlines()[0])
+    for line in head.split("\r\n")[1:]:
+        k, _, v = line.partition(":")
+        if k.strip() == "content-length":
+            return int(v)
+    raise RuntimeError("no Content-Length in the response")
+
+
 class RawRPC:
     """One persistent HTTP/1.1 connection, a pre-encoded request sent in one write, the
     response read by Content-Length (minimal client cost)."""
@@ -345,16 +363,7 @@ class RawRPC:
                 raise RuntimeError("connection closed mid-response")
             buf += chunk
         head = buf[:i].decode("latin-1").lower()
-        if not head.startswith(("http/1.1 200", "http/1.0 200")):
-            raise RuntimeError("HTTP: %s" % head.splitlines()[0])
-        cl = None
-        for line in head.split("\r\n")[1:]:
-            k, _, v = line.partition(":")
-            if k.strip() == "content-length":
-                cl = int(v)
-        if cl is None:
-            raise RuntimeError("no Content-Length in the response")
-        need = i + 4 + cl
+        need = i + 4 + content_length(head)
         parts = [buf]
         have = len(buf)
         while have < need:
@@ -374,6 +383,127 @@ class RawRPC:
             self.sock.close()
         self.sock = None
 
+
+# ---------------------------------------------------------------- HTTP on loopback (the API)
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def read_http_head(sock, buf):
+    """(status line + headers lowercased, the bytes after them) from a socket."""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(1 << 16)
+        if not chunk:
+            raise RuntimeError("connection closed before the response head")
+        buf += chunk
+    i = buf.find(b"\r\n\r\n")
+    return buf[:i].decode("latin-1").lower(), buf[i + 4:]
+
+
+class RawHTTP:
+    """One persistent HTTP/1.1 connection to 127.0.0.1:port sending the same GET, the
+    response read by Content-Length (so the figure is the server's time plus loopback, not
+    a client's JSON parsing)."""
+
+    def __init__(self, port, path):
+        self.port = port
+        self.req = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAccept: application/json\r\n\r\n"
+                    % (path, port)).encode()
+        self.sock = None
+        self.buf = b""
+
+    def call(self):
+        if self.sock is None:
+            self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=600)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.buf = b""
+        self.sock.sendall(self.req)
+        head, rest = read_http_head(self.sock, self.buf)
+        cl = content_length(head)
+        parts, have = [rest], len(rest)
+        while have < cl:
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                raise RuntimeError("connection closed mid-body")
+            parts.append(chunk)
+            have += len(chunk)
+        data = b"".join(parts)
+        self.buf = data[cl:]
+        return data[:cl]
+
+    def close(self):
+        if self.sock:
+            self.sock.close()
+        self.sock = None
+
+
+class SSEClient:
+    """A client of `GET /api/v1/events`: a raw socket, the chunked body decoded as it
+    arrives, events split on blank lines. `poll()` returns the complete events read so far
+    as (kind, data) with "comment" for comment lines (the heartbeat)."""
+
+    def __init__(self, port, path="/api/v1/events"):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.sock.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAccept: text/event-stream"
+                           "\r\n\r\n" % (path, port)).encode())
+        head, rest = read_http_head(self.sock, b"")
+        if not head.startswith("http/1.1 200"):
+            raise RuntimeError("SSE: %s" % head.splitlines()[0])
+        self.chunked = "transfer-encoding: chunked" in head
+        self.raw = rest
+        self.text = b""
+        self.sock.setblocking(False)
+
+    def fileno(self):
+        return self.sock.fileno()
+
+    def _dechunk(self):
+        if not self.chunked:
+            self.text += self.raw
+            self.raw = b""
+            return
+        while True:
+            i = self.raw.find(b"\r\n")
+            if i < 0:
+                return
+            size = int(self.raw[:i].split(b";")[0], 16)
+            if len(self.raw) < i + 2 + size + 2:
+                return
+            self.text += self.raw[i + 2:i + 2 + size]
+            self.raw = self.raw[i + 2 + size + 2:]
+
+    def poll(self):
+        try:
+            while True:
+                chunk = self.sock.recv(1 << 16)
+                if not chunk:
+                    break
+                self.raw += chunk
+        except BlockingIOError:
+            pass
+        self._dechunk()
+        out = []
+        while b"\n\n" in self.text:
+            block, self.text = self.text.split(b"\n\n", 1)
+            kind, data = "message", []
+            for line in block.decode(errors="replace").split("\n"):
+                if line.startswith(":"):
+                    out.append(("comment", line[1:].strip()))
+                elif line.startswith("event:"):
+                    kind = line[6:].strip()
+                elif line.startswith("data:"):
+                    data.append(line[5:].lstrip())
+            if data:
+                out.append((kind, "\n".join(data)))
+        return out
+
+    def close(self):
+        self.sock.close()
 
 # ---------------------------------------------------------------- config + daemons
 
@@ -681,6 +811,7 @@ class Bench:
         self.bins = bins
         self.res = Results()
         self.kinds = ["steward", "supervisord"]
+        self.skipped = []  # scenarios that could not run here (see skip)
 
     def log(self, msg):
         print(msg, flush=True)
@@ -1218,6 +1349,233 @@ class Bench:
                     d.close()
             self.alternate(runs, run)
 
+    # -------------------------------------------------------- the JSON API (issue 13)
+    def sc_api(self):
+        """The JSON API at N programs. supervisord has no JSON API: its column holds its
+        XML-RPC getAllProcessInfo, for scale. Steward, on one [inet_http_server] port on
+        127.0.0.1: `GET /api/v1/processes` latency on a kept-alive connection; K SSE
+        clients of /api/v1/events connected, then the daemon's context switches over an
+        idle window (only heartbeats are allowed: one per client per 30 s); the latency from
+        SIGKILL of a child to each client reading its process_state event; RSS before any
+        API use, with the clients connected, and after heavy use."""
+        c = self.cfg
+        n, k = c["api_n"], c["api_clients"]
+
+        def run(kind, r):
+            port = free_port()
+            conf = (base_config("@DIR@") + "[inet_http_server]\nport=127.0.0.1:%d\n\n" % port
+                    + sleepers(n))
+            d = self.daemon(kind, conf, "api")
+            try:
+                d.start()
+                d.wait_all_running(n, c["timeout"])
+                if kind == "supervisord":
+                    raw = RawRPC(d.sock, "supervisor.getAllProcessInfo")
+                    raw.call()
+                    lat = []
+                    # For scale only, and ~1.6 s a call at N=1000: ten are plenty.
+                    for _ in range(min(10, c["api_calls"])):
+                        t0 = time.perf_counter()
+                        raw.call()
+                        lat.append(time.perf_counter() - t0)
+                    raw.close()
+                    self._api_list_figures(kind, lat)
+                    return
+                time.sleep(2.0)  # the RPC connection closes, the heap is trimmed
+                pid = d.pid
+                rss0 = rss_kib(pid)
+                h = RawHTTP(port, "/api/v1/processes")
+                listed = json.loads(h.call())["processes"]
+                if len(listed) != n:
+                    raise RuntimeError("GET /api/v1/processes listed %d, expected %d" % (
+                        len(listed), n))
+                lat = []
+                for _ in range(c["api_calls"]):
+                    t0 = time.perf_counter()
+                    h.call()
+                    lat.append(time.perf_counter() - t0)
+                h.close()
+                self._api_list_figures(kind, lat)
+
+                clients = [SSEClient(port) for _ in range(k)]
+                deadline = time.monotonic() + 10
+                for cl in clients:
+                    while not any(e == ("comment", "connected") for e in cl.poll()):
+                        if time.monotonic() > deadline:
+                            raise TimeoutError("an SSE client never saw `: connected`")
+                        time.sleep(0.005)
+                t_connected = time.monotonic()
+                time.sleep(1.0)
+                rss_sse = rss_kib(pid)
+                v0, t0 = ctxt_switches(pid), time.monotonic()
+                time.sleep(c["api_idle_secs"])
+                v1, t1 = ctxt_switches(pid), time.monotonic()
+                switches = (v1[0] - v0[0]) + (v1[1] - v0[1])
+                beats = sum(1 for cl in clients for e in cl.poll() if e == ("comment", "heartbeat"))
+                # Heartbeats due in the window: each client's keep-alive timer fires every
+                # 30 s counted from its connection.
+                due = k * (int((t1 - t_connected) // 30) - int((t0 - t_connected) // 30))
+                self.res.add("api.idle.ctxsw", "api: ctx switches in %gs with %d idle SSE "
+                             "clients, N=%d" % (c["api_idle_secs"], k, n), "", "lower", kind,
+                             float(switches))
+                self.res.add("api.idle.beats", "api: heartbeats due in that window (%d "
+                             "clients, one per 30 s each)" % k, "", "info", kind, float(due))
+                self.res.add("api.idle.beats_seen", "api: heartbeats the clients read in "
+                             "that window", "", "info", kind, float(beats))
+
+                seen_lat = []
+                for i in range(c["api_kills"]):
+                    name = "p%04d" % (i % n)
+                    one = RawHTTP(port, "/api/v1/processes/%s" % name)
+                    wait_until = time.monotonic() + 30
+                    while True:
+                        info = json.loads(one.call())
+                        if info["state"] == "RUNNING" and info["pid"]:
+                            break
+                        if time.monotonic() > wait_until:
+                            raise TimeoutError("%s not RUNNING again" % name)
+                        time.sleep(0.01)
+                    one.close()
+                    for cl in clients:
+                        cl.poll()  # drop what came before the kill
+                    time.sleep(0.05)
+                    waiting = set(range(k))
+                    t_kill = time.perf_counter()
+                    os.kill(info["pid"], signal.SIGKILL)
+                    deadline = time.monotonic() + 10
+                    while waiting:
+                        ready, _, _ = select.select([clients[j] for j in waiting], [], [], 1.0)
+                        now = time.perf_counter()
+                        for cl in ready:
+                            j = clients.index(cl)
+                            for ev_kind, data in cl.poll():
+                                if ev_kind == "process_state" and json.loads(data)["name"] == name:
+                                    if j in waiting:
+                                        waiting.discard(j)
+                                        seen_lat.append(now - t_kill)
+                        if time.monotonic() > deadline:
+                            raise TimeoutError("%d SSE clients never saw %s change" % (
+                                len(waiting), name))
+                self.res.add("api.sse.p50", "api: SIGKILL→process_state read by each of %d "
+                             "SSE clients, p50" % k, "ms", "lower", kind,
+                             pct(seen_lat, 50) * 1000)
+                self.res.add("api.sse.p95", "api: SIGKILL→process_state read by each of %d "
+                             "SSE clients, p95" % k, "ms", "lower", kind,
+                             pct(seen_lat, 95) * 1000)
+
+                # Heavy use: the list, every kind of single read, logs, while the clients
+                # stay connected; then they leave.
+                reads = [RawHTTP(port, p) for p in (
+                    "/api/v1/processes", "/api/v1/processes/p0000",
+                    "/api/v1/processes/p0000/log?lines=100", "/api/v1/cron", "/metrics")]
+                for _ in range(max(3, c["api_calls"])):
+                    for rd in reads:
+                        rd.call()
+                for rd in reads:
+                    rd.close()
+                rss_heavy = rss_kib(pid)
+                for cl in clients:
+                    cl.close()
+                time.sleep(2.0)  # connections gone, the one-second trim after a burst done
+                rss1 = rss_kib(pid)
+                self.res.add("api.rss.before", "api: daemon RSS before any API use, N=%d" % n,
+                             "MiB", "lower", kind, rss0 / 1024.0)
+                self.res.add("api.rss.clients", "api: RSS added with %d SSE clients "
+                             "connected" % k, "MiB", "lower", kind, (rss_sse - rss0) / 1024.0)
+                self.res.add("api.rss.heavy", "api: RSS added during heavy use (clients "
+                             "connected)", "MiB", "lower", kind, (rss_heavy - rss0) / 1024.0)
+                self.res.add("api.rss.after", "api: RSS added after heavy use, N=%d" % n,
+                             "MiB", "lower", kind, (rss1 - rss0) / 1024.0)
+            finally:
+                d.close()
+        self.alternate(c["runs"], run)
+
+    def _api_list_figures(self, kind, lat):
+        n = self.cfg["api_n"]
+        for p in (50, 99):
+            self.res.add("api.list.p%d" % p, "api: GET /api/v1/processes p%d, N=%d "
+                         "(supervisord: XML-RPC getAllProcessInfo)" % (p, n), "ms", "lower",
+                         kind, pct(lat, p) * 1000)
+
+    # -------------------------------------------------------- the dashboard (issue 14)
+    def sc_dashboard(self):
+        """The dashboard in real headless Chromium (bench/dashboard.mjs, playwright-core from
+        crates/cli/tests/browser/node_modules): N programs, time to interactive, a filter
+        keystroke, a state change on screen, a child writing 10,000 lines/s on the details
+        page. Steward only: supervisord's page has none of this."""
+        c = self.cfg
+        node = shutil.which("node")
+        chromium = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+                         if os.path.exists(p)), None)
+        modules = os.path.join(ROOT, "crates", "cli", "tests", "browser", "node_modules")
+        missing = [what for what, ok in (
+            ("node", node), ("chromium", chromium),
+            ("playwright-core (run `npm ci` in crates/cli/tests/browser)",
+             os.path.isdir(os.path.join(modules, "playwright-core")))) if not ok]
+        if missing:
+            self.skip("dashboard", "needs %s" % ", ".join(missing))
+            return
+        n = c["dash_n"]
+        groups = max(1, min(20, n // 50))
+        per = n // groups
+        port = free_port()
+        conf = base_config("@DIR@") + "[inet_http_server]\nport=127.0.0.1:%d\n\n" % port
+        for g in range(groups):
+            conf += program("g%02d" % g, "%s 1000000" % SLEEP, numprocs=per,
+                            process_name="%(program_name)s_%(process_num)03d", startsecs=0,
+                            autorestart="true", stopwaitsecs=10)
+        flood = "%s rate 10000" % self.bins["helper"]
+        conf += program("flood", flood, startsecs=0, autostart="false",
+                        stdout_logfile="@DIR@/flood.log", stdout_logfile_maxbytes="20MB")
+        total = groups * per
+
+        def run(kind, r):
+            d = self.daemon("steward", conf, "dashboard")
+            try:
+                d.start()
+                d.wait_all_running(total, c["timeout"])
+                out = subprocess.run(
+                    [node, os.path.join(HERE, "dashboard.mjs")], capture_output=True, text=True,
+                    timeout=c["timeout"] + 120,
+                    env=dict(os.environ, BASE="http://127.0.0.1:%d/" % port, CHROMIUM=chromium,
+                             MODULES=modules, N=str(total), NAVS=str(c["dash_navs"]),
+                             CHANGES=str(c["dash_changes"]),
+                             FLOOD_SECS=str(c["dash_flood_secs"])))
+                if out.returncode != 0:
+                    raise RuntimeError("bench/dashboard.mjs failed:\n%s%s" % (
+                        out.stdout[-3000:], out.stderr[-3000:]))
+                got = json.loads(out.stdout.strip().splitlines()[-1])
+                for key, label, unit, better in (
+                    ("interactive_ms", "dashboard: navigation→interactive, N=%d" % total, "ms",
+                     "lower"),
+                    ("dcl_ms", "dashboard: navigation→DOMContentLoaded, N=%d" % total, "ms",
+                     "lower"),
+                    ("load_gzip_kb", "dashboard: first load, gzip, N=%d" % total, "KB", "lower"),
+                    ("filter_p50_ms", "dashboard: filter keystroke→painted, p50", "ms", "lower"),
+                    ("filter_max_ms", "dashboard: filter keystroke→painted, max", "ms", "lower"),
+                    ("change_p50_ms", "dashboard: SIGKILL→restarted row on screen, p50", "ms",
+                     "lower"),
+                    ("change_p95_ms", "dashboard: SIGKILL→restarted row on screen, p95", "ms",
+                     "lower"),
+                    ("flood_longtasks", "dashboard: tasks > 50 ms on the details page of a "
+                     "child writing 10,000 lines/s", "", "lower"),
+                    ("flood_longest_ms", "dashboard: longest task on that page", "ms", "lower"),
+                    ("flood_lines_per_s", "dashboard: log lines drawn per second on that page",
+                     "/s", "higher"),
+                    ("flood_dom_lines", "dashboard: log lines kept in the page (ring)", "",
+                     "info"),
+                ):
+                    self.res.add("dashboard." + key, label, unit, better, "steward",
+                                 float(got[key]))
+            finally:
+                d.close()
+        for r in range(c["runs"]):
+            run("steward", r)
+
+    def skip(self, name, why):
+        self.res.notes.append("%s: skipped (%s)" % (name, why))
+        self.skipped.append(name)
+        self.log("  SKIPPED: %s" % why)
 
 # ---------------------------------------------------------------- targets
 
@@ -1326,6 +1684,7 @@ def targets(res):
                         "machine" % n, x["advantage"] >= 10 and v <= 1.5 * lim,
                         "%sx; %s s = %s× the machine's %s s" % (
                             fmt(x["advantage"]), fmt(v), fmt(v / lim), fmt(lim))))
+    api_dashboard_targets(out, s, med)
     v = med("restart.crash.p50")
     if v is not None:
         x = s("restart.crash.p50")
@@ -1340,6 +1699,59 @@ def targets(res):
         out.append(("shutdown: SIGTERM→exit ≤ 1 s", ok,
                     ", ".join("N=%s: %s s" % (n, fmt(v)) for n, v in vals)))
     return out
+
+
+def api_dashboard_targets(out, s, med):
+    """Issue 13's API bars and issue 14's dashboard bars (Steward alone: supervisord has no
+    counterpart, its getAllProcessInfo is only shown beside the list for scale)."""
+    v = med("api.list.p50")
+    if v is not None:
+        out.append(("api: GET /api/v1/processes at N=1000 ≤ 20 ms", v <= 20,
+                    "p50 %s ms, p99 %s ms (supervisord's getAllProcessInfo p50 %s ms)" % (
+                        fmt(v), fmt(med("api.list.p99")),
+                        fmt(med("api.list.p50", "supervisord")))))
+    v = med("api.sse.p95")
+    if v is not None:
+        out.append(("api: an SSE client sees a state change ≤ 50 ms after it happens (p95, "
+                    "10 clients)", v <= 50, "p95 %s ms, p50 %s ms" % (
+                        fmt(v), fmt(med("api.sse.p50")))))
+    x = s("api.idle.ctxsw")
+    if x:
+        worst = x["steward"]["max"]
+        due = s("api.idle.beats")["steward"]["max"]
+        # A heartbeat wakes one runtime thread (its timer) and may hand the write to one
+        # more: two switches per heartbeat due in the window, nothing else.
+        out.append(("api: idle SSE clients cost no wake-ups beyond one heartbeat per 30 s "
+                    "each", worst <= 2 * due, "worst run: %d switches, %d heartbeats due "
+                    "(%s)" % (worst, due, x["label"])))
+    after, heavy = med("api.rss.after"), med("api.rss.heavy")
+    if after is not None:
+        # What stays: RSS once the burst is over (a reply over 64 KiB trims the heap a
+        # second later); the peak in the middle of the burst is shown beside it.
+        out.append(("api: adds ≤ 2 MiB RSS at N=1000", after <= 2.0,
+                    "+%s MiB after heavy use (from %s MiB); +%s MiB at the peak, during the "
+                    "burst with the SSE clients connected" % (
+                        fmt(after), fmt(med("api.rss.before")), fmt(heavy))))
+    v = med("dashboard.interactive_ms")
+    if v is not None:
+        out.append(("dashboard: interactive ≤ 1 s after navigation at N=1000", v <= 1000,
+                    "%s ms (DOMContentLoaded %s ms)" % (fmt(v), fmt(med("dashboard.dcl_ms")))))
+        v = med("dashboard.filter_max_ms")
+        out.append(("dashboard: a filter keystroke updates the view ≤ 100 ms", v <= 100,
+                    "slowest %s ms, p50 %s ms" % (fmt(v), fmt(med("dashboard.filter_p50_ms")))))
+        v = med("dashboard.change_p95_ms")
+        out.append(("dashboard: a state change shows on screen ≤ 250 ms p95", v <= 250,
+                    "p95 %s ms, p50 %s ms" % (fmt(v), fmt(med("dashboard.change_p50_ms")))))
+        x = s("dashboard.flood_longtasks")["steward"]["max"]
+        kept = s("dashboard.flood_dom_lines")["steward"]["max"]
+        out.append(("dashboard: a child writing 10,000 lines/s: no main-thread task > 50 ms, "
+                    "a bounded ring of lines", x == 0 and kept <= 5000,
+                    "worst run: %d tasks > 50 ms (longest %s ms), %d lines kept, %s lines/s "
+                    "drawn" % (x, fmt(s("dashboard.flood_longest_ms")["steward"]["max"]), kept,
+                               fmt(med("dashboard.flood_lines_per_s")))))
+        v = med("dashboard.load_gzip_kb")
+        out.append(("dashboard: first load ≤ 100 KB gzip (HTML, JS, CSS, icon) at N=1000",
+                    v <= 100, "%s KB" % fmt(v)))
 
 
 # ---------------------------------------------------------------- output
@@ -1448,7 +1860,7 @@ def write_markdown(path, meta, res, tgts):
     for t in fr:
         w("- " + t)
     w("")
-    w("## Targets (issues 6 and 19)")
+    w("## Targets (issues 6, 13, 14 and 19)")
     w("")
     w("| Target | Met | Measured |")
     w("|---|---|---|")
@@ -1473,8 +1885,10 @@ def write_markdown(path, meta, res, tgts):
     w("bench/run            # full: ≥ 5 runs per daemon, N = 10, 100, 1000 (tens of minutes)")
     w("bench/run --quick    # under 3 minutes: 2 runs, smaller N, shorter idle windows")
     w("bench/run --smoke    # CI-safe: tiny N, 1 run, checks only that every scenario works")
+    w("bench/run --only api,dashboard --merge bench/results/FULL.json   # rerun some "
+      "scenarios, keep the rest of an earlier run's figures")
     w("bench/run --only rpc,logs   # some scenarios only (limits, idle, spawn, spawndisk, "
-      "rpc, logs, linewise, restart, reload, shutdown)")
+      "rpc, logs, linewise, restart, reload, shutdown, api, dashboard)")
     w("```")
     w("")
     w("Raw samples: `bench/results/%s`." % os.path.basename(meta["json"]))
@@ -1514,6 +1928,40 @@ def fractions(res):
     return out
 
 
+def merged(res, path):
+    """`res` plus every figure of the results file `path` that `res` does not have (the
+    earlier ones first, in their order), with a note saying where they come from."""
+    with open(path) as f:
+        doc = json.load(f)
+    out = Results()
+    # The machine's limits are what the earlier figures are compared with; the API and
+    # dashboard figures use none, so a run of those alone keeps the earlier limits.
+    own = [k for k in res.order if k.split(".")[0] not in ("api", "dashboard")]
+    out.limits = res.limits if (own or not doc["limits"]) else doc["limits"]
+    kept = 0
+    for fig in doc["figures"]:
+        if fig["key"] in res.figures:
+            continue
+        kept += 1
+        for kind in ("steward", "supervisord"):
+            for v in fig["samples"][kind]:
+                out.add(fig["key"], fig["label"], fig["unit"], fig["better"], kind, v)
+    for key in res.order:
+        f = res.figures[key]
+        for kind in ("steward", "supervisord"):
+            for v in f["samples"][kind]:
+                out.add(key, f["label"], f["unit"], f["better"], kind, v)
+    m = doc["meta"]
+    out.notes = res.notes + doc.get("notes", []) + [
+        "%d figures come from the earlier run `bench/results/%s` (%s, commit `%s`, mode `%s`); "
+        "this run (date and commit above) measured the other %d; the machine's limits are "
+        "those of the %s run" % (kept, os.path.basename(path), m["date"], m["commit"],
+                                 m["mode"], len(res.order),
+                                 "earlier" if out.limits is doc["limits"] else "this")]
+    out.errors = res.errors
+    return out
+
+
 def venv_supervisord_version(supervisord):
     try:
         return subprocess.run([supervisord, "--version"], capture_output=True, text=True,
@@ -1538,6 +1986,9 @@ def main():
     ap.add_argument("--tmpdir", default=None,
                     help="where runs put configs and logs (default: /dev/shm if it is a "
                          "tmpfs with 4 GiB free, else the system temp dir)")
+    ap.add_argument("--merge", metavar="JSON",
+                    help="keep the figures of an earlier results file for every figure this "
+                         "run does not measure (docs/performance.md then shows both)")
     ap.add_argument("--render", metavar="JSON",
                     help="only rewrite docs/performance.md from a results JSON file")
     args = ap.parse_args()
@@ -1617,15 +2068,17 @@ def main():
         for key in bench.res.order:
             if key not in before:
                 print_figure(bench.res, key)
-        if name != "limits" and name not in failed and not [k for k in bench.res.order
-                                                            if k not in before]:
+        if name != "limits" and name not in failed and name not in bench.skipped and not [
+                k for k in bench.res.order if k not in before]:
             failed.append(name)
             bench.res.errors.append("%s: produced no figures" % name)
         print("   (%.1f s)" % (time.monotonic() - t0), flush=True)
 
     elapsed = time.monotonic() - t_start
+    if args.merge:
+        bench.res = merged(bench.res, args.merge)
     tgts = targets(bench.res)
-    print("\n== targets (issues 6 and 19)")
+    print("\n== targets (issues 6, 13, 14 and 19)")
     for text, met, detail in tgts:
         print("  [%s] %s — %s" % ({True: "met", False: "MISSED", None: " -- "}[met], text,
                                   detail))

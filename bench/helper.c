@@ -10,6 +10,8 @@
  *                                  per line (a worker that flushes every line)
  *   helper tick FILE               appends one byte to FILE and exits (restart counter)
  *   helper stamp FILE              writes its CLOCK_MONOTONIC start time to FILE, then sleeps
+ *   helper rate PER_SECOND         writes numbered log lines (with an ANSI colour and an HTML
+ *                                  tag) at PER_SECOND lines/s, 1/100 of them every 10 ms, forever
  *   helper rpc SOCK SECONDS METHOD one XML-RPC call after another on one persistent
  *                                  HTTP/1.1 connection over the UNIX socket SOCK for SECONDS;
  *                                  prints "calls seconds connects" (a client that costs
@@ -181,6 +183,25 @@ static int cmd_rpc(const char *path, double secs, const char *method) {
     return 0;
 }
 
+static int cmd_rate(long per_second) {
+    long batch = per_second / 100 > 0 ? per_second / 100 : 1;
+    static char buf[1 << 20];
+    double next = now();
+    for (long n = 0;; n += batch) {
+        size_t len = 0;
+        for (long i = 0; i < batch && len + 96 < sizeof buf; i++)
+            len += (size_t)snprintf(buf + len, sizeof buf - len,
+                                    "line %09ld \033[32mok\033[0m <b>not bold</b>\n", n + i);
+        if (write_all(1, buf, len) != 0) return 1;
+        next += 0.01;
+        double wait = next - now();
+        if (wait > 0) {
+            struct timespec ts = {(time_t)wait, (long)((wait - (time_t)wait) * 1e9)};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc >= 4 && strcmp(argv[1], "spawn") == 0) return cmd_spawn(atol(argv[2]), argv + 3);
     if (argc >= 4 && strcmp(argv[1], "spawnwait") == 0) return cmd_spawnwait(atol(argv[2]), argv + 3);
@@ -192,6 +213,7 @@ int main(int argc, char **argv) {
         if (fd < 0) return 1;
         return write(fd, "x", 1) == 1 ? 0 : 1;
     }
+    if (argc == 3 && strcmp(argv[1], "rate") == 0) return cmd_rate(atol(argv[2]));
     if (argc == 5 && strcmp(argv[1], "rpc") == 0) return cmd_rpc(argv[2], atof(argv[3]), argv[4]);
     if (argc == 3 && strcmp(argv[1], "stamp") == 0) {
         char tmp[4096];
@@ -203,6 +225,6 @@ int main(int argc, char **argv) {
         rename(tmp, argv[2]);
         for (;;) pause();
     }
-    fprintf(stderr, "usage: helper spawn|spawnwait N PROG [ARGS] | write BYTES | lines N | linewise N | tick FILE\n");
+    fprintf(stderr, "usage: helper spawn|spawnwait N PROG [ARGS] | write BYTES | lines N | linewise N | rate PER_S | tick FILE | stamp FILE | rpc SOCK SECS METHOD\n");
     return 2;
 }

@@ -66,6 +66,7 @@ command -v ps >/dev/null 2>&1 || MISSING+=(procps)
 # Debian's logrotate checks the files `steward sync` writes (crates/cli/tests/ops_sync.rs).
 command -v logrotate >/dev/null 2>&1 || [ -x /usr/sbin/logrotate ] || MISSING+=(logrotate)
 command -v curl >/dev/null 2>&1 || MISSING+=(curl)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || MISSING+=(nginx)
 command -v openssl >/dev/null 2>&1 || MISSING+=(openssl)
 # Headless Chromium for the tests of web pages (the status page).
 [ -x /usr/bin/chromium ] || MISSING+=(chromium)

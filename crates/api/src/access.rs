@@ -35,6 +35,8 @@ pub struct Connection {
     pub peer: Option<String>,
     /// The listener's supervisord credentials, when it has some.
     pub basic: Option<BasicCheck>,
+    /// The listener's `base_path` (a reverse proxy's sub-path), for the cookie's `Path`.
+    pub base_path: Option<std::sync::Arc<str>>,
 }
 
 /// The credentials the daemon knows besides each listener's own user.
@@ -161,6 +163,7 @@ mod tests {
             listener,
             peer: None,
             basic,
+            base_path: None,
         }
     }
 

@@ -53,6 +53,7 @@ fn job_json(job: &CronJobInfo) -> Value {
         "schedule_words": job.description,
         "timezone": job.timezone,
         "enabled": job.enabled,
+        "paused": job.paused,
         "running": job.running,
         "next_runs": next_runs(job, 5),
         "last_run": job.last.as_ref().map(|l| json!({

@@ -137,6 +137,7 @@ async fn authenticate(State(st): State<Arc<ApiState>>, mut req: Request, next: N
             listener: access::Listener::TcpPublic,
             peer: None,
             basic: None,
+            base_path: None,
         });
     // A browser on this machine must not be a way in: whatever the credentials (none, on
     // a loopback listener), a state change sent from another origin is refused.
@@ -167,6 +168,14 @@ async fn authenticate(State(st): State<Arc<ApiState>>, mut req: Request, next: N
             let mut resp = next.run(req).await;
             resp.headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            // A large reply (the list at 1,000 programs, a dashboard page built from it)
+            // leaves its scratch allocations resident until the heap is trimmed.
+            if axum::body::HttpBody::size_hint(resp.body())
+                .exact()
+                .is_some_and(|n| n >= steward_engine::memory::LARGE_REPLY as u64)
+            {
+                steward_engine::memory::trim_soon();
+            }
             resp
         }
         Err(e) => e.into_response(),

@@ -102,7 +102,7 @@ pub fn document() -> Value {
                 }}}},
                 "CronJob": {"type": "object", "required": ["name", "schedule", "timezone", "enabled", "next_runs"], "properties": {
                     "name": {"type": "string"}, "schedule": {"type": "string"}, "schedule_words": {"type": "string"},
-                    "timezone": {"type": "string"}, "enabled": {"type": "boolean"}, "running": {"type": "boolean"},
+                    "timezone": {"type": "string"}, "enabled": {"type": "boolean"}, "paused": {"type": "boolean"}, "running": {"type": "boolean"},
                     "next_runs": {"type": "array", "items": {"type": "string"}},
                     "last_run": {"type": ["object", "null"]}
                 }}

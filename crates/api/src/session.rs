@@ -219,7 +219,11 @@ pub async fn login(
     st.audit_raw(&who.name, &conn, "login", &who.name, "ok");
     let mut r = Json(json!({"user": who.name, "role": who.role.as_str(), "csrf_token": csrf}))
         .into_response();
-    if let Ok(v) = HeaderValue::from_str(&session_cookie(&id, behind_tls(&headers))) {
+    if let Ok(v) = HeaderValue::from_str(&session_cookie(
+        &id,
+        behind_tls(&headers),
+        conn.base_path.as_deref(),
+    )) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     r
@@ -256,7 +260,10 @@ pub async fn logout(
         st.audit_raw(&who.name, &conn, "logout", &who.name, "ok");
     }
     let mut r = Json(json!({"result": "ok"})).into_response();
-    if let Ok(v) = HeaderValue::from_str(&clear_session_cookie(behind_tls(&headers))) {
+    if let Ok(v) = HeaderValue::from_str(&clear_session_cookie(
+        behind_tls(&headers),
+        conn.base_path.as_deref(),
+    )) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     r

@@ -190,18 +190,21 @@ pub const SESSION_COOKIE: &str = "steward_session";
 /// The `Set-Cookie` value that hands a session to the browser: not readable by scripts
 /// (`HttpOnly`), never sent on cross-site requests (`SameSite=Strict`), and only over TLS
 /// when `secure` (set it when the client reached Steward over HTTPS). No `Max-Age`: the
-/// browser forgets it when closed, and the server enforces the real expiry.
-pub fn session_cookie(session_id: &str, secure: bool) -> String {
+/// browser forgets it when closed, and the server enforces the real expiry. `base_path`
+/// (a reverse proxy's sub-path, e.g. `/steward`) limits it to that path.
+pub fn session_cookie(session_id: &str, secure: bool, base_path: Option<&str>) -> String {
     format!(
-        "{SESSION_COOKIE}={session_id}; Path=/; HttpOnly; SameSite=Strict{}",
+        "{SESSION_COOKIE}={session_id}; Path={}/; HttpOnly; SameSite=Strict{}",
+        base_path.unwrap_or(""),
         if secure { "; Secure" } else { "" }
     )
 }
 
 /// The `Set-Cookie` value that deletes the session cookie (logout).
-pub fn clear_session_cookie(secure: bool) -> String {
+pub fn clear_session_cookie(secure: bool, base_path: Option<&str>) -> String {
     format!(
-        "{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict{}",
+        "{SESSION_COOKIE}=; Path={}/; Max-Age=0; HttpOnly; SameSite=Strict{}",
+        base_path.unwrap_or(""),
         if secure { "; Secure" } else { "" }
     )
 }
@@ -424,11 +427,12 @@ mod tests {
     #[test]
     fn cookies() {
         assert_eq!(
-            session_cookie("abc", false),
+            session_cookie("abc", false, None),
             "steward_session=abc; Path=/; HttpOnly; SameSite=Strict"
         );
-        assert!(session_cookie("abc", true).ends_with("; SameSite=Strict; Secure"));
-        assert!(clear_session_cookie(true).contains("Max-Age=0"));
+        assert!(session_cookie("abc", true, None).ends_with("; SameSite=Strict; Secure"));
+        assert!(session_cookie("abc", false, Some("/steward")).contains("; Path=/steward/;"));
+        assert!(clear_session_cookie(true, None).contains("Max-Age=0"));
         assert_eq!(
             session_id_from_cookies("theme=dark; steward_session=abc ; x=y"),
             Some("abc")

@@ -1,10 +1,11 @@
 //! Issue 14: the web dashboard in real headless Chromium. A real daemon runs seed 001's two
 //! programs (`Alsernet-scheduler`, `Alsernet-queue`, with harmless commands), a chatty
 //! program whose log has ANSI colours and an `<img>` tag, a program named like an `<img>`
-//! tag (form feeds for the blanks a name may not hold), and a `[cron:backup]` job; `crates/cli/tests/browser/dashboard.js` (Playwright's
+//! tag (form feeds for the blanks a name may not hold), a `[cron:backup]` job and a
+//! `[command:cache-clear]`; `crates/cli/tests/browser/dashboard.js` (Playwright's
 //! `playwright-core` driving Debian's `chromium`, axe-core for accessibility; both from
 //! npm, installed by scripts/test.sh with `npm ci`) then logs in, acts, follows a log, runs
-//! the job, previews and applies a reload, checks a viewer and forged requests, takes the
+//! the job, pauses and resumes it, runs the command, previews and applies a reload, checks a viewer and forged requests, takes the
 //! screenshots of docs/panel.md and logs out. It prints `ok - …` per check.
 mod support;
 use std::path::{Path, PathBuf};
@@ -44,6 +45,11 @@ password=secret
 password=viewpass
 role=viewer
 
+[steward]
+; the run history of this daemon alone (the default, /var/lib/steward as root, may be
+; held by another daemon on the machine)
+state_dir={dir}/state
+
 [program:Alsernet-scheduler]
 process_name=%(program_name)s_%(process_num)02d
 command=sh -c 'while true; do echo "schedule:run $(date +%%s%%N)"; sleep 1; done'
@@ -71,7 +77,7 @@ startsecs=0
 command=sh -c 'printf "\033[31mred alert\033[0m plain <img src=x onerror=alert(1)>\n"; while true; do echo "line $(date +%%s%%N)"; sleep 0.3; done'
 startsecs=0
 stdout_logfile={dir}/chatty.log
-environment=API_TOKEN="hunter2",DATABASE_URL="postgres://app:hunter2@db/app"
+environment=API_TOKEN="hunter2",DATABASE_URL="postgres://app:hunter2@db/app",GREETING="<img src=x onerror=alert(1)>"
 
 [program:<img{ff}src=x{ff}onerror=alert(1)>]
 command=sleep 1000
@@ -80,6 +86,10 @@ startsecs=0
 [cron:backup]
 schedule = 0 3 * * *
 command = sh -c 'echo backup done'
+
+[command:cache-clear]
+command = sh -c 'echo Application cache cleared'
+description = php artisan cache:clear
 "#;
 
 #[test]

@@ -1,7 +1,8 @@
 //! The dashboard without JavaScript, driven with curl against a real daemon: the login
 //! form, the server-rendered table, supervisord's old `?action=` links, the POST forms with
 //! their CSRF token, and the confirmation page of an "all" action. (The session routes of
-//! the API itself are tested in api.rs.)
+//! the API itself are tested in api.rs.) Last, the same pages behind Debian's nginx on a
+//! sub-path (`base_path`): login, an action, the event stream and logout through the proxy.
 mod support;
 use std::process::Command;
 use support::*;
@@ -37,6 +38,16 @@ impl Reply {
         })
     }
 
+    /// The CSRF token of a page (its `csrf-token` meta tag).
+    fn csrf(&self) -> String {
+        self.body
+            .split("name=\"csrf-token\" content=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .expect("a csrf-token meta tag")
+            .to_string()
+    }
+
     /// `steward_session=…` from Set-Cookie.
     fn cookie(&self) -> String {
         let sc = self.header("set-cookie").expect("a Set-Cookie header");
@@ -45,6 +56,15 @@ impl Reply {
 }
 
 fn curl(d: &Daemon, method: &str, path: &str, headers: &[&str], body: Option<&str>) -> Reply {
+    curl_url(
+        &format!("http://127.0.0.1:{}{path}", d.conf.port),
+        method,
+        headers,
+        body,
+    )
+}
+
+fn curl_url(url: &str, method: &str, headers: &[&str], body: Option<&str>) -> Reply {
     let mut cmd = Command::new("curl");
     cmd.args(["-s", "-i", "-X", method, "--max-time", "20"]);
     for h in headers {
@@ -53,7 +73,7 @@ fn curl(d: &Daemon, method: &str, path: &str, headers: &[&str], body: Option<&st
     if let Some(b) = body {
         cmd.args(["--data-raw", b]);
     }
-    cmd.arg(format!("http://127.0.0.1:{}{path}", d.conf.port));
+    cmd.arg(url);
     let out = run_with_timeout(&mut cmd, secs(30.0));
     assert_eq!(out.code, 0, "curl failed: {out}");
     let (head, body) = out
@@ -128,13 +148,7 @@ fn the_dashboard_works_in_curl_without_javascript() {
         dash.body
     );
     assert_eq!(d.state("web"), "RUNNING");
-    let csrf = dash
-        .body
-        .split("name=\"csrf-token\" content=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .unwrap()
-        .to_string();
+    let csrf = dash.csrf();
 
     let forged = curl(
         &d,
@@ -209,4 +223,185 @@ fn the_dashboard_works_in_curl_without_javascript() {
     );
     let runs = curl(&d, "GET", "/commands?name=hello", &[&cookie], None);
     assert!(runs.body.contains("hello from a command"), "{}", runs.body);
+}
+
+/// nginx in the foreground on `port`, with everything it writes in `dir`; killed on drop.
+struct Nginx {
+    child: std::process::Child,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // SIGTERM: the master stops its worker first (a SIGKILLed master leaves it behind).
+        kill(self.child.id() as i32, 15);
+        if !wait_until(secs(10.0), || matches!(self.child.try_wait(), Ok(Some(_)))) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn nginx_bin() -> std::path::PathBuf {
+    for c in ["/usr/sbin/nginx", "/usr/bin/nginx"] {
+        if std::path::Path::new(c).exists() {
+            return c.into();
+        }
+    }
+    panic!("nginx is not installed: run `bash scripts/test.sh` (it installs Debian's nginx)");
+}
+
+fn start_nginx(dir: &std::path::Path, port: u16, upstream: u16) -> Nginx {
+    let d = dir.display();
+    // The docs/panel.md example, twice: /steward/ passes the whole path (Steward strips its
+    // base_path), /stripped/ strips the prefix itself.
+    let proxy = "proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_buffering off;
+            proxy_read_timeout 1h;";
+    let conf = format!(
+        "daemon off;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/nginx-error.log;
+events {{ worker_connections 64; }}
+http {{
+    access_log {d}/nginx-access.log;
+    client_body_temp_path {d}/nginx-body;
+    proxy_temp_path {d}/nginx-proxy;
+    fastcgi_temp_path {d}/nginx-fastcgi;
+    uwsgi_temp_path {d}/nginx-uwsgi;
+    scgi_temp_path {d}/nginx-scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        location /steward/ {{
+            proxy_pass http://127.0.0.1:{upstream};
+            {proxy}
+        }}
+        location /stripped/ {{
+            proxy_pass http://127.0.0.1:{upstream}/;
+            {proxy}
+        }}
+    }}
+}}
+"
+    );
+    let path = dir.join("nginx.conf");
+    std::fs::write(&path, conf).unwrap();
+    let child = Command::new(nginx_bin())
+        .arg("-p")
+        .arg(dir)
+        .arg("-c")
+        .arg(&path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start nginx");
+    let nginx = Nginx { child };
+    assert!(
+        wait_until(secs(10.0), || std::net::TcpStream::connect((
+            "127.0.0.1",
+            port
+        ))
+        .is_ok()),
+        "nginx did not listen on {port}: {}",
+        std::fs::read_to_string(dir.join("nginx-error.log")).unwrap_or_default()
+    );
+    nginx
+}
+
+#[test]
+fn the_dashboard_works_behind_nginx_on_a_sub_path() {
+    let d = Daemon::start_steward(Conf::new(
+        &PROGRAMS.replace("password=s3cret", "password=s3cret\nbase_path=/steward/"),
+    ));
+    d.wait_state("web", "RUNNING", secs(10.0));
+    let port = free_port();
+    let _nginx = start_nginx(&d.conf.dir, port, d.conf.port);
+    let base = format!("http://127.0.0.1:{port}/steward/");
+    let origin = format!("Origin: http://127.0.0.1:{port}");
+
+    // The base path without its slash gets one (relative URLs need it).
+    let bare = curl(&d, "GET", "/steward", &[], None);
+    assert_eq!(bare.status, 308, "{}", bare.headers);
+    assert_eq!(bare.header("location").as_deref(), Some("/steward/"));
+
+    let anon = curl_url(&base, "GET", &[], None);
+    assert_eq!(anon.status, 303, "{}", anon.headers);
+    assert_eq!(anon.header("location").as_deref(), Some("login"));
+
+    let login = curl_url(
+        &format!("{base}login"),
+        "POST",
+        &[&origin],
+        Some("username=admin&password=s3cret"),
+    );
+    assert_eq!(login.status, 303, "{}{}", login.headers, login.body);
+    assert_eq!(login.header("location").as_deref(), Some("./"));
+    let set_cookie = login.header("set-cookie").unwrap();
+    assert!(set_cookie.contains("; Path=/steward/;"), "{set_cookie}");
+    let cookie = format!("Cookie: {}", login.cookie());
+
+    let dash = curl_url(&base, "GET", &[&cookie], None);
+    assert_eq!(dash.status, 200, "{}", dash.body);
+    assert!(dash.body.contains(">web</a>"), "{}", dash.body);
+    for absolute in ["href=\"/", "src=\"/", "action=\"/"] {
+        assert!(
+            !dash.body.contains(absolute),
+            "an absolute URL ({absolute}) would leave the sub-path:\n{}",
+            dash.body
+        );
+    }
+    let script = curl_url(&format!("{base}assets/app.js"), "GET", &[], None);
+    assert_eq!(script.status, 200);
+    assert!(script.body.contains("EventSource(\"api/v1/events\")"));
+    let csrf = dash.csrf();
+
+    // An action through the proxy, with the browser's Origin.
+    let stop = curl_url(
+        &format!("{base}action"),
+        "POST",
+        &[&cookie, &origin],
+        Some(&format!(
+            "kind=process&name=web&action=stop&back=./&csrf_token={csrf}"
+        )),
+    );
+    assert_eq!(stop.status, 303, "{}{}", stop.headers, stop.body);
+    assert!(
+        stop.header("location").unwrap().starts_with("./?ok=1"),
+        "{}",
+        stop.headers
+    );
+    assert_eq!(d.state("web"), "STOPPED");
+
+    // The event stream passes through unbuffered.
+    let mut cmd = Command::new("curl");
+    cmd.args(["-s", "-N", "--max-time", "2", "-H", &cookie])
+        .arg(format!("{base}api/v1/events"));
+    let events = run_with_timeout(&mut cmd, secs(10.0));
+    assert!(events.stdout.contains(": connected"), "{events}");
+
+    // A proxy that strips the prefix itself reaches the same daemon.
+    let stripped = curl_url(
+        &format!("http://127.0.0.1:{port}/stripped/api/v1/processes/web"),
+        "GET",
+        &[&cookie],
+        None,
+    );
+    assert_eq!(stripped.status, 200, "{}", stripped.body);
+    assert!(stripped.body.contains("\"STOPPED\""), "{}", stripped.body);
+
+    let logout = curl_url(
+        &format!("{base}logout"),
+        "POST",
+        &[&cookie, &origin],
+        Some(&format!("csrf_token={csrf}")),
+    );
+    assert_eq!(logout.status, 303, "{}", logout.body);
+    assert_eq!(logout.header("location").as_deref(), Some("login"));
+    assert!(logout
+        .header("set-cookie")
+        .unwrap()
+        .contains("Path=/steward/; Max-Age=0"));
+    let after = curl_url(&base, "GET", &[&cookie], None);
+    assert_eq!(after.status, 303, "the session ended: {}", after.headers);
 }

@@ -194,6 +194,10 @@ pub struct InetHttpServer {
     pub port: u16,
     pub username: Option<String>,
     pub password: Option<String>,
+    /// `base_path` (Steward): the sub-path a reverse proxy serves this listener under,
+    /// e.g. `/steward` (normalised: a leading slash, no trailing one). Requests may come
+    /// with or without it; the session cookie's `Path` is set to it.
+    pub base_path: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

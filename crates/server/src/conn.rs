@@ -345,9 +345,12 @@ impl BoundServers {
         };
         let api = backend.api();
         let inflight = Arc::new(InFlight::default());
-        let ctx = |auth: Option<Auth>, listener: steward_api::access::Listener| {
+        let ctx = |auth: Option<Auth>,
+                   listener: steward_api::access::Listener,
+                   base_path: Option<Arc<str>>| {
             let auth = auth.map(Arc::new);
             Arc::new(Ctx {
+                base_path,
                 backend: backend.clone(),
                 api_basic: auth.clone().map(|a| {
                     let check: steward_api::access::BasicCheck =
@@ -372,7 +375,7 @@ impl BoundServers {
                 .map_err(|e| ServerError::socket(&target, e))?;
             servers.tasks.push(tokio::spawn(accept_loop(
                 AnyListener::Unix(l),
-                ctx(u.auth, steward_api::access::Listener::UnixSocket),
+                ctx(u.auth, steward_api::access::Listener::UnixSocket, None),
                 stop_rx.clone(),
             )));
         }
@@ -393,6 +396,7 @@ impl BoundServers {
                 ctx(
                     t.auth,
                     steward_api::access::Listener::for_tcp_bind(addr.ip()),
+                    t.base_path,
                 ),
                 stop_rx.clone(),
             )));

@@ -48,6 +48,8 @@ pub(crate) struct BoundUnix {
 pub(crate) struct BoundTcp {
     pub(crate) listener: std::net::TcpListener,
     pub(crate) auth: Option<Auth>,
+    /// `base_path` of the section (a reverse proxy's sub-path).
+    pub(crate) base_path: Option<std::sync::Arc<str>>,
 }
 
 /// Listening sockets that are bound but not served yet. Dropping it unlinks the UNIX sockets.
@@ -97,7 +99,11 @@ impl BoundServers {
             if auth.is_none() {
                 bound.notices.push(no_auth_notice(&cfg.section));
             }
-            bound.tcp.push(BoundTcp { listener, auth });
+            bound.tcp.push(BoundTcp {
+                listener,
+                auth,
+                base_path: cfg.base_path.as_deref().map(Into::into),
+            });
         }
         bound.notices.extend(unix_notices);
         Ok(bound)

@@ -46,6 +46,9 @@ pub(crate) struct Ctx {
     pub(crate) inflight: Arc<crate::conn::InFlight>,
     /// The listener's supervisord credentials as the API checks them.
     pub(crate) api_basic: Option<steward_api::access::BasicCheck>,
+    /// `base_path` of an `[inet_http_server]` behind a reverse proxy: requests may carry
+    /// it (a proxy that passes the whole path) or not (one that strips it).
+    pub(crate) base_path: Option<Arc<str>>,
 }
 
 /// Response body: the payload plus the guard that marks the request as in service.
@@ -110,12 +113,27 @@ fn error_close(status: StatusCode) -> Resp {
 }
 
 pub(crate) async fn handle(
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
     ctx: Arc<Ctx>,
     probe: PeerProbe,
     guard: ActiveGuard,
     peer: Option<Arc<str>>,
 ) -> Result<Resp, Infallible> {
+    if let Some(base) = &ctx.base_path {
+        match strip_base_path(req.uri(), base) {
+            BasePath::Outside => {}
+            BasePath::Stripped(uri) => *req.uri_mut() = uri,
+            // `/steward` → `/steward/`: the pages' relative URLs need the slash.
+            BasePath::AddSlash => {
+                let mut r = respond(StatusCode::PERMANENT_REDIRECT, "text/plain", "");
+                if let Ok(v) = HeaderValue::from_str(&format!("{base}/")) {
+                    r.headers_mut().insert(header::LOCATION, v);
+                }
+                r.body_mut()._guard = Some(guard);
+                return Ok(r);
+            }
+        }
+    }
     let mut resp = match &ctx.api {
         Some(api) if is_router_path(req.uri().path()) => {
             api_call(api.clone(), req, &ctx, peer).await
@@ -124,6 +142,36 @@ pub(crate) async fn handle(
     };
     resp.body_mut()._guard = Some(guard);
     Ok(resp)
+}
+
+enum BasePath {
+    /// Not under the base path: served as it is (a proxy that strips the prefix).
+    Outside,
+    /// Under it: the same request without the prefix.
+    Stripped(hyper::Uri),
+    /// Exactly the base path, without its trailing slash.
+    AddSlash,
+}
+
+fn strip_base_path(uri: &hyper::Uri, base: &str) -> BasePath {
+    let path = uri.path();
+    let Some(rest) = path.strip_prefix(base) else {
+        return BasePath::Outside;
+    };
+    if rest.is_empty() {
+        return BasePath::AddSlash;
+    }
+    if !rest.starts_with('/') {
+        return BasePath::Outside;
+    }
+    let rebuilt = match uri.query() {
+        Some(q) => format!("{rest}?{q}"),
+        None => rest.to_string(),
+    };
+    match rebuilt.parse() {
+        Ok(u) => BasePath::Stripped(u),
+        Err(_) => BasePath::Outside,
+    }
 }
 
 /// Paths the axum router answers: the JSON API (it does its own authentication:
@@ -165,6 +213,7 @@ async fn api_call(
             listener: ctx.listener,
             peer: peer.map(|p| p.to_string()),
             basic: ctx.api_basic.clone(),
+            base_path: ctx.base_path.clone(),
         });
     let resp = match api.oneshot(req).await {
         Ok(r) => r,

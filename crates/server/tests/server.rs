@@ -83,6 +83,7 @@ fn inet_cfg(auth: Option<(&str, &str)>) -> InetHttpServer {
         port: 0,
         username: auth.map(|a| a.0.to_string()),
         password: auth.map(|a| a.1.to_string()),
+        base_path: None,
     }
 }
 

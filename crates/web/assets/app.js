@@ -25,18 +25,23 @@
   // ---- dashboard: filter, totals, live rows, in-place actions
   const table = document.getElementById("procs");
   const filter = document.getElementById("filter");
+  // Each row's text is read once (a refreshed row is a new element), and only rows whose
+  // visibility changes are touched: with 1,000 rows a keystroke must not restyle them all.
+  const rowText = new WeakMap();
   function applyFilter() {
     if (!table || !filter) return;
     const q = filter.value.trim().toLowerCase();
     table.querySelectorAll("tbody").forEach(function (tb) {
       let shown = 0;
       tb.querySelectorAll("tr[data-name]").forEach(function (tr) {
-        const hit = !q || tr.textContent.toLowerCase().indexOf(q) >= 0;
-        tr.hidden = !hit;
+        let text = rowText.get(tr);
+        if (text === undefined) { text = tr.textContent.toLowerCase(); rowText.set(tr, text); }
+        const hit = !q || text.indexOf(q) >= 0;
+        if (tr.hidden === hit) tr.hidden = !hit;
         if (hit) shown++;
       });
       const head = tb.querySelector("tr.group");
-      if (head) head.hidden = shown === 0;
+      if (head && head.hidden !== (shown === 0)) head.hidden = shown === 0;
     });
   }
   function totals() {
@@ -67,13 +72,16 @@
     });
     return found;
   }
-  const pending = new Map();
+  // One fetch per row at a time; an event that arrives meanwhile asks for one more after
+  // it, so the row always ends on the latest state (a restart is 3 events in a few ms).
+  const inflight = new Set(), again = new Set();
   function refreshRow(name) {
-    if (!table || pending.has(name)) return;
-    const p = fetch("partial/row?name=" + enc(name), { credentials: "same-origin" })
+    if (!table) return;
+    if (inflight.has(name)) { again.add(name); return; }
+    inflight.add(name);
+    fetch("partial/row?name=" + enc(name), { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (html) {
-        pending.delete(name);
         const row = findRow(name);
         if (!html || !row) return;
         const t = document.createElement("template");
@@ -83,14 +91,17 @@
         const hadFocus = row.contains(document.activeElement) ? document.activeElement.getAttribute("aria-label") : null;
         row.replaceWith(fresh);
         if (hadFocus) {
-          const again = fresh.querySelector('[aria-label="' + CSS.escape(hadFocus) + '"]') || fresh.querySelector("button, a");
-          if (again) again.focus();
+          const target = fresh.querySelector('[aria-label="' + CSS.escape(hadFocus) + '"]') || fresh.querySelector("button, a");
+          if (target) target.focus();
         }
         applyFilter();
         totals();
       })
-      .catch(function () { pending.delete(name); });
-    pending.set(name, p);
+      .catch(function () {})
+      .then(function () {
+        inflight.delete(name);
+        if (again.delete(name)) refreshRow(name);
+      });
   }
   if (filter) filter.addEventListener("input", applyFilter);
 
@@ -100,7 +111,8 @@
     const f = new FormData(form);
     if (f.get("kind") !== "process") return;
     ev.preventDefault();
-    const name = f.get("name"), action = f.get("action");
+    const by = ev.submitter;
+    const name = f.get("name"), action = by && by.name === "action" ? by.value : f.get("action");
     say(action + " " + name + "…", true);
     api("POST", "api/v1/processes/" + enc(name) + "/" + enc(action)).then(function (r) {
       if (r.ok) say(action + " " + name + ": done", true);

@@ -208,6 +208,39 @@ pub fn action_form(
     )
 }
 
+/// One POST form for several actions on the same target: each button submits its own
+/// `action` value. A row of the dashboard is then one form, not one per button (at 1,000
+/// processes that is 14,000 fewer elements for the browser to build).
+pub fn actions_form(
+    csrf: &str,
+    fields: &[(&str, &str)],
+    buttons: &[(&str, String)],
+    class: &str,
+) -> String {
+    let mut out = format!(
+        "<form method=\"post\" action=\"action\" class=\"{}\">\
+         <input type=\"hidden\" name=\"csrf_token\" value=\"{}\">",
+        esc(class),
+        esc(csrf)
+    );
+    for (k, v) in fields {
+        out.push_str(&format!(
+            "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+            esc(k),
+            esc(v)
+        ));
+    }
+    for (action, aria_label) in buttons {
+        out.push_str(&format!(
+            "<button type=\"submit\" name=\"action\" value=\"{a}\" aria-label=\"{}\">{a}</button>",
+            esc(aria_label),
+            a = esc(action)
+        ));
+    }
+    out.push_str("</form>");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -148,6 +148,7 @@ impl Incoming {
                 listener: Listener::TcpPublic,
                 peer: None,
                 basic: None,
+                base_path: None,
             });
         // Forms here are a few fields; anything larger is not one of ours.
         let body = match axum::body::to_bytes(body, 64 * 1024).await {

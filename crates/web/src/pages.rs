@@ -95,34 +95,29 @@ fn message_html(inc: &Incoming) -> String {
     )
 }
 
-/// The actions that fit a process's state, as forms.
+/// The actions that fit a process's state, as one form (a button per action).
 fn process_actions(web: &Web, caller: &Caller, p: &Value, back: &str) -> String {
     let name = p["name"].as_str().unwrap_or("");
     let state = p["state"].as_str().unwrap_or("");
-    let mut out = String::new();
-    if may(caller, Role::Operator) {
-        let acts: &[&str] = match state {
-            "RUNNING" | "STARTING" => &["stop", "restart"],
-            "BACKOFF" => &["start", "stop"],
-            "STOPPING" => &[],
-            _ => &["start"],
-        };
-        for a in acts {
-            out.push_str(&html::action_form(
-                web.csrf_of(caller),
-                &[
-                    ("kind", "process"),
-                    ("name", name),
-                    ("action", a),
-                    ("back", back),
-                ],
-                a,
-                &format!("{a} {name}"),
-                "act live",
-            ));
-        }
+    if !may(caller, Role::Operator) {
+        return String::new();
     }
-    out
+    let acts: &[&str] = match state {
+        "RUNNING" | "STARTING" => &["stop", "restart"],
+        "BACKOFF" => &["start", "stop"],
+        "STOPPING" => &[],
+        _ => &["start"],
+    };
+    if acts.is_empty() {
+        return String::new();
+    }
+    let buttons: Vec<(&str, String)> = acts.iter().map(|a| (*a, format!("{a} {name}"))).collect();
+    // The dashboard is where a form goes back to by default (see `safe_back`).
+    let mut fields = vec![("kind", "process"), ("name", name)];
+    if back != "./" {
+        fields.push(("back", back));
+    }
+    html::actions_form(web.csrf_of(caller), &fields, &buttons, "act live")
 }
 
 pub(crate) fn row_html(web: &Web, caller: &Caller, p: &Value) -> String {
@@ -535,19 +530,33 @@ pub(crate) fn cron(web: Arc<Web>, req: Request) -> PageFuture {
                         l["duration_s"].as_f64().unwrap_or(0.0)
                     ),
                 };
+                let paused = j["paused"] == true;
                 let run = if may(&caller, Role::Operator) {
-                    html::action_form(
-                        web.csrf_of(&caller),
-                        &[
-                            ("kind", "cron"),
-                            ("name", name),
-                            ("action", "run"),
-                            ("back", &format!("cron?job={}", url(name))),
-                        ],
-                        "run now",
-                        &format!("run now {name}"),
-                        "act",
-                    )
+                    let back = format!("cron?job={}", url(name));
+                    let form = |action: &str, label: &str| {
+                        html::action_form(
+                            web.csrf_of(&caller),
+                            &[
+                                ("kind", "cron"),
+                                ("name", name),
+                                ("action", action),
+                                ("back", &back),
+                            ],
+                            label,
+                            &format!("{label} {name}"),
+                            "act",
+                        )
+                    };
+                    // Pause and resume act on the schedule only; a job that its section
+                    // disables (`enabled = false`) has nothing to resume.
+                    let toggle = if paused {
+                        form("enable", "enable")
+                    } else if j["enabled"] == true {
+                        form("disable", "disable")
+                    } else {
+                        String::new()
+                    };
+                    format!("{}{toggle}", form("run", "run now"))
                 } else {
                     String::new()
                 };
@@ -564,7 +573,13 @@ pub(crate) fn cron(web: Arc<Web>, req: Request) -> PageFuture {
                     tz = esc(&text(&j["timezone"])),
                     next = next.join(""),
                     last = esc(&last),
-                    en = if j["enabled"] == true { "yes" } else { "no (enabled = false)" },
+                    en = if j["enabled"] == true {
+                        "yes"
+                    } else if paused {
+                        "no (paused)"
+                    } else {
+                        "no (enabled = false)"
+                    },
                 ));
             }
             body.push_str("</tbody></table></div>");

@@ -177,6 +177,7 @@ async function login(page, user, pass) {
     check(await page.isVisible(`dt:text-is("${f}")`), `details show ${f}`);
   check((await page.textContent("pre.config")).includes("<redacted>"), "the resolved config redacts secrets");
   check(!(await page.textContent("pre.config")).includes("hunter2"), "the secret itself is not on the page");
+  check((await page.textContent("pre.config")).includes(XSS), "an environment value with an <img> tag shows as text");
   await axe(page, "the details page");
   await shots(page, "details");
   await page.click("#pause");
@@ -204,8 +205,25 @@ async function login(page, user, pass) {
     await page.reload();
   }
   check((await page.textContent("#history")).includes("backup done"), "run now: the run and its output are in the history");
+  // pause and resume the schedule
+  const jobRow = async () => page.textContent('#jobs tr[data-job="backup"]');
+  await Promise.all([page.waitForNavigation(), page.click('button[aria-label="disable backup"]')]);
+  check((await jobRow()).includes("no (paused)") && (await page.$('button[aria-label="enable backup"]')) !== null,
+    "disable pauses the job: it shows as paused, with an enable button");
+  const paused = await page.evaluate(() => fetch("api/v1/cron/backup").then((r) => r.json()));
+  check(paused.paused === true && paused.enabled === false, "the API says the job is paused");
+  await Promise.all([page.waitForNavigation(), page.click('button[aria-label="enable backup"]')]);
+  check((await jobRow()).includes("yes") && (await page.$('button[aria-label="disable backup"]')) !== null,
+    "enable resumes the job");
   await axe(page, "the jobs page");
   await shots(page, "cron");
+
+  // ---- commands: run one, see its output
+  await page.goto(BASE + "commands");
+  check((await page.textContent("#commands")).includes("php artisan cache:clear"), "the commands page lists the command with its description");
+  await axe(page, "the commands page");
+  await Promise.all([page.waitForNavigation(), page.click('button[aria-label="run cache-clear"]')]);
+  check((await page.textContent("main")).includes("Application cache cleared"), "run: the command's output is on the page");
 
   // ---- reload: preview, apply, result
   fs.appendFileSync(CONF, "\n[program:added-later]\ncommand=sleep 1000\nstartsecs=0\n");

@@ -163,10 +163,18 @@ fn auth(r: &mut Reader) -> (Option<String>, Option<String>) {
 }
 
 pub fn inet_server<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> Option<InetHttpServer> {
-    ctx.warn_unknown_keys(sec, &["port", "username", "password"]);
+    ctx.warn_unknown_keys(sec, &["port", "username", "password", "base_path"]);
     let mut r = Reader::new(ctx, sec);
     let (username, password) = auth(&mut r);
     let no = Expansions::new();
+    let base_path = match r.get("base_path", &no).map(|v| normalize_base_path(&v)) {
+        Some(Ok(p)) => p,
+        Some(Err(m)) => {
+            r.error("base_path", m);
+            None
+        }
+        None => None,
+    };
     let Some(port) = r.get("port", &no) else {
         if !r.failed {
             let m = format!("section [{}] has no port value", sec.name);
@@ -185,12 +193,43 @@ pub fn inet_server<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> Option<InetHttpSe
                 port,
                 username,
                 password,
+                base_path,
             })
         }
         Err(m) => {
             r.error("port", m);
             None
         }
+    }
+}
+
+/// `base_path` as written → `/a/b` (`None` for `/` or empty): path segments of URL-safe
+/// characters only, since the value ends up in a cookie's `Path` and in redirects.
+fn normalize_base_path(raw: &str) -> Result<Option<String>, String> {
+    let trimmed = raw.trim().trim_end_matches('/');
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    let bad = || {
+        format!(
+            "base_path must be a URL path like /steward (segments of letters, digits,              '-', '_', '.', '~'), not `{}`",
+            raw.trim()
+        )
+    };
+    let Some(rest) = trimmed.strip_prefix('/') else {
+        return Err(bad());
+    };
+    let segment_ok = |s: &str| {
+        !s.is_empty()
+            && s != "."
+            && s != ".."
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.~".contains(&b))
+    };
+    if rest.split('/').all(segment_ok) {
+        Ok(Some(trimmed.to_string()))
+    } else {
+        Err(bad())
     }
 }
 
@@ -445,4 +484,25 @@ pub fn rpcinterface<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> Option<RpcInterf
         );
     }
     Some(RpcInterfaceSection { name, factory })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_base_path;
+
+    #[test]
+    fn base_paths_are_normalised_or_refused() {
+        assert_eq!(
+            normalize_base_path("/steward/").unwrap().as_deref(),
+            Some("/steward")
+        );
+        assert_eq!(
+            normalize_base_path(" /ops/steward ").unwrap().as_deref(),
+            Some("/ops/steward")
+        );
+        assert_eq!(normalize_base_path("/").unwrap(), None);
+        for bad in ["steward", "/a//b", "/a/../b", "/a b", "/a;b", "/a?x", "/é"] {
+            assert!(normalize_base_path(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -30,6 +30,9 @@ pub struct CronJobInfo {
     pub timezone: String,
     pub next: Option<Timestamp>,
     pub enabled: bool,
+    /// Paused by the API (`POST /api/v1/cron/{job}/disable`) until resumed, the daemon
+    /// restarts or the section changes; `enabled` is then false too.
+    pub paused: bool,
     pub running: bool,
     pub last: Option<RunSummary>,
     /// The node that ran the latest fire this node knows of (itself, or the winner of
@@ -903,6 +906,7 @@ impl Engine {
                     None
                 },
                 enabled: j.spec.config.enabled && !j.paused,
+                paused: j.paused,
                 running: j.current.is_some(),
                 last: j.last.clone(),
                 last_node: j.last_node.clone(),
