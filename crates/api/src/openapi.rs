@@ -133,7 +133,7 @@ pub fn document() -> Value {
                     query_param("stream", json!({"type": "string", "enum": ["stdout", "stderr"]}), "default stdout"),
                     query_param("lines", json!({"type": "integer", "minimum": 1, "maximum": 10000}), "default 100")
                 ], "responses": errors(json!({"200": ok(json!({"type": "object", "properties": {"lines": {"type": "array", "items": {"type": "string"}}}}))}), &["400", "401", "403", "404", "409"])}},
-            "/api/v1/processes/{name}/log/follow": {"get": {"summary": "New log output as it is written (SSE, one `line` event per line)", "parameters": [
+            "/api/v1/processes/{name}/log/follow": {"get": {"summary": "New log output as it is written (SSE: `lines` events, each the new lines found by one poll, one `data:` field per line)", "parameters": [
                     proc_name.clone(),
                     query_param("stream", json!({"type": "string", "enum": ["stdout", "stderr"]}), "default stdout")
                 ], "responses": errors(json!({"200": sse("line events")}), &["400", "401", "403", "404"])}},

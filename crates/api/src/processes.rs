@@ -462,9 +462,14 @@ pub async fn log_follow(
     Ok(follow_stream(path))
 }
 
-/// New output as SSE `data:` lines, one event per line. The file is polled (rotation is
-/// followed by reopening when it shrinks or is replaced); a log nobody follows costs
-/// nothing.
+/// The most lines one `lines` event carries.
+const LINES_PER_EVENT: usize = 1000;
+
+/// New output as SSE events named `lines`: every line the poll found (up to
+/// [`LINES_PER_EVENT`]) in one event, a `data:` field per line. One event per line made a
+/// child writing 10,000 lines/s cost the browser 10,000 dispatches a second. The file is
+/// polled (rotation is followed by reopening when it shrinks or is replaced); a log nobody
+/// follows costs nothing.
 fn follow_stream(path: Arc<Path>) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     use std::os::unix::fs::MetadataExt;
     let start = std::fs::metadata(&*path)
@@ -480,8 +485,11 @@ fn follow_stream(path: Arc<Path>) -> Sse<impl Stream<Item = Result<SseEvent, Inf
         ),
         |(path, mut offset, mut ino, mut partial, mut ready)| async move {
             loop {
-                if let Some(line) = ready.pop_front() {
-                    let ev = SseEvent::default().event("line").data(line);
+                if !ready.is_empty() {
+                    let batch: Vec<String> =
+                        ready.drain(..ready.len().min(LINES_PER_EVENT)).collect();
+                    // One `data:` field per line; EventSource joins them with "\n".
+                    let ev = SseEvent::default().event("lines").data(batch.join("\n"));
                     return Some((Ok(ev), (path, offset, ino, partial, ready)));
                 }
                 tokio::time::sleep(FOLLOW_POLL).await;

@@ -221,16 +221,24 @@
       while (logEl.childNodes.length > RING) logEl.removeChild(logEl.firstChild);
       if (stick) logEl.scrollTop = logEl.scrollHeight;
     }
-    // New lines arrive in bursts; draw them once a frame so a chatty child cannot hog the page.
+    // New lines arrive in bursts; draw at most PER_FRAME of them a frame (the rest wait for
+    // the next one) so a chatty child cannot hog the page, and keep only what the ring shows.
+    const PER_FRAME = 400;
     let queue = [], scheduled = false;
-    function enqueue(l) {
-      if (paused) { held.push(l); if (held.length > RING) held.shift(); return; }
-      queue.push(l);
-      if (queue.length > RING) queue.shift();
-      if (!scheduled) {
-        scheduled = true;
-        requestAnimationFrame(function () { scheduled = false; const q = queue; queue = []; append(q); });
+    function draw() {
+      scheduled = false;
+      append(queue.splice(0, PER_FRAME));
+      if (queue.length) { scheduled = true; requestAnimationFrame(draw); }
+    }
+    function enqueue(batch) {
+      if (paused) {
+        Array.prototype.push.apply(held, batch);
+        if (held.length > RING) held.splice(0, held.length - RING);
+        return;
       }
+      Array.prototype.push.apply(queue, batch);
+      if (queue.length > RING) queue.splice(0, queue.length - RING);
+      if (!scheduled) { scheduled = true; requestAnimationFrame(draw); }
     }
     function load() {
       if (follow) follow.close();
@@ -241,7 +249,7 @@
         append(r.json.lines || []);
         logEl.scrollTop = logEl.scrollHeight;
         follow = new EventSource("api/v1/processes/" + enc(name) + "/log/follow?stream=" + stream);
-        follow.addEventListener("line", function (m) { enqueue(m.data); });
+        follow.addEventListener("lines", function (m) { enqueue(m.data.split("\n")); });
         follow.onopen = function () { if (note) note.textContent = paused ? "paused" : "following"; };
         follow.onerror = function () { if (note) note.textContent = "reconnecting…"; };
       });
@@ -267,7 +275,7 @@
         pause.setAttribute("aria-pressed", String(paused));
         pause.textContent = paused ? "Resume" : "Pause";
         if (note) note.textContent = paused ? "paused" : "following";
-        if (!paused) { const h = held; held = []; h.forEach(enqueue); }
+        if (!paused) { const h = held; held = []; enqueue(h); }
       });
     }
     load();
