@@ -301,7 +301,10 @@ impl<S: AsyncRead + Unpin> AsyncRead for TimedIo<S> {
         let before = buf.filled().len();
         let this = &mut *self;
         {
-            let st = this.track.state.lock().unwrap();
+            let mut st = this.track.state.lock().unwrap();
+            if st.waker.as_ref().is_none_or(|w| !w.will_wake(cx.waker())) {
+                st.waker = Some(cx.waker().clone());
+            }
             if st.evicted && st.active == 0 {
                 return Poll::Ready(Err(io::Error::new(
                     io::ErrorKind::ConnectionAborted,
@@ -326,10 +329,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for TimedIo<S> {
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Pending => {
                 let deadline = {
-                    let mut st = this.track.state.lock().unwrap();
-                    if st.waker.as_ref().is_none_or(|w| !w.will_wake(cx.waker())) {
-                        st.waker = Some(cx.waker().clone());
-                    }
+                    let st = this.track.state.lock().unwrap();
                     if st.active > 0 {
                         None
                     } else if let Some(h) = st.head_started {
