@@ -46,7 +46,9 @@ fn proc_status_kib(pid: i32, key: &str) -> u64 {
 }
 
 fn open_fds(pid: i32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count()
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count()
 }
 
 /// Runs `attack` and returns how far the daemon's peak RSS rose above its RSS before it
@@ -138,7 +140,10 @@ fn assert_ctl_fast(d: &Daemon, label: &str) {
     let tcp_conf = d.conf.file("ctl-tcp.conf");
     std::fs::write(
         &tcp_conf,
-        format!("[supervisorctl]\nserverurl=http://127.0.0.1:{}\n", d.conf.port),
+        format!(
+            "[supervisorctl]\nserverurl=http://127.0.0.1:{}\n",
+            d.conf.port
+        ),
     )
     .unwrap();
     for (via, conf) in [("unix", d.conf.path.as_path()), ("tcp", tcp_conf.as_path())] {
@@ -236,7 +241,10 @@ fn get_unix(sock: &Path, path: &str) -> (u16, String) {
             Ok(n) => raw.extend_from_slice(&buf[..n]),
         }
     }
-    (split_status(&raw), String::from_utf8_lossy(&raw).into_owned())
+    (
+        split_status(&raw),
+        String::from_utf8_lossy(&raw).into_owned(),
+    )
 }
 
 fn assert_up(d: &Daemon, after: &str) {
@@ -262,9 +270,14 @@ fn hostile_xmlrpc_bodies_get_4xx_with_bounded_memory_while_others_are_served() {
     let budget = 16 * MIB;
     let bystander = Bystander::start(&sock);
 
-    let mut bomb = String::from("<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n<!ENTITY lol \"lol\">\n");
+    let mut bomb =
+        String::from("<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n<!ENTITY lol \"lol\">\n");
     for i in 1..10 {
-        let prev = if i == 1 { "&lol;".to_string() } else { format!("&lol{};", i - 1) };
+        let prev = if i == 1 {
+            "&lol;".to_string()
+        } else {
+            format!("&lol{};", i - 1)
+        };
         bomb.push_str(&format!("<!ENTITY lol{i} \"{}\">\n", prev.repeat(10)));
     }
     bomb.push_str("]>\n");
@@ -302,9 +315,15 @@ fn hostile_xmlrpc_bodies_get_4xx_with_bounded_memory_while_others_are_served() {
         let mut answer = (0, Vec::new());
         let grew = peak_rss_growth(pid, || answer = post(&sock, body));
         let (code, raw) = answer;
-        println!("MEASURED xmlrpc {label}: HTTP {code}, peak RSS +{} KiB", grew / 1024);
+        println!(
+            "MEASURED xmlrpc {label}: HTTP {code}, peak RSS +{} KiB",
+            grew / 1024
+        );
         assert!((400..500).contains(&code), "{label}: HTTP {code}");
-        assert!(!String::from_utf8_lossy(&raw).contains("root:"), "{label} leaked a file");
+        assert!(
+            !String::from_utf8_lossy(&raw).contains("root:"),
+            "{label} leaked a file"
+        );
         assert!(grew <= budget, "{label}: peak RSS grew by {grew} bytes");
         assert_up(&d, label);
     }
@@ -369,8 +388,10 @@ fn hostile_xmlrpc_bodies_get_4xx_with_bounded_memory_while_others_are_served() {
     let grew = peak_rss_growth(pid, || {
         let mut s = UnixStream::connect(&sock).unwrap();
         s.set_read_timeout(Some(secs(0.5))).unwrap();
-        s.write_all(b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Length: 8000000\r\n\r\n<methodCall>")
-            .unwrap();
+        s.write_all(
+            b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Length: 8000000\r\n\r\n<methodCall>",
+        )
+        .unwrap();
         let t = Instant::now();
         let mut raw = Vec::new();
         let mut buf = [0u8; 1024];
@@ -391,7 +412,11 @@ fn hostile_xmlrpc_bodies_get_4xx_with_bounded_memory_while_others_are_served() {
         grew / 1024
     );
     assert_eq!(answer.0, 408);
-    assert!(answer.1 >= secs(25.0) && answer.1 <= secs(40.0), "{:?}", answer.1);
+    assert!(
+        answer.1 >= secs(25.0) && answer.1 <= secs(40.0),
+        "{:?}",
+        answer.1
+    );
     assert!(grew <= budget);
 
     let (calls, failures, slowest) = bystander.finish();
@@ -446,7 +471,8 @@ fn slowloris_leaves_supervisorctl_fast_and_is_cut_by_the_header_timeout() {
             for c in conns.iter_mut() {
                 let mut probe = [0u8; 1];
                 let closed = matches!(c.read(&mut probe), Ok(0))
-                    || c.write(&[byte]).is_err_and(|e| e.kind() != std::io::ErrorKind::WouldBlock);
+                    || c.write(&[byte])
+                        .is_err_and(|e| e.kind() != std::io::ErrorKind::WouldBlock);
                 if !closed {
                     open += 1;
                 }
@@ -462,7 +488,11 @@ fn slowloris_leaves_supervisorctl_fast_and_is_cut_by_the_header_timeout() {
     // The header timeout (30 s from the first byte) closes every dripping connection.
     assert!(
         wait_until(secs(45.0), || {
-            open_after.lock().unwrap().last().is_some_and(|(_, n)| *n == 0)
+            open_after
+                .lock()
+                .unwrap()
+                .last()
+                .is_some_and(|(_, n)| *n == 0)
         }),
         "slowloris connections still open: {:?}",
         open_after.lock().unwrap().last()
@@ -478,7 +508,10 @@ fn slowloris_leaves_supervisorctl_fast_and_is_cut_by_the_header_timeout() {
 #[test]
 fn ten_thousand_idle_connections_are_capped_and_supervisorctl_stays_fast() {
     let limit = raise_nofile();
-    assert!(limit >= 12_000, "this test needs RLIMIT_NOFILE >= 12000 (hard {limit})");
+    assert!(
+        limit >= 12_000,
+        "this test needs RLIMIT_NOFILE >= 12000 (hard {limit})"
+    );
     let d = Daemon::start_steward(Conf::new(PROGRAMS));
     d.wait_state("sleeper", "RUNNING", secs(10.0));
     let port = d.conf.port;
@@ -514,7 +547,10 @@ fn ten_thousand_idle_connections_are_capped_and_supervisorctl_stays_fast() {
     let mut first = &conns[0];
     first.set_read_timeout(Some(secs(5.0))).unwrap();
     let mut b = [0u8; 1];
-    assert!(matches!(first.read(&mut b), Ok(0) | Err(_)), "the oldest idle connection was closed");
+    assert!(
+        matches!(first.read(&mut b), Ok(0) | Err(_)),
+        "the oldest idle connection was closed"
+    );
     let mut last = conns.last().unwrap();
     let body = call("supervisor.getAPIVersion", "");
     write!(
@@ -576,7 +612,10 @@ fn pipelined_garbage_is_refused_and_supervisorctl_stays_fast() {
             })
         })
         .collect();
-    assert!(wait_until(secs(10.0), || answers.lock().unwrap().contains_key(&400)));
+    assert!(wait_until(secs(10.0), || answers
+        .lock()
+        .unwrap()
+        .contains_key(&400)));
     assert_ctl_fast(&d, "pipelined garbage, 16 connections in a loop");
     stop.store(true, Ordering::SeqCst);
     for a in attackers {
@@ -628,7 +667,10 @@ fn log_routes_refuse_traversal_and_unknown_names() {
                 code == 404 || code == 400,
                 "GET {path}: HTTP {code}\n{text:.300}"
             );
-            assert!(!text.contains("TOP-SECRET") && !text.contains("root:"), "GET {path} leaked");
+            assert!(
+                !text.contains("TOP-SECRET") && !text.contains("root:"),
+                "GET {path} leaked"
+            );
         }
     }
     // A known process with a traversal in the stream name.
@@ -637,11 +679,19 @@ fn log_routes_refuse_traversal_and_unknown_names() {
         "/api/v1/processes/sleeper/log?stream=..%2f..%2fsecret.txt",
     ] {
         let (code, text) = get_unix(&sock, path);
-        assert!(code == 404 || code == 400, "GET {path}: HTTP {code}\n{text:.300}");
+        assert!(
+            code == 404 || code == 400,
+            "GET {path}: HTTP {code}\n{text:.300}"
+        );
         assert!(!text.contains("TOP-SECRET"), "GET {path} leaked");
     }
     // The XML-RPC log readers: BAD_NAME faults.
-    for name in ["../secret.txt", "../../etc/passwd", "nosuch", "sleeper/../../secret.txt"] {
+    for name in [
+        "../secret.txt",
+        "../../etc/passwd",
+        "nosuch",
+        "sleeper/../../secret.txt",
+    ] {
         for m in [
             "supervisor.readProcessStdoutLog",
             "supervisor.readProcessStderrLog",

@@ -417,9 +417,20 @@ enum AnyListener {
     Tcp(tokio::net::TcpListener),
 }
 
-async fn accept_loop(listener: AnyListener, ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
+async fn accept_loop(
+    listener: AnyListener,
+    ctx: Arc<Ctx>,
+    mut stop: watch::Receiver<bool>,
+    mut spare: Option<std::fs::File>,
+) {
     let mut conns = JoinSet::new();
+    // One descriptor held in reserve: when the process runs out (EMFILE, e.g. the children's
+    // pipes and logs took the rest), it is given up so one client, supervisorctl asking
+    // what went wrong, still gets in. Taken back as soon as a descriptor frees up.
     loop {
+        if spare.is_none() {
+            spare = open_spare();
+        }
         tokio::select! {
             _ = stop.changed() => {
                 ctx.inflight.drain(SHUTDOWN_GRACE).await;
@@ -427,18 +438,20 @@ async fn accept_loop(listener: AnyListener, ctx: Arc<Ctx>, mut stop: watch::Rece
             }
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
             res = accept(&listener) => match res {
-                Ok(Accepted::Unix(s)) => { conns.spawn(serve_conn(s, ctx.clone(), None)); }
-                Ok(Accepted::Tcp(s)) => {
-                    let _ = s.set_nodelay(true);
-                    let peer = s.peer_addr().ok().map(|a| a.to_string());
-                    conns.spawn(serve_conn(s, ctx.clone(), peer));
-                }
-                // EMFILE and friends (the cap should prevent them, but descriptors are
-                // shared with the children): free one slot, and back off instead of
-                // spinning.
+                Ok(accepted) => { conns.spawn(serve_accepted(accepted, ctx.clone())); }
+                // EMFILE and friends: free one slot, give up the spare descriptor for this
+                // client, and back off instead of spinning.
                 Err(e) => {
                     if matches!(e.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE)) {
                         ctx.conns.evict_one();
+                        if spare.take().is_some() {
+                            if let Ok(Ok(accepted)) =
+                                tokio::time::timeout(Duration::from_millis(50), accept(&listener)).await
+                            {
+                                conns.spawn(serve_accepted(accepted, ctx.clone()));
+                            }
+                            continue;
+                        }
                     }
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
@@ -446,6 +459,21 @@ async fn accept_loop(listener: AnyListener, ctx: Arc<Ctx>, mut stop: watch::Rece
         }
     }
     conns.shutdown().await;
+}
+
+fn open_spare() -> Option<std::fs::File> {
+    std::fs::File::open("/dev/null").ok()
+}
+
+async fn serve_accepted(accepted: Accepted, ctx: Arc<Ctx>) {
+    match accepted {
+        Accepted::Unix(s) => serve_conn(s, ctx, None).await,
+        Accepted::Tcp(s) => {
+            let _ = s.set_nodelay(true);
+            let peer = s.peer_addr().ok().map(|a| a.to_string());
+            serve_conn(s, ctx, peer).await
+        }
+    }
 }
 
 enum Accepted {
@@ -474,6 +502,7 @@ impl BoundServers {
     pub fn serve(mut self, backend: Arc<dyn Backend>) -> Result<Servers, ServerError> {
         let options = self.options.clone();
         let (unix, tcp) = self.take_parts();
+        let mut spares = std::mem::take(&mut self.spares);
         let (stop, stop_rx) = watch::channel(false);
         let mut servers = Servers {
             tasks: Vec::new(),
@@ -521,6 +550,7 @@ impl BoundServers {
                 AnyListener::Unix(l),
                 ctx(u.auth, steward_api::access::Listener::UnixSocket, None),
                 stop_rx.clone(),
+                spares.pop(),
             )));
         }
         for t in tcp {
@@ -543,6 +573,7 @@ impl BoundServers {
                     t.base_path,
                 ),
                 stop_rx.clone(),
+                spares.pop(),
             )));
         }
         Ok(servers)
