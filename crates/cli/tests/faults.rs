@@ -235,3 +235,172 @@ fn descriptor_exhaustion_gives_spawn_errors_backoff_fatal_and_the_daemon_keeps_s
         "{out}"
     );
 }
+
+/// `steward worker add` (config generation through `steward_ops::atomic`) when the new
+/// file cannot be written: a clear error, the old file byte for byte, no temp file left
+/// in the include directory, and the running group untouched. Files may not grow past
+/// 64 bytes for that one command (RLIMIT_FSIZE binds root too; SIGXFSZ ignored so the
+/// write returns EFBIG). Tokens have the same test in token_cli.rs.
+#[test]
+fn a_failed_config_generation_write_keeps_the_old_file_and_the_running_group() {
+    use std::os::unix::process::CommandExt;
+    let c = Conf::new("[include]\nfiles = conf.d/*.conf\n");
+    fs::create_dir_all(c.dir.join("conf.d")).unwrap();
+    let app = c.dir.join("app");
+    fs::create_dir_all(&app).unwrap();
+    fs::write(app.join("artisan"), "<?php\n").unwrap();
+    let php = c.script("php", "#!/bin/sh\nwhile true; do sleep 1; done\n");
+    let d = Daemon::start_steward(c);
+    let worker = |tries: &str, limit_size: bool| {
+        let mut cmd = Command::new(steward_bin());
+        cmd.args(["worker", "add", "laravel-queue", "emails", "-c"])
+            .arg(&d.conf.path)
+            .arg("--path")
+            .arg(&app)
+            .arg("--bin")
+            .arg(&php)
+            .arg("--log-dir")
+            .arg(d.conf.dir.join("childlogs"))
+            .args(["--user", "root", "--tries", tries]);
+        if limit_size {
+            // SAFETY: only async-signal-safe calls between fork and exec.
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                    let lim = libc::rlimit {
+                        rlim_cur: 64,
+                        rlim_max: 64,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        run_with_timeout(&mut cmd, CTL_TIMEOUT)
+    };
+    let out = worker("3", false);
+    assert_eq!(out.code, 0, "{out}");
+    d.wait_state("emails:emails_00", "RUNNING", secs(10.0));
+    let pid = d.process_pid("emails:emails_00");
+    let file = d.conf.dir.join("conf.d/emails.conf");
+    let before = fs::read(&file).unwrap();
+
+    let out = worker("5", true);
+    println!(
+        "MEASURED failed config write: exit {} {:?}",
+        out.code,
+        out.stderr.trim()
+    );
+    assert_ne!(out.code, 0, "a failed write is an error\n{out}");
+    assert!(
+        out.stderr.contains("File too large"),
+        "the error names the cause\n{out}"
+    );
+    assert_eq!(fs::read(&file).unwrap(), before, "the old file is intact");
+    let names: Vec<String> = fs::read_dir(d.conf.dir.join("conf.d"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["emails.conf"], "no temp file left behind");
+    assert_eq!(
+        d.process_pid("emails:emails_00"),
+        pid,
+        "the group was not restarted"
+    );
+    assert_eq!(d.state("emails:emails_00"), "RUNNING");
+}
+
+/// SIGKILL of the daemon while cron runs start and finish every second (each one an
+/// fsync'd redb transaction), three times at different moments: each restart opens the
+/// history cleanly (no "run history unavailable"), every record decodes, and the runs
+/// that were in flight at the kill are marked interrupted.
+#[test]
+fn sigkill_during_cron_history_writes_leaves_a_clean_history_with_interrupted_runs() {
+    let state = tempfile::Builder::new()
+        .prefix("stw-state")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let jobs = format!(
+        "[steward]\nstate_dir={}\n\n\
+         [cron:long]\nschedule = * * * * * *\ncommand = sleep 30\n\n\
+         [cron:quick]\nschedule = * * * * * *\ncommand = sh -c 'seq 1 2000'\n",
+        state.path().display()
+    );
+    let history = |d: &Daemon, job: &str| -> Vec<Value> {
+        match d.rpc("steward.cronHistory", vec![json!(job), json!(1000)]) {
+            Ok(Value::Array(v)) => v,
+            other => panic!(
+                "cronHistory({job}) after a SIGKILL: {other:?}\n{}",
+                d.mainlog()
+            ),
+        }
+    };
+    let interrupted = |runs: &[Value]| {
+        runs.iter()
+            .filter(|r| {
+                r["error"]
+                    .as_str()
+                    .is_some_and(|e| e.starts_with("interrupted"))
+            })
+            .count()
+    };
+    let mut kills = 0;
+    for delay in [1.3, 2.05, 2.7] {
+        let mut d = Daemon::start_steward(Conf::new(&jobs));
+        assert!(
+            !d.mainlog().contains("run history unavailable"),
+            "restart {kills}: {}",
+            d.mainlog()
+        );
+        let long = history(&d, "long");
+        let quick = history(&d, "quick");
+        assert!(interrupted(&long) >= kills, "restart {kills}: {long:?}");
+        for r in long.iter().chain(&quick) {
+            assert!(
+                r["ended"] != "" || r["error"] != "" || r["started"] != "",
+                "a record without start, end or error: {r:?}"
+            );
+        }
+        // Runs begin and end while the kill comes.
+        assert!(wait_until(secs(10.0), || history(&d, "quick")
+            .iter()
+            .any(|r| r["ended"] != "")));
+        std::thread::sleep(secs(delay));
+        kill(d.pid, libc::SIGKILL);
+        assert!(d.wait_exit(secs(10.0)).is_some());
+        kills += 1;
+        println!(
+            "MEASURED sigkill {kills}: {} long and {} quick runs recorded before the kill",
+            long.len(),
+            quick.len()
+        );
+    }
+    let d = Daemon::start_steward(Conf::new(&jobs));
+    assert!(
+        !d.mainlog().contains("run history unavailable"),
+        "{}",
+        d.mainlog()
+    );
+    let long = history(&d, "long");
+    let quick = history(&d, "quick");
+    println!(
+        "MEASURED sigkill: after {kills} kills, {} long runs ({} interrupted), {} quick runs ({} interrupted)",
+        long.len(),
+        interrupted(&long),
+        quick.len(),
+        interrupted(&quick)
+    );
+    assert!(interrupted(&long) >= kills, "{long:?}");
+    // Nothing is left "running" from a dead daemon: only this daemon's own run may be.
+    let running = long
+        .iter()
+        .chain(&quick)
+        .filter(|r| r["ended"] == "" && r["error"] == "" && r["skipped"] == "")
+        .count();
+    assert!(
+        running <= 2,
+        "runs of dead daemons still look running: {long:?}"
+    );
+}
