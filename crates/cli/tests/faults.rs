@@ -237,21 +237,23 @@ fn descriptor_exhaustion_gives_spawn_errors_backoff_fatal_and_the_daemon_keeps_s
 }
 
 /// `steward worker add` (config generation through `steward_ops::atomic`) when the new
-/// file cannot be written: a clear error, the old file byte for byte, no temp file left
-/// in the include directory, and the running group untouched. Files may not grow past
-/// 64 bytes for that one command (RLIMIT_FSIZE binds root too; SIGXFSZ ignored so the
-/// write returns EFBIG). Tokens have the same test in token_cli.rs.
+/// file cannot be written: the include directory is a 256 KiB tmpfs, filled up after the
+/// first `add`. The second `add` (a changed value) fails with a clear error, the old file
+/// is byte for byte the same, no temp file is left, and the running group is untouched.
+/// Tokens have the same test in token_cli.rs (RLIMIT_FSIZE).
 #[test]
 fn a_failed_config_generation_write_keeps_the_old_file_and_the_running_group() {
-    use std::os::unix::process::CommandExt;
     let c = Conf::new("[include]\nfiles = conf.d/*.conf\n");
-    fs::create_dir_all(c.dir.join("conf.d")).unwrap();
+    let Some(_mount) = Tmpfs::mount(&c.dir.join("conf.d"), "256k") else {
+        eprintln!("NOTE: skipped: mounting a tmpfs needs root");
+        return;
+    };
     let app = c.dir.join("app");
     fs::create_dir_all(&app).unwrap();
     fs::write(app.join("artisan"), "<?php\n").unwrap();
     let php = c.script("php", "#!/bin/sh\nwhile true; do sleep 1; done\n");
     let d = Daemon::start_steward(c);
-    let worker = |tries: &str, limit_size: bool| {
+    let worker = |tries: &str| {
         let mut cmd = Command::new(steward_bin());
         cmd.args(["worker", "add", "laravel-queue", "emails", "-c"])
             .arg(&d.conf.path)
@@ -262,32 +264,26 @@ fn a_failed_config_generation_write_keeps_the_old_file_and_the_running_group() {
             .arg("--log-dir")
             .arg(d.conf.dir.join("childlogs"))
             .args(["--user", "root", "--tries", tries]);
-        if limit_size {
-            // SAFETY: only async-signal-safe calls between fork and exec.
-            unsafe {
-                cmd.pre_exec(|| {
-                    libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-                    let lim = libc::rlimit {
-                        rlim_cur: 64,
-                        rlim_max: 64,
-                    };
-                    if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    Ok(())
-                });
-            }
-        }
         run_with_timeout(&mut cmd, CTL_TIMEOUT)
     };
-    let out = worker("3", false);
+    let out = worker("3");
     assert_eq!(out.code, 0, "{out}");
     d.wait_state("emails:emails_00", "RUNNING", secs(10.0));
     let pid = d.process_pid("emails:emails_00");
-    let file = d.conf.dir.join("conf.d/emails.conf");
+    let dir = d.conf.dir.join("conf.d");
+    let file = dir.join("emails.conf");
     let before = fs::read(&file).unwrap();
+    // Fill the include directory's filesystem to the last byte (a hidden name, so the
+    // include glob does not see it).
+    {
+        use std::io::Write;
+        let mut filler = fs::File::create(dir.join(".filler")).unwrap();
+        let block = vec![0u8; 4096];
+        while filler.write_all(&block).is_ok() {}
+        while filler.write_all(&block[..1]).is_ok() {}
+    }
 
-    let out = worker("5", true);
+    let out = worker("5");
     println!(
         "MEASURED failed config write: exit {} {:?}",
         out.code,
@@ -295,15 +291,24 @@ fn a_failed_config_generation_write_keeps_the_old_file_and_the_running_group() {
     );
     assert_ne!(out.code, 0, "a failed write is an error\n{out}");
     assert!(
-        out.stderr.contains("File too large"),
+        out.stderr.contains("No space left on device"),
         "the error names the cause\n{out}"
     );
+    assert!(
+        out.stderr.contains("emails.conf"),
+        "the error names the file\n{out}"
+    );
     assert_eq!(fs::read(&file).unwrap(), before, "the old file is intact");
-    let names: Vec<String> = fs::read_dir(d.conf.dir.join("conf.d"))
+    let mut names: Vec<String> = fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names, ["emails.conf"], "no temp file left behind");
+    names.sort();
+    assert_eq!(
+        names,
+        [".filler", "emails.conf"],
+        "no temp file left behind"
+    );
     assert_eq!(
         d.process_pid("emails:emails_00"),
         pid,
@@ -403,4 +408,103 @@ fn sigkill_during_cron_history_writes_leaves_a_clean_history_with_interrupted_ru
         running <= 2,
         "runs of dead daemons still look running: {long:?}"
     );
+}
+
+/// Steward as PID 1 of a new pid namespace (as under `docker run`): a program leaves
+/// 1,000 double-forked orphans behind; each is re-parented to the daemon and reaped when
+/// it exits (0 zombies left), and SIGTERM then stops everything and exits 0 within
+/// `stopwaitsecs`. Needs root for the namespace; otherwise a NOTE and a pass.
+#[test]
+fn as_pid_1_a_thousand_orphans_are_reaped_and_sigterm_exits_0_in_time() {
+    let ok = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "true"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("NOTE: skipped: `unshare --pid --fork --mount-proc` needs root");
+        return;
+    }
+    let conf = Conf::new(
+        "[program:forker]\ncommand=sh -c 'i=0; while [ $i -lt 1000 ]; do (sleep 0.5 &); i=$((i+1)); done; \
+         echo forked > {dir}/forked; exec sleep 1000'\nstartsecs=0\nstopwaitsecs=5\n",
+    );
+    let mut d = Daemon::start_wrapped(
+        Target::Steward,
+        conf,
+        &["unshare", "--pid", "--fork", "--mount-proc"],
+    );
+    let daemon = d
+        .children()
+        .first()
+        .map(|p| p.pid)
+        .expect("the daemon under unshare");
+    let t = std::time::Instant::now();
+    assert!(wait_until(secs(60.0), || d
+        .conf
+        .read("forked")
+        .contains("forked")));
+    // The program execs `sleep 1000`: its own pid (seen from outside) is not an orphan.
+    let mut program = -1;
+    assert!(wait_until(secs(10.0), || {
+        program = forker_outer_pid(daemon);
+        program > 0
+    }));
+    let orphans = |zombies_only: bool| {
+        processes()
+            .into_iter()
+            .filter(|p| p.ppid == daemon && p.pid != program)
+            .filter(|p| p.state == 'Z' || (!zombies_only && p.comm == "sleep"))
+            .count()
+    };
+    let mut most = 0;
+    assert!(
+        wait_until(secs(30.0), || {
+            let n = orphans(false);
+            most = most.max(n);
+            n == 0
+        }),
+        "orphans left: {} ({} zombies)",
+        orphans(false),
+        orphans(true)
+    );
+    assert!(most > 0, "the orphans were seen adopted by PID 1");
+    println!(
+        "MEASURED pid 1: 1,000 double-forked orphans, up to {most} adopted at once, all reaped {:?} after start",
+        t.elapsed()
+    );
+    assert!(
+        d.mainlog().contains("reaped unknown pid"),
+        "{}",
+        d.mainlog()
+    );
+    let t = std::time::Instant::now();
+    kill(daemon, libc::SIGTERM);
+    let st = d
+        .wait_exit(secs(5.0 + 5.0))
+        .expect("PID 1 exits after SIGTERM");
+    println!(
+        "MEASURED pid 1: SIGTERM → exit {:?} in {:?}",
+        st.code(),
+        t.elapsed()
+    );
+    assert_eq!(st.code(), Some(0));
+    assert!(
+        t.elapsed() <= secs(5.0 + 1.0),
+        "within stopwaitsecs: {:?}",
+        t.elapsed()
+    );
+}
+
+/// The program's pid as seen from outside the namespace: the daemon's child running
+/// `sleep 1000` (the orphans run `sleep 0.5`).
+fn forker_outer_pid(daemon: i32) -> i32 {
+    processes()
+        .into_iter()
+        .filter(|p| p.ppid == daemon)
+        .find(|p| {
+            fs::read(format!("/proc/{}/cmdline", p.pid))
+                .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a == b"1000"))
+        })
+        .map_or(-1, |p| p.pid)
 }
