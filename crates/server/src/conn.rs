@@ -6,20 +6,25 @@
 //! - the header read timeout: from the connection's start, and later once a non-blank byte
 //!   of a new request arrives, the service must be reached within `header_read_timeout` (hyper's own timer is off because it would
 //!   also kill idle keep-alive connections);
-//! - the idle timeout for keep-alive connections with no request in progress.
+//! - the idle timeout for keep-alive connections with no request in progress;
+//! - eviction: every connection is registered in one [`ConnTable`] for the server set;
+//!   past the cap, the connection without a request in service that has been
+//!   unproductive longest gets a failed read and hyper closes it.
 //!
 //! While a request is in service (tracked by [`ActiveGuard`]s, which live until the response
 //! body is dropped) neither applies, so long-polling RPCs and followed logs are unlimited.
 //! [`PeerProbe`] lets a streaming body notice a vanished client even when hyper is not
 //! reading (e.g. because supervisorctl's extra CRLF sits in its buffer).
 
+use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use hyper_util::rt::TokioIo;
@@ -38,6 +43,117 @@ struct TrackState {
     active: usize,
     head_started: Option<Instant>,
     last_activity: Instant,
+    /// Chosen by [`ConnTable`] to make room: the next read fails, hyper closes.
+    evicted: bool,
+    /// The reader waiting on the socket, woken when the connection is evicted.
+    waker: Option<Waker>,
+}
+
+impl TrackState {
+    /// Since when this connection has held a slot without a request in service: a
+    /// trickling request head counts from its first byte, an idle keep-alive from its
+    /// last activity.
+    fn unproductive_since(&self) -> Instant {
+        self.head_started.unwrap_or(self.last_activity)
+    }
+}
+
+/// Every open connection of one server set (all listeners), so that the cap holds
+/// across them: [`ConnTable::admit`] registers a new connection and, past
+/// `max_connections`, evicts the one without a request in service that has been
+/// unproductive longest (slowloris heads and idle keep-alives go first; a long poll or
+/// a followed log never does).
+#[derive(Debug)]
+pub(crate) struct ConnTable {
+    open: Mutex<HashMap<u64, Arc<Track>>>,
+    next_id: AtomicU64,
+    max: usize,
+    evictions: AtomicU64,
+}
+
+impl ConnTable {
+    fn new(max: usize) -> Arc<ConnTable> {
+        Arc::new(ConnTable {
+            open: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(0),
+            max: max.max(1),
+            evictions: AtomicU64::new(0),
+        })
+    }
+
+    /// Registers `track` for as long as the returned guard lives.
+    fn admit(self: &Arc<ConnTable>, track: Arc<Track>) -> Registration {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let over = {
+            let mut open = self.open.lock().unwrap();
+            open.insert(id, track);
+            open.len().saturating_sub(self.max)
+        };
+        for _ in 0..over {
+            if !self.evict_one() {
+                break;
+            }
+        }
+        Registration {
+            table: self.clone(),
+            id,
+        }
+    }
+
+    /// Evicts the connection without a request in service that has been unproductive
+    /// longest. False when every connection is busy.
+    fn evict_one(&self) -> bool {
+        let open = self.open.lock().unwrap();
+        let mut victim: Option<(Instant, &Arc<Track>)> = None;
+        for track in open.values() {
+            let st = track.state.lock().unwrap();
+            if st.active > 0 || st.evicted {
+                continue;
+            }
+            let since = st.unproductive_since();
+            if victim.is_none_or(|(v, _)| since < v) {
+                victim = Some((since, track));
+            }
+        }
+        let Some((_, track)) = victim else {
+            return false;
+        };
+        let mut st = track.state.lock().unwrap();
+        st.evicted = true;
+        if let Some(w) = st.waker.take() {
+            w.wake();
+        }
+        self.evictions.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+}
+
+/// Removes a connection from its [`ConnTable`] when the connection ends.
+struct Registration {
+    table: Arc<ConnTable>,
+    id: u64,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.table.open.lock().unwrap().remove(&self.id);
+    }
+}
+
+/// `min(1024, RLIMIT_NOFILE / 2)`: half the descriptors stay for children's pipes, log
+/// files and the daemon's own files.
+fn default_max_connections() -> usize {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct we pass.
+    let nofile = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 {
+        lim.rlim_cur
+    } else {
+        1024
+    };
+    (nofile / 2).clamp(16, 1024) as usize
 }
 
 /// Requests in service across every listener of one server set, so a shutdown can let
@@ -85,6 +201,8 @@ impl Track {
                 // A fresh connection must deliver its first request's headers in time too.
                 head_started: Some(Instant::now()),
                 last_activity: Instant::now(),
+                evicted: false,
+                waker: None,
             }),
         })
     }
@@ -182,6 +300,18 @@ impl<S: AsyncRead + Unpin> AsyncRead for TimedIo<S> {
     ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         let this = &mut *self;
+        {
+            let mut st = this.track.state.lock().unwrap();
+            if st.waker.as_ref().is_none_or(|w| !w.will_wake(cx.waker())) {
+                st.waker = Some(cx.waker().clone());
+            }
+            if st.evicted && st.active == 0 {
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::ConnectionAborted,
+                    "closed to make room for another connection",
+                )));
+            }
+        }
         match Pin::new(&mut this.inner).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
                 let new = &buf.filled()[before..];
@@ -259,6 +389,7 @@ where
 {
     let probe = PeerProbe(stream.as_raw_fd());
     let track = Track::new(ctx.inflight.clone());
+    let _registration = ctx.conns.admit(track.clone());
     let io = TimedIo {
         inner: stream,
         track: track.clone(),
@@ -286,9 +417,20 @@ enum AnyListener {
     Tcp(tokio::net::TcpListener),
 }
 
-async fn accept_loop(listener: AnyListener, ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
+async fn accept_loop(
+    listener: AnyListener,
+    ctx: Arc<Ctx>,
+    mut stop: watch::Receiver<bool>,
+    mut spare: Option<std::fs::File>,
+) {
     let mut conns = JoinSet::new();
+    // One descriptor held in reserve: when the process runs out (EMFILE, e.g. the children's
+    // pipes and logs took the rest), it is given up so one client, supervisorctl asking
+    // what went wrong, still gets in. Taken back as soon as a descriptor frees up.
     loop {
+        if spare.is_none() {
+            spare = open_spare();
+        }
         tokio::select! {
             _ = stop.changed() => {
                 ctx.inflight.drain(SHUTDOWN_GRACE).await;
@@ -296,18 +438,42 @@ async fn accept_loop(listener: AnyListener, ctx: Arc<Ctx>, mut stop: watch::Rece
             }
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
             res = accept(&listener) => match res {
-                Ok(Accepted::Unix(s)) => { conns.spawn(serve_conn(s, ctx.clone(), None)); }
-                Ok(Accepted::Tcp(s)) => {
-                    let _ = s.set_nodelay(true);
-                    let peer = s.peer_addr().ok().map(|a| a.to_string());
-                    conns.spawn(serve_conn(s, ctx.clone(), peer));
+                Ok(accepted) => { conns.spawn(serve_accepted(accepted, ctx.clone())); }
+                // EMFILE and friends: free one slot, give up the spare descriptor for this
+                // client, and back off instead of spinning.
+                Err(e) => {
+                    if matches!(e.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE)) {
+                        ctx.conns.evict_one();
+                        if spare.take().is_some() {
+                            if let Ok(Ok(accepted)) =
+                                tokio::time::timeout(Duration::from_millis(50), accept(&listener)).await
+                            {
+                                conns.spawn(serve_accepted(accepted, ctx.clone()));
+                            }
+                            continue;
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                 }
-                // EMFILE and friends: back off instead of spinning.
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
             }
         }
     }
     conns.shutdown().await;
+}
+
+fn open_spare() -> Option<std::fs::File> {
+    std::fs::File::open("/dev/null").ok()
+}
+
+async fn serve_accepted(accepted: Accepted, ctx: Arc<Ctx>) {
+    match accepted {
+        Accepted::Unix(s) => serve_conn(s, ctx, None).await,
+        Accepted::Tcp(s) => {
+            let _ = s.set_nodelay(true);
+            let peer = s.peer_addr().ok().map(|a| a.to_string());
+            serve_conn(s, ctx, peer).await
+        }
+    }
 }
 
 enum Accepted {
@@ -336,6 +502,7 @@ impl BoundServers {
     pub fn serve(mut self, backend: Arc<dyn Backend>) -> Result<Servers, ServerError> {
         let options = self.options.clone();
         let (unix, tcp) = self.take_parts();
+        let mut spares = std::mem::take(&mut self.spares);
         let (stop, stop_rx) = watch::channel(false);
         let mut servers = Servers {
             tasks: Vec::new(),
@@ -345,6 +512,11 @@ impl BoundServers {
         };
         let api = backend.api();
         let inflight = Arc::new(InFlight::default());
+        let conns = ConnTable::new(
+            options
+                .max_connections
+                .unwrap_or_else(default_max_connections),
+        );
         let ctx = |auth: Option<Auth>,
                    listener: steward_api::access::Listener,
                    base_path: Option<Arc<str>>| {
@@ -362,6 +534,7 @@ impl BoundServers {
                 api: api.clone(),
                 listener,
                 inflight: inflight.clone(),
+                conns: conns.clone(),
             })
         };
         // From here on `servers` owns the paths (unlinked on drop, also on error below).
@@ -377,6 +550,7 @@ impl BoundServers {
                 AnyListener::Unix(l),
                 ctx(u.auth, steward_api::access::Listener::UnixSocket, None),
                 stop_rx.clone(),
+                spares.pop(),
             )));
         }
         for t in tcp {
@@ -399,6 +573,7 @@ impl BoundServers {
                     t.base_path,
                 ),
                 stop_rx.clone(),
+                spares.pop(),
             )));
         }
         Ok(servers)

@@ -12,7 +12,9 @@
 //!    `SO_REUSEADDR` and a backlog of 1024. The result is a [`BoundServers`].
 //! 2. [`BoundServers::serve`] (inside a Tokio runtime) spawns one accept loop per listener;
 //!    each accepted connection runs on its own task (`conn` module), wrapped in an I/O
-//!    adapter that enforces the header-read and idle timeouts.
+//!    adapter that enforces the header-read and idle timeouts, and is registered in one
+//!    connection table that caps how many are open (the least recently useful idle one
+//!    is closed to make room).
 //! 3. Each request goes through `service`: authentication first, then routing to
 //!    `Backend::rpc` (`/RPC2`), the log followers of `tail` (`/logtail`, `/mainlogtail`),
 //!    the status page of `page` or `/ok.html`.
@@ -84,10 +86,18 @@ pub struct ServerOptions {
     /// Default 30 min (medusa's zombie timeout). Never applies while a request is being
     /// served (long-polling RPC, a log being followed).
     pub idle_timeout: Duration,
-    /// Time allowed to receive a request body once the headers are in. Default 60 s.
+    /// Time allowed to receive a request body once the headers are in (a body that never
+    /// ends → 408). Default 30 s: 8 MiB at 280 KiB/s, far more than any XML-RPC call needs.
     pub body_read_timeout: Duration,
     /// Largest accepted request body; larger → 413. Default 8 MiB.
     pub max_body_size: u64,
+    /// Open connections allowed across every listener of the daemon. Past it, the
+    /// connection that has waited longest without a request in service (idle keep-alive,
+    /// or headers still trickling in) is closed to make room; connections serving a
+    /// request are never closed. `None` (the default) → `min(1024, RLIMIT_NOFILE / 2)` at
+    /// [`BoundServers::serve`], so the daemon keeps descriptors for its children's pipes
+    /// and logs and `accept` never meets EMFILE.
+    pub max_connections: Option<usize>,
     /// How often `/logtail` and `/mainlogtail` look for growth. Default 0.1 s.
     pub tail_poll_interval: Duration,
     /// How long the live-socket probe of an existing UNIX socket path waits for an answer.
@@ -100,8 +110,9 @@ impl Default for ServerOptions {
         ServerOptions {
             header_read_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(30 * 60),
-            body_read_timeout: Duration::from_secs(60),
+            body_read_timeout: Duration::from_secs(30),
             max_body_size: 8 * 1024 * 1024,
+            max_connections: None,
             tail_poll_interval: Duration::from_millis(100),
             stale_probe_timeout: Duration::from_secs(2),
         }

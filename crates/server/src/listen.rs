@@ -58,6 +58,9 @@ pub struct BoundServers {
     pub(crate) tcp: Vec<BoundTcp>,
     pub(crate) options: ServerOptions,
     notices: Vec<Notice>,
+    /// One reserved descriptor per listener, opened here, before the children can take
+    /// them all (see `conn::accept_loop`).
+    pub(crate) spares: Vec<fs::File>,
 }
 
 impl BoundServers {
@@ -73,6 +76,7 @@ impl BoundServers {
             tcp: Vec::new(),
             options,
             notices: Vec::new(),
+            spares: Vec::new(),
         };
         // supervisord announces each server as it starts it, inet servers first:
         // "RPC interface 'supervisor' initialized", then the no-auth warning.
@@ -106,6 +110,11 @@ impl BoundServers {
             });
         }
         bound.notices.extend(unix_notices);
+        for _ in 0..bound.unix.len() + bound.tcp.len() {
+            if let Ok(f) = fs::File::open("/dev/null") {
+                bound.spares.push(f);
+            }
+        }
         Ok(bound)
     }
 

@@ -44,6 +44,8 @@ pub(crate) struct Ctx {
     pub(crate) listener: steward_api::access::Listener,
     /// Requests in service on every listener (a shutdown drains them first).
     pub(crate) inflight: Arc<crate::conn::InFlight>,
+    /// Every open connection of the server set, capped.
+    pub(crate) conns: Arc<crate::conn::ConnTable>,
     /// The listener's supervisord credentials as the API checks them.
     pub(crate) api_basic: Option<steward_api::access::BasicCheck>,
     /// `base_path` of an `[inet_http_server]` behind a reverse proxy: requests may carry

@@ -68,29 +68,54 @@ struct PumpOutput {
     /// A write is failing: a failing disk would otherwise log one error per chunk, so
     /// only the first failure and the recovery are reported.
     failing: bool,
+    /// Bytes read from the pipe and thrown away since the log became unwritable; written
+    /// into the log as a marker line once it takes writes again.
+    dropped: u64,
+}
+
+/// The line a log gets where output was thrown away because it could not be written.
+fn dropped_marker(bytes: u64) -> String {
+    format!("\n[steward: {bytes} bytes of output dropped here: the log could not be written]\n")
 }
 
 impl PumpOutput {
-    fn deliver(&mut self, feed: logs::Feed) {
-        match (&feed.error, self.failing) {
-            (Some(e), false) => {
+    /// Before a chunk goes to a log that failed: try the marker line first. It failing
+    /// too means the log is still unwritable (the chunk's own write will say so).
+    fn before_write(&mut self, log: &mut ChannelLog) {
+        if !self.failing {
+            return;
+        }
+        if log
+            .feed_quiet(dropped_marker(self.dropped).as_bytes())
+            .is_some()
+        {
+            return;
+        }
+        self.main_log.log(
+            LogLevel::Info,
+            &format!(
+                "log of {} is writable again ({} bytes of output were dropped)",
+                self.key.name, self.dropped
+            ),
+        );
+        self.failing = false;
+        self.dropped = 0;
+    }
+
+    fn deliver(&mut self, feed: logs::Feed, bytes: usize) {
+        if let Some(e) = &feed.error {
+            self.dropped += bytes as u64;
+            if !self.failing {
                 self.failing = true;
                 self.main_log.log(
                     LogLevel::Error,
                     &format!(
-                        "error writing log of {}: {e} (output is being lost)",
+                        "error writing log of {}: {e} (output is being dropped until it can \
+                         be written again)",
                         self.key.name
                     ),
                 );
             }
-            (None, true) => {
-                self.failing = false;
-                self.main_log.log(
-                    LogLevel::Info,
-                    &format!("log of {} is writable again", self.key.name),
-                );
-            }
-            _ => {}
         }
         if self.debug_mirror && !feed.logged.is_empty() {
             self.main_log.log(
@@ -181,10 +206,14 @@ impl PumpState {
                     Err(e) => {
                         // A full disk or a filesystem without splice: report it and go on
                         // with plain reads (which drop what can't be written).
-                        self.out.deliver(logs::Feed {
-                            error: Some(e),
-                            ..Default::default()
-                        });
+                        // (The bytes are still in the pipe: nothing dropped yet.)
+                        self.out.deliver(
+                            logs::Feed {
+                                error: Some(e),
+                                ..Default::default()
+                            },
+                            0,
+                        );
                         self.splicing = false;
                         self.budget = READS_PER_TURN;
                         continue;
@@ -236,16 +265,18 @@ impl PumpState {
             return;
         }
         if let Some(log) = &self.log {
-            if self.quiet {
-                let error = log.lock().expect("log lock").feed_quiet(data);
-                self.out.deliver(logs::Feed {
-                    error,
+            let mut log = log.lock().expect("log lock");
+            self.out.before_write(&mut log);
+            let feed = if self.quiet {
+                logs::Feed {
+                    error: log.feed_quiet(data),
                     ..Default::default()
-                });
+                }
             } else {
-                let feed = log.lock().expect("log lock").feed(data);
-                self.out.deliver(feed);
-            }
+                log.feed(data)
+            };
+            drop(log);
+            self.out.deliver(feed, data.len());
         }
     }
 
@@ -253,9 +284,13 @@ impl PumpState {
     /// to this run; then the loop learns this channel is complete.
     fn finish(mut self) {
         if let Some(log) = &self.log {
-            let feed = log.lock().expect("log lock").finish();
+            let mut log = log.lock().expect("log lock");
+            let feed = log.finish();
+            // Output dropped at the end of a run is still accounted for in its log.
+            self.out.before_write(&mut log);
+            drop(log);
             if !self.protocol {
-                self.out.deliver(feed);
+                self.out.deliver(feed, 0);
             }
         }
         if self.enlarged {
@@ -457,6 +492,7 @@ impl PumpSet {
                 debug_mirror,
                 tx,
                 failing: false,
+                dropped: 0,
             },
         })
     }
@@ -646,6 +682,7 @@ mod tests {
                 debug_mirror: false,
                 tx,
                 failing: false,
+                dropped: 0,
             },
         }
     }
