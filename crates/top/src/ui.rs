@@ -328,7 +328,7 @@ fn header_line(app: &App, area: Rect, buf: &mut Buffer) {
             total += 1;
             match p.state.as_str() {
                 "RUNNING" => running += 1,
-                "FATAL" | "BACKOFF" | "EXITED" | "UNKNOWN" => failed += 1,
+                "FATAL" | "BACKOFF" | "UNKNOWN" => failed += 1,
                 _ => {}
             }
         }
@@ -563,14 +563,14 @@ fn popup(area: Rect, buf: &mut Buffer, title: &str, lines: Vec<Line>, pct_w: u16
 const HELP: &[(&str, &str)] = &[
     ("↑ ↓ PgUp PgDn g G", "move"),
     ("Enter", "details of the process"),
-    ("l", "log pane, following (f pause, b back, Esc close)"),
+    ("l", "log pane, following (f pause, b back)"),
     ("s S r", "start, stop, restart"),
     ("k", "send a signal"),
-    ("Space", "tag; actions apply to every tagged process"),
+    ("Space", "tag; actions apply to the tagged"),
     ("/", "filter (regex; !x excludes)"),
     ("t F5", "grouped / flat"),
     ("o F6  N P U C M  I", "sort: next column, by column, invert"),
-    ("c", "cron jobs: n run now, e enable, d disable, h history"),
+    ("c", "cron: n run, e enable, d disable, h runs"),
     ("m", "commands: Enter runs"),
     ("R", "reload: preview, then y applies"),
     ("Esc", "close, clear tags, clear filter"),
@@ -591,7 +591,7 @@ fn help(area: Rect, buf: &mut Buffer) {
             Line::raw(" More than one process asks y/N. Any key closes."),
         ])
         .collect();
-    popup(area, buf, " keys ", lines, 80, 80);
+    popup(area, buf, " keys ", lines, 84, 80);
 }
 
 fn cron_pane(
