@@ -11,6 +11,8 @@
 //!
 //! `STEWARD_TOP_TRACE=FILE` appends one line per draw (`ms_since_start rows`) to FILE:
 //! the benchmark (bench/top.sh) reads the first frame's time and counts idle redraws.
+//! `STEWARD_TOP_PANIC_AFTER_FIRST_ROWS=1` panics once the first rows are drawn: the tmux
+//! test proves with it that a panic gives the terminal back.
 
 use std::io::Write;
 use std::sync::mpsc;
@@ -102,6 +104,7 @@ pub fn run(specs: Vec<SourceSpec>, options: Options) -> Result<(), TopError> {
 
     let mut app = App::new(&names, options.readonly);
     let mut last_fingerprint = None;
+    let panic_for_test = std::env::var_os("STEWARD_TOP_PANIC_AFTER_FIRST_ROWS").is_some();
     loop {
         if app.dirty {
             let now = crate::model::now();
@@ -114,6 +117,9 @@ pub fn run(specs: Vec<SourceSpec>, options: Options) -> Result<(), TopError> {
             last_fingerprint = Some(app.clock_fingerprint(now, height));
             if let Some(t) = trace.as_mut() {
                 let _ = writeln!(t, "{} {}", started.elapsed().as_millis(), app.rows.len());
+            }
+            if panic_for_test && !app.rows.is_empty() {
+                panic!("STEWARD_TOP_PANIC_AFTER_FIRST_ROWS is set");
             }
         }
         let until_next_second = Duration::from_millis(1000 - (now_millis() % 1000) + 5);
