@@ -326,3 +326,75 @@ fn polls_a_real_supervisord() {
     t.keys(&["q"]);
     t.assert_restored("0");
 }
+
+const WITH_CREDENTIALS: &str = "\
+[inet_http_server]
+port=127.0.0.1:{port}
+username=admin
+password=s3cret
+
+[steward]
+state_dir={dir}/state
+
+[program:worker]
+command=sleep 1000
+
+[cron:tick]
+schedule=0 0 1 1 *
+command=true
+";
+
+/// docs/decisions.md, "steward top: where actions go": Basic credentials act through
+/// XML-RPC (the API takes them for reads only) and say what needs a token; a token acts
+/// through the API.
+#[test]
+fn basic_credentials_act_over_xmlrpc_and_a_token_over_the_api() {
+    let d = Daemon::start_steward(Conf::new(WITH_CREDENTIALS));
+    d.wait_state("worker", "RUNNING", WAIT);
+    let url = format!("http://127.0.0.1:{}", d.conf.port);
+    {
+        let t = Tmux::start(d.dir(), &["-s", &url, "-u", "admin", "-p", "s3cret"], &[]);
+        t.wait_for("the list over TCP", |s| {
+            Tmux::row(s, "worker").is_some_and(|r| r.contains("RUNNING"))
+        });
+        t.keys(&["/", "worker", "Enter", "S"]);
+        t.wait_for("the worker STOPPED", |s| {
+            Tmux::row(s, "worker").is_some_and(|r| r.contains("STOPPED"))
+        });
+        assert_eq!(d.state("worker"), "STOPPED");
+        t.keys(&["c"]);
+        t.wait_for("the cron pane", |s| {
+            s.contains("cron jobs") && s.contains("tick")
+        });
+        t.keys(&["d"]);
+        t.wait_for("the refusal", |s| s.contains("needs a bearer token"));
+        t.keys(&["Escape"]);
+        t.wait_for("the list again", |s| !s.contains("cron jobs ("));
+        t.keys(&["q"]);
+        t.assert_restored("0");
+    }
+    let out = run_with_timeout(
+        Command::new(steward_bin())
+            .args(["token", "create", "top", "--role", "operator", "-c"])
+            .arg(&d.conf.path),
+        secs(30.0),
+    );
+    assert_eq!(out.code, 0, "{out}");
+    let token_file = d.dir().join("token");
+    std::fs::write(&token_file, out.stdout.trim()).unwrap();
+    let _ = std::fs::remove_file(d.dir().join("done"));
+    let token_arg = token_file.display().to_string();
+    let t = Tmux::start(d.dir(), &["-s", &url, "--token-file", &token_arg], &[]);
+    t.keys(&["c"]);
+    t.wait_for("the cron pane", |s| {
+        s.contains("tick") && s.contains("enabled")
+    });
+    t.keys(&["d"]);
+    t.wait_for("the job paused through the API", |s| {
+        s.contains("cron disable tick: ok") && s.contains("paused")
+    });
+    t.keys(&["Escape"]);
+    t.wait_for("the list again", |s| !s.contains("cron jobs ("));
+    t.keys(&["q"]);
+    t.assert_restored("0");
+}

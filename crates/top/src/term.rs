@@ -9,14 +9,14 @@
 //! uptime, a next run, an "unreachable for") changed. Leaving the loop for any reason
 //! (`q`, a signal, a panic unwinding) restores the terminal through [`TerminalGuard`].
 //!
-//! `STEWARD_TOP_TRACE=FILE` appends one line per draw (`ms_since_start rows`) to FILE:
+//! `STEWARD_TOP_TRACE=FILE` appends one line per draw (`unix_ms rows`) to FILE:
 //! the benchmark (bench/top.sh) reads the first frame's time and counts idle redraws.
 //! `STEWARD_TOP_PANIC_AFTER_FIRST_ROWS=1` panics once the first rows are drawn: the tmux
 //! test proves with it that a panic gives the terminal back.
 
 use std::io::Write;
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossterm::event::{Event, KeyEventKind};
 
@@ -59,7 +59,6 @@ pub fn run(specs: Vec<SourceSpec>, options: Options) -> Result<(), TopError> {
     if specs.is_empty() {
         return Err(TopError::NoSources);
     }
-    let started = Instant::now();
     let mut trace = std::env::var_os("STEWARD_TOP_TRACE").and_then(|p| {
         std::fs::OpenOptions::new()
             .create(true)
@@ -116,7 +115,7 @@ pub fn run(specs: Vec<SourceSpec>, options: Options) -> Result<(), TopError> {
             app.dirty = false;
             last_fingerprint = Some(app.clock_fingerprint(now, height));
             if let Some(t) = trace.as_mut() {
-                let _ = writeln!(t, "{} {}", started.elapsed().as_millis(), app.rows.len());
+                let _ = writeln!(t, "{} {}", now_millis(), app.rows.len());
             }
             if panic_for_test && !app.rows.is_empty() {
                 panic!("STEWARD_TOP_PANIC_AFTER_FIRST_ROWS is set");

@@ -269,16 +269,24 @@ async fn run_source(
     }
 }
 
-/// Steward answers `/api/v1/openapi.json`; supervisord has no such page but answers
-/// XML-RPC.
+/// Steward answers `/api/v1/openapi.json`; supervisord has no such page. When the page
+/// is refused (credentials the API does not take), XML-RPC says it: only Steward has
+/// `steward.*` methods.
 async fn detect(endpoint: &Endpoint) -> Result<Flavor, SourceError> {
     if endpoint.status_of("/api/v1/openapi.json").await? == 200 {
         return Ok(Flavor::Steward);
     }
-    endpoint
-        .xmlrpc("supervisor.getAPIVersion", &[])
-        .await
-        .map(|_| Flavor::Supervisord)
+    let methods = endpoint.xmlrpc("system.listMethods", &[]).await?;
+    let steward = methods
+        .as_array()
+        .unwrap_or(&[])
+        .iter()
+        .any(|m| m.as_str().is_some_and(|m| m.starts_with("steward.")));
+    Ok(if steward {
+        Flavor::Steward
+    } else {
+        Flavor::Supervisord
+    })
 }
 
 /// What a source task carries around.

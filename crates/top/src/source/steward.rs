@@ -196,6 +196,10 @@ fn handle(ctx: &Ctx, req: Request) {
                 } else {
                     Err(needs_token())
                 };
+                // A pause or resume sends no event: read the jobs again to show it.
+                if r.is_ok() {
+                    refresh_cron(&ctx).await;
+                }
                 let line = super::summarize(&verb, &[(job, r.map_err(|e| e.to_string()))]);
                 ctx.send(Update::Message(line));
             });
@@ -353,7 +357,10 @@ pub(crate) fn proc_from_json(p: &Value, now: i64) -> Proc {
     row.started_at = p["uptime_s"].as_i64().map(|u| now - u);
     row.restarts = p["restarts"].as_u64().map(|v| v as u32);
     row.health = p["health"]["status"].as_str().map(str::to_string);
-    row.exit_status = p["exit_status"].as_i64().map(|v| v as i32);
+    // A stop's status is the stop signal's doing; only an exit on its own tells something.
+    if matches!(row.state.as_str(), "EXITED" | "BACKOFF" | "FATAL") {
+        row.exit_status = p["exit_status"].as_i64().map(|v| v as i32);
+    }
     row.description = p["description"].as_str().unwrap_or("").into();
     row
 }
@@ -438,9 +445,13 @@ fn run_lines(v: &Value) -> Vec<String> {
                         .as_f64()
                         .map(|d| format!("{d:.1}s"))
                         .unwrap_or_else(|| "-".into());
+                    let started = r["started_at"]
+                        .as_str()
+                        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                        .map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
+                        .unwrap_or_else(|| text_of(&r["started_at"]));
                     format!(
-                        "{}  {:<8} {:>7}  {result}",
-                        text_of(&r["started_at"]),
+                        "{started}  {:<8} {:>7}  {result}",
                         text_of(&r["trigger"]),
                         dur
                     )
