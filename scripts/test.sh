@@ -68,6 +68,8 @@ command -v logrotate >/dev/null 2>&1 || [ -x /usr/sbin/logrotate ] || MISSING+=(
 command -v curl >/dev/null 2>&1 || MISSING+=(curl)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || MISSING+=(nginx)
 command -v openssl >/dev/null 2>&1 || MISSING+=(openssl)
+# A terminal emulator that `steward top` runs in (crates/cli/tests/top_tmux.rs).
+command -v tmux >/dev/null 2>&1 || MISSING+=(tmux)
 # Headless Chromium for the tests of web pages (the status page).
 [ -x /usr/bin/chromium ] || MISSING+=(chromium)
 # Node and npm run Playwright (playwright-core) and axe-core against the dashboard
@@ -78,6 +80,8 @@ command -v npm >/dev/null 2>&1 || MISSING+=(npm)
 command -v redis-server >/dev/null 2>&1 || MISSING+=(redis-server)
 # Throwaway certificates for the rediss:// (TLS) lock tests.
 command -v openssl >/dev/null 2>&1 || MISSING+=(openssl)
+# A terminal emulator that `steward top` runs in (crates/cli/tests/top_tmux.rs).
+command -v tmux >/dev/null 2>&1 || MISSING+=(tmux)
 # flock(1): the fenced store of the cluster lease test.
 command -v flock >/dev/null 2>&1 || MISSING+=(util-linux)
 # Debian's cron (crontab and cron -f) for `steward crontab` (crates/cli/tests/crontab.rs).

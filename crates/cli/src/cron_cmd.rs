@@ -153,14 +153,14 @@ pub fn run(cmd: &CronClientCommand) -> i32 {
 
 /// The resolved connection options.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Resolved {
-    serverurl: String,
-    username: Option<String>,
-    password: Option<String>,
+pub(crate) struct Resolved {
+    pub serverurl: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
 }
 
 /// Command line over `[supervisorctl]` over the defaults, like `steward ctl`.
-fn resolve(conn: &ConnArgs) -> Result<Resolved, String> {
+pub(crate) fn resolve(conn: &ConnArgs) -> Result<Resolved, String> {
     let path = match &conn.configuration {
         Some(p) => {
             if !p.exists() {

@@ -3,8 +3,8 @@
 //! Invoked as `supervisord` or `supervisorctl` (through a symlink), it behaves as those
 //! programs with their own flags; invoked as `steward`, it offers subcommands: `daemon`
 //! (supervisord's flags), `ctl` (supervisorctl's), `check`, `cron next|list|history|run`,
-//! `worker`, `sync`, `token create|list|revoke`, `passwd`, `crontab …` (the system crontab)
-//! and `service install|uninstall` (the systemd unit).
+//! `worker`, `sync`, `token create|list|revoke`, `passwd`, `crontab …` (the system crontab),
+//! `top` (the terminal UI) and `service install|uninstall` (the systemd unit).
 
 mod cron_cmd;
 mod cron_next;
@@ -15,6 +15,7 @@ mod passwd_cmd;
 mod service_cmd;
 mod sync_cmd;
 mod token_cmd;
+mod top_cmd;
 mod worker_cmd;
 
 use std::path::PathBuf;
@@ -72,6 +73,8 @@ enum Command {
     Passwd(passwd_cmd::PasswdArgs),
     /// Manage entries of a user's system crontab (tagged `# steward: NAME`).
     Crontab(crontab_cmd::CrontabArgs),
+    /// A live terminal view of the processes of one or more daemons.
+    Top(top_cmd::TopArgs),
     /// Install or remove the systemd unit.
     Service {
         #[command(subcommand)]
@@ -178,5 +181,6 @@ fn main() -> ExitCode {
         Command::Passwd(args) => exit(passwd_cmd::run(&args)),
         Command::Crontab(args) => exit(crontab_cmd::run(&args)),
         Command::Service { command } => exit(service_cmd::run(&command)),
+        Command::Top(args) => exit(top_cmd::run(&args)),
     }
 }
