@@ -129,6 +129,13 @@ impl CmdError {
                     287,
                 ),
                 ClientError::BadUrl(m) => ("ValueError".into(), m.clone(), SUP_XMLRPC, 508),
+                // Python's https:// clients fail in ssl.py's handshake.
+                ClientError::Tls(m) => (
+                    "ssl.SSLError".into(),
+                    m.clone(),
+                    "/usr/lib/python3.11/ssl.py",
+                    1346,
+                ),
             },
         };
         format!("error: <class '{class}'>, {msg}: file: {file} line: {line}")
