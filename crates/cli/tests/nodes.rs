@@ -127,3 +127,131 @@ fn ctl_node_runs_one_command_on_one_or_every_node() {
     assert!(out.stdout.contains("old: app:worker_00"), "{out}");
     assert!(out.stdout.contains("here: app:worker_00"), "{out}");
 }
+
+fn status_of(views: &[Arc<NodeView>], name: &str) -> NodeStatus {
+    views
+        .iter()
+        .find(|v| v.name == name)
+        .map(|v| v.status.clone())
+        .unwrap()
+}
+
+/// 20 nodes × 100 processes: four Steward daemons and one supervisord 4.3 with 100
+/// workers each, every daemon named by four nodes (20 clients polling at once; 20 real
+/// daemons with 2,000 children would swamp a small CI machine). One round of polls must
+/// finish within 1 s. Then one daemon is frozen with SIGSTOP and one killed while the
+/// pollers run: their nodes turn `unreachable` within 5 s, every other node keeps being
+/// refreshed, and both come back by themselves after SIGCONT and a restart.
+#[test]
+fn twenty_nodes_refresh_within_a_second_and_survive_a_kill_and_a_freeze() {
+    let frozen = Daemon::start_steward(node_conf(100, false, ""));
+    let killed = Daemon::start_steward(node_conf(100, true, ""));
+    let steady = Daemon::start_steward(node_conf(100, false, ""));
+    let steady2 = Daemon::start_steward(node_conf(100, false, ""));
+    let old = Daemon::start_supervisord(node_conf(100, false, ""));
+    let daemons = [&frozen, &killed, &steady, &steady2, &old];
+    for d in daemons {
+        wait_all_running(d, 100);
+    }
+    let killed_url = format!("http://127.0.0.1:{}", killed.conf.port);
+    let mut specs = Vec::new();
+    for (i, d) in daemons.iter().enumerate() {
+        for k in 0..4 {
+            let name = format!("n{i}-{k}");
+            let mut s = if i == 1 {
+                NodeSpec::new(&name, &killed_url).unwrap()
+            } else {
+                NodeSpec::new(&name, &sock_url(d)).unwrap()
+            };
+            if i == 1 {
+                s.auth = steward_nodes::NodeAuth::Basic {
+                    username: "ops".into(),
+                    password: "s3cret".into(),
+                };
+            }
+            specs.push(s);
+        }
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let fleet = Fleet::new(specs).unwrap();
+
+    // One full round, measured (the first opens the connections, the next reuse them).
+    rt.block_on(fleet.poll_once());
+    let mut rounds = Vec::new();
+    for _ in 0..3 {
+        let t0 = Instant::now();
+        let views = rt.block_on(fleet.poll_once());
+        rounds.push(t0.elapsed());
+        assert_eq!(views.len(), 20);
+        for v in &views {
+            assert_eq!(v.status, NodeStatus::Ok, "{v:?}");
+            assert_eq!(v.processes.len(), 100, "{}", v.name);
+            assert!(v.processes.iter().all(|p| p.state == "RUNNING" && p.pid.is_some()));
+        }
+    }
+    eprintln!("20 nodes x 100 processes, one round of polls: {rounds:?}");
+    assert!(rounds.iter().all(|r| *r <= secs(1.0)), "{rounds:?}");
+
+    // The pollers run; freeze one daemon and kill another.
+    let _guard = rt.enter();
+    fleet.start(Duration::from_millis(500));
+    frozen.signal(libc::SIGSTOP);
+    killed.signal(libc::SIGKILL);
+    let t0 = Instant::now();
+    let down = |views: &[Arc<NodeView>], i: usize| {
+        (0..4).all(|k| {
+            matches!(
+                status_of(views, &format!("n{i}-{k}")),
+                NodeStatus::Unreachable { .. }
+            )
+        })
+    };
+    let ok = wait_until(secs(5.0), || {
+        let v = fleet.views();
+        down(&v, 0) && down(&v, 1)
+    });
+    let took = t0.elapsed();
+    frozen.signal(libc::SIGCONT);
+    assert!(ok, "not unreachable within 5 s: {:#?}", fleet.views());
+    eprintln!("killed and frozen nodes unreachable after {took:?}");
+
+    // Meanwhile, every other node was refreshed as usual (a new checked_at each round).
+    let before: Vec<(String, Option<String>)> = fleet
+        .views()
+        .iter()
+        .map(|v| (v.name.clone(), v.checked_at.clone()))
+        .collect();
+    frozen.signal(libc::SIGSTOP);
+    let fresh = wait_until(secs(2.0), || {
+        let now = fleet.views();
+        before.iter().zip(now.iter()).all(|((name, at), v)| {
+            name.starts_with("n0-") || name.starts_with("n1-") || (v.is_ok() && &v.checked_at != at)
+        })
+    });
+    frozen.signal(libc::SIGCONT);
+    assert!(fresh, "a healthy node was not refreshed while one was frozen: {:#?}", fleet.views());
+
+    // Both come back by themselves: SIGCONT (done), and a new daemon on the same port.
+    let again = Conf::new("");
+    let text = format!(
+        "[inet_http_server]\nport=127.0.0.1:{}\nusername=ops\npassword=s3cret\n\n{}{}",
+        killed.conf.port,
+        again.text(),
+        WORKERS.replace("{n}", "3")
+    );
+    again.write_raw(&text);
+    let restarted = Daemon::start_steward(again);
+    let back = wait_until(secs(5.0), || {
+        let v = fleet.views();
+        v.iter().all(|n| n.is_ok())
+            && v.iter()
+                .filter(|n| n.name.starts_with("n1-"))
+                .all(|n| n.processes.len() == 3)
+    });
+    assert!(back, "not back: {:#?}", fleet.views());
+    drop(restarted);
+}
