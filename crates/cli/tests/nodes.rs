@@ -104,16 +104,27 @@ fn ctl_node_runs_one_command_on_one_or_every_node() {
     assert_eq!(out.code, 3, "{out}");
 
     // A node given on the command line, and an unknown one.
-    let out = local.steward_ctl(&[
-        "--node",
-        &format!("extra={}", sock_url(&old)),
-        "pid",
-    ]);
+    let out = local.steward_ctl(&["--node", &format!("extra={}", sock_url(&old)), "pid"]);
     assert_eq!(out.code, 0, "{out}");
-    assert!(out.stdout.starts_with("extra: ") && out.stdout.trim_end().split(": ").nth(1).unwrap().parse::<u32>().is_ok(), "{out}");
+    assert!(
+        out.stdout.starts_with("extra: ")
+            && out
+                .stdout
+                .trim_end()
+                .split(": ")
+                .nth(1)
+                .unwrap()
+                .parse::<u32>()
+                .is_ok(),
+        "{out}"
+    );
     let out = local.steward_ctl(&["--node", "nosuch", "status"]);
     assert_eq!(out.code, 2, "{out}");
-    assert!(out.stderr.contains("no node named \"nosuch\" (known: here, web1, old, all)"), "{out}");
+    assert!(
+        out.stderr
+            .contains("no node named \"nosuch\" (known: here, web1, old, all)"),
+        "{out}"
+    );
 
     // A frozen node is reported within its timeout; the others answer as usual.
     web1.signal(libc::SIGSTOP);
@@ -123,7 +134,11 @@ fn ctl_node_runs_one_command_on_one_or_every_node() {
     web1.signal(libc::SIGCONT);
     assert!(took < secs(5.0), "took {took:?}\n{out}");
     assert_eq!(out.code, 1, "{out}");
-    assert!(out.stdout.contains("web1: unreachable: no answer within 1s"), "{out}");
+    assert!(
+        out.stdout
+            .contains("web1: unreachable: no answer within 1s"),
+        "{out}"
+    );
     assert!(out.stdout.contains("old: app:worker_00"), "{out}");
     assert!(out.stdout.contains("here: app:worker_00"), "{out}");
 }
@@ -190,7 +205,10 @@ fn twenty_nodes_refresh_within_a_second_and_survive_a_kill_and_a_freeze() {
         for v in &views {
             assert_eq!(v.status, NodeStatus::Ok, "{v:?}");
             assert_eq!(v.processes.len(), 100, "{}", v.name);
-            assert!(v.processes.iter().all(|p| p.state == "RUNNING" && p.pid.is_some()));
+            assert!(v
+                .processes
+                .iter()
+                .all(|p| p.state == "RUNNING" && p.pid.is_some()));
         }
     }
     eprintln!("20 nodes x 100 processes, one round of polls: {rounds:?}");
@@ -233,7 +251,11 @@ fn twenty_nodes_refresh_within_a_second_and_survive_a_kill_and_a_freeze() {
         })
     });
     frozen.signal(libc::SIGCONT);
-    assert!(fresh, "a healthy node was not refreshed while one was frozen: {:#?}", fleet.views());
+    assert!(
+        fresh,
+        "a healthy node was not refreshed while one was frozen: {:#?}",
+        fleet.views()
+    );
 
     // Both come back by themselves: SIGCONT (done), and a new daemon on the same port.
     let again = Conf::new("");
@@ -254,4 +276,176 @@ fn twenty_nodes_refresh_within_a_second_and_survive_a_kill_and_a_freeze() {
     });
     assert!(back, "not back: {:#?}", fleet.views());
     drop(restarted);
+}
+
+fn token(d: &Daemon, name: &str, role: &str, groups: Option<&str>) -> String {
+    let mut cmd = std::process::Command::new(steward_bin());
+    cmd.args(["token", "create", name, "--role", role]);
+    if let Some(g) = groups {
+        cmd.args(["--groups", g]);
+    }
+    let out = run_with_timeout(cmd.arg("-c").arg(&d.conf.path), secs(30.0));
+    out.stdout
+        .split_whitespace()
+        .find(|w| w.starts_with("stw_"))
+        .unwrap_or_else(|| panic!("no token: {out}"))
+        .to_string()
+}
+
+/// (status, body) of one API call with a bearer token.
+fn api(d: &Daemon, method: &str, path: &str, token: &str) -> (u16, Value) {
+    let out = run_with_timeout(
+        std::process::Command::new("curl")
+            .args([
+                "-s",
+                "-w",
+                "\n%{http_code}",
+                "-X",
+                method,
+                "--max-time",
+                "40",
+            ])
+            .args(["-H", &format!("Authorization: Bearer {token}")])
+            .arg(format!("http://127.0.0.1:{}{path}", d.conf.port)),
+        secs(45.0),
+    );
+    let (body, code) = out.stdout.rsplit_once('\n').unwrap_or(("", "0"));
+    (
+        code.trim().parse().unwrap_or(0),
+        serde_json::from_str(body).unwrap_or(Value::Null),
+    )
+}
+
+#[test]
+fn the_local_daemon_serves_every_node_through_its_api() {
+    let web1 = Daemon::start_steward(node_conf(2, true, ""));
+    let old = Daemon::start_supervisord(node_conf(1, false, ""));
+    let gone_port = free_port();
+    let local = Daemon::start_steward(node_conf(
+        1,
+        true,
+        &format!(
+            "\n[steward]\nnode = here\nstate_dir = {{dir}}/state\n\
+             [program:web]\ncommand=sleep 100000\nstartsecs=0\n\
+             [node:web1]\nserverurl = http://127.0.0.1:{}\nusername = ops\npassword = s3cret\n\
+             [node:old]\nserverurl = {}\n\
+             [node:gone]\nserverurl = http://127.0.0.1:{gone_port}\ntimeout = 0.5\n",
+            web1.conf.port,
+            sock_url(&old)
+        ),
+    ));
+    wait_all_running(&web1, 2);
+    wait_all_running(&old, 1);
+    let viewer = token(&local, "v", "viewer", None);
+    let operator = token(&local, "o", "operator", Some("app"));
+
+    let mut nodes = Value::Null;
+    let settled = wait_until(secs(10.0), || {
+        nodes = api(&local, "GET", "/api/v1/nodes", &viewer).1;
+        let st = |n: &str| {
+            nodes["nodes"]
+                .as_array()
+                .and_then(|a| a.iter().find(|x| x["name"] == n))
+                .map(|x| x["status"].clone())
+        };
+        st("web1") == Some(json!("ok"))
+            && st("old") == Some(json!("ok"))
+            && st("gone") == Some(json!("unreachable"))
+    });
+    assert!(settled, "{nodes:#}");
+    assert_eq!(nodes["local"], "here");
+    let list = nodes["nodes"].as_array().unwrap();
+    let names: Vec<&str> = list.iter().map(|n| n["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["here", "web1", "old", "gone"]);
+    assert_eq!(list[0]["process_count"], 2);
+    assert_eq!(list[1]["process_count"], 2);
+    assert!(
+        list[3]["since"].as_str().is_some_and(|s| s.ends_with('Z')),
+        "{nodes:#}"
+    );
+    let text = nodes.to_string();
+    assert!(
+        !text.contains("s3cret") && !text.contains("ops"),
+        "credentials leak: {text}"
+    );
+
+    let (code, procs) = api(&local, "GET", "/api/v1/nodes/web1/processes", &viewer);
+    assert_eq!(code, 200, "{procs:#}");
+    let names: Vec<&str> = procs["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["app:worker_00", "app:worker_01"]);
+    assert_eq!(procs["processes"][0]["state"], "RUNNING");
+    let (code, body) = api(&local, "GET", "/api/v1/nodes/gone/processes", &viewer);
+    assert_eq!(
+        (code, body["error"]["code"].clone()),
+        (503, json!("NODE_UNREACHABLE")),
+        "{body:#}"
+    );
+    let (code, _) = api(&local, "GET", "/api/v1/nodes/nosuch/processes", &viewer);
+    assert_eq!(code, 404);
+    let (code, local_procs) = api(&local, "GET", "/api/v1/nodes/here/processes", &viewer);
+    assert_eq!(code, 200);
+    assert_eq!(local_procs["processes"].as_array().unwrap().len(), 2);
+
+    // Actions: the caller's role and groups are checked here, the node's credentials
+    // are used there.
+    let stop = "/api/v1/nodes/web1/processes/app:worker_01/stop";
+    let (code, _) = api(&local, "POST", stop, &viewer);
+    assert_eq!(code, 403);
+    assert_eq!(web1.state("app:worker_01"), "RUNNING");
+    let (code, body) = api(&local, "POST", stop, &operator);
+    assert_eq!(code, 200, "{body:#}");
+    assert_eq!(web1.state("app:worker_01"), "STOPPED");
+    let (code, body) = api(&local, "POST", stop, &operator);
+    assert_eq!(
+        (code, body["error"]["code"].clone()),
+        (409, json!("NOT_RUNNING")),
+        "{body:#}"
+    );
+    // Scoped to the group app: web is out of reach on any node.
+    let (code, _) = api(
+        &local,
+        "POST",
+        "/api/v1/nodes/web1/processes/web/stop",
+        &operator,
+    );
+    assert_eq!(code, 403);
+
+    let before = old.process_pid("app:worker_00");
+    let (code, body) = api(
+        &local,
+        "POST",
+        "/api/v1/nodes/old/processes/app:worker_00/restart",
+        &operator,
+    );
+    assert_eq!(code, 200, "{body:#}");
+    let after = old.process_pid("app:worker_00");
+    assert!(
+        after > 0 && after != before,
+        "supervisord restarted it: {before} -> {after}"
+    );
+
+    let (code, body) = api(
+        &local,
+        "POST",
+        "/api/v1/nodes/here/processes/app:worker_00/stop",
+        &operator,
+    );
+    assert_eq!(code, 200, "{body:#}");
+    assert_eq!(local.state("app:worker_00"), "STOPPED");
+    let (code, body) = api(
+        &local,
+        "POST",
+        "/api/v1/nodes/gone/processes/app:worker_00/start",
+        &operator,
+    );
+    assert_eq!(
+        (code, body["error"]["code"].clone()),
+        (502, json!("NODE_UNREACHABLE")),
+        "{body:#}"
+    );
 }

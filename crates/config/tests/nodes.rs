@@ -58,8 +58,15 @@ fn nodes_with_each_kind_of_address_and_credentials() {
     assert_eq!(web1.username.as_deref(), Some("ops"));
     assert_eq!(web1.password.as_deref(), Some("s3cret"));
     assert_eq!(web1.timeout, Duration::from_millis(2500));
-    assert!(!format!("{web1:?}").contains("s3cret"), "Debug hides the password");
-    assert!(c.nodes[1].token_file.as_ref().unwrap().ends_with("web2.token"));
+    assert!(
+        !format!("{web1:?}").contains("s3cret"),
+        "Debug hides the password"
+    );
+    assert!(c.nodes[1]
+        .token_file
+        .as_ref()
+        .unwrap()
+        .ends_with("web2.token"));
     assert_eq!(c.nodes[2].timeout, Duration::from_secs(1));
 }
 
@@ -98,7 +105,10 @@ fn bad_nodes_name_line_section_and_value() {
     ];
     assert_eq!(errs.len(), expect.len(), "{errs:#?}");
     for (got, want) in errs.iter().zip(expect) {
-        assert!(got.starts_with(want), "{got}\n  does not start with\n{want}");
+        assert!(
+            got.starts_with(want),
+            "{got}\n  does not start with\n{want}"
+        );
     }
     assert!(errs[5].ends_with("a token_file node needs an http:// or https:// serverurl"));
     assert!(errs[6].ends_with("is empty (expected a bearer token)"));

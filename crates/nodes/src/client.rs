@@ -305,7 +305,10 @@ mod tests {
             ("start", Value::Int(1000)),
             ("now", Value::Int(1065)),
             ("exitstatus", Value::Int(0)),
-            ("description", Value::String("pid 4242, uptime 0:01:05".into())),
+            (
+                "description",
+                Value::String("pid 4242, uptime 0:01:05".into()),
+            ),
         ]));
         assert_eq!(p.name, "app:worker_00");
         assert_eq!(p.pid, Some(4242));
@@ -319,7 +322,10 @@ mod tests {
             ("start", Value::Int(1000)),
             ("exitstatus", Value::Int(3)),
         ]));
-        assert_eq!((q.name.as_str(), q.pid, q.exit_status), ("web", None, Some(3)));
+        assert_eq!(
+            (q.name.as_str(), q.pid, q.exit_status),
+            ("web", None, Some(3))
+        );
     }
 
     #[test]

@@ -101,7 +101,9 @@ impl NodeView {
 
 fn now_rfc3339() -> String {
     let now = jiff::Timestamp::now();
-    now.round(jiff::Unit::Millisecond).unwrap_or(now).to_string()
+    now.round(jiff::Unit::Millisecond)
+        .unwrap_or(now)
+        .to_string()
 }
 
 /// The nodes, their clients, and (once started) their polling tasks.
@@ -115,7 +117,10 @@ impl Fleet {
     /// A client per spec; nothing is contacted until [`Fleet::start`] or
     /// [`Fleet::poll_once`].
     pub fn new(specs: Vec<NodeSpec>) -> Result<Fleet, NodeError> {
-        let views = specs.iter().map(|s| Arc::new(NodeView::pending(s))).collect();
+        let views = specs
+            .iter()
+            .map(|s| Arc::new(NodeView::pending(s)))
+            .collect();
         let clients = specs
             .into_iter()
             .map(|s| NodeClient::new(s).map(Arc::new))
@@ -191,7 +196,12 @@ impl Fleet {
 
 impl Drop for Fleet {
     fn drop(&mut self) {
-        for t in self.tasks.get_mut().unwrap_or_else(|p| p.into_inner()).drain(..) {
+        for t in self
+            .tasks
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+        {
             t.abort();
         }
     }
@@ -221,7 +231,9 @@ mod tests {
             panic!("{down:?}")
         };
         let still = down.after(Err(NodeError::Remote("y".into())), Duration::ZERO);
-        assert!(matches!(&still.status, NodeStatus::Unreachable { since: s, error } if s == since && error == "y"));
+        assert!(
+            matches!(&still.status, NodeStatus::Unreachable { since: s, error } if s == since && error == "y")
+        );
         let back = still.after(Ok(Vec::new()), Duration::from_millis(3));
         assert_eq!(back.status, NodeStatus::Ok);
         assert_eq!(back.latency_ms, Some(3));

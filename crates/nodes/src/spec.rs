@@ -18,7 +18,10 @@ use steward_config::{Config, NodeConfig};
 pub enum NodeAuth {
     None,
     /// HTTP Basic, what `/RPC2` accepts on Steward and supervisord alike.
-    Basic { username: String, password: String },
+    Basic {
+        username: String,
+        password: String,
+    },
     /// A Steward API bearer token (the node is then reached through its JSON API).
     Token(String),
 }

@@ -260,7 +260,12 @@ fn probe_all(targets: &[Target]) -> Vec<Result<(), NodeError>> {
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => return targets.iter().map(|_| Err(NodeError::Remote(e.to_string()))).collect(),
+        Err(e) => {
+            return targets
+                .iter()
+                .map(|_| Err(NodeError::Remote(e.to_string())))
+                .collect()
+        }
     };
     rt.block_on(async {
         let probes = targets.iter().map(|t| async {
@@ -350,14 +355,25 @@ mod tests {
 
     #[test]
     fn node_options_come_out_of_the_options_part_only() {
-        let a = split_node_args(&v(&["-c", "x.conf", "--node", "all", "status", "--node"])).unwrap();
+        let a =
+            split_node_args(&v(&["-c", "x.conf", "--node", "all", "status", "--node"])).unwrap();
         assert_eq!(a.selected, ["all"]);
         assert_eq!(a.rest, v(&["-c", "x.conf", "status", "--node"]));
-        let a = split_node_args(&v(&["--node=web1", "-s", "http://x", "--node", "w2=http://y:1", "stop", "all"])).unwrap();
+        let a = split_node_args(&v(&[
+            "--node=web1",
+            "-s",
+            "http://x",
+            "--node",
+            "w2=http://y:1",
+            "stop",
+            "all",
+        ]))
+        .unwrap();
         assert_eq!(a.selected, ["web1", "w2=http://y:1"]);
         assert_eq!(a.rest, v(&["-s", "http://x", "stop", "all"]));
         // the value of -u is not an action word, even when it looks like one
-        let a = split_node_args(&v(&["-u", "status", "--node", "a", "--conf", "f", "tail"])).unwrap();
+        let a =
+            split_node_args(&v(&["-u", "status", "--node", "a", "--conf", "f", "tail"])).unwrap();
         assert_eq!(a.selected, ["a"]);
         assert_eq!(a.rest, v(&["-u", "status", "--conf", "f", "tail"]));
         assert!(split_node_args(&v(&["--node"])).is_err());

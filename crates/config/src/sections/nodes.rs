@@ -128,7 +128,10 @@ pub fn node<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> Option<NodeConfig> {
         )));
         match std::fs::read_to_string(&path) {
             Ok(t) if !t.trim().is_empty() => Ok(Some(path)),
-            Ok(_) => Err(format!("{} is empty (expected a bearer token)", path.display())),
+            Ok(_) => Err(format!(
+                "{} is empty (expected a bearer token)",
+                path.display()
+            )),
             Err(e) => Err(format!("cannot read {}: {e}", path.display())),
         }
     });
@@ -156,14 +159,22 @@ pub fn node<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> Option<NodeConfig> {
             "give either username/password or token_file, not both".into(),
         );
     }
-    if token_file.is_some() && serverurl.as_deref().is_some_and(|u| u.starts_with("unix://")) {
+    if token_file.is_some()
+        && serverurl
+            .as_deref()
+            .is_some_and(|u| u.starts_with("unix://"))
+    {
         // The token speaks to the JSON API; a unix socket node is reached over XML-RPC.
         r.error(
             "token_file",
             "a token_file node needs an http:// or https:// serverurl".into(),
         );
     }
-    if ca.is_some() && !serverurl.as_deref().is_some_and(|u| u.starts_with("https://")) {
+    if ca.is_some()
+        && !serverurl
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+    {
         r.error("ca", "'ca' only applies to an https:// serverurl".into());
     }
     if r.failed {
