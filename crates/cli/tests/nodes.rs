@@ -449,3 +449,158 @@ fn the_local_daemon_serves_every_node_through_its_api() {
         "{body:#}"
     );
 }
+
+/// (status, Location, body) of one curl call on the local daemon's TCP listener.
+fn page(
+    d: &Daemon,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    form: Option<&str>,
+) -> (u16, String, String) {
+    let mut cmd = std::process::Command::new("curl");
+    cmd.args(["-s", "-i", "-X", method, "--max-time", "40"]);
+    if let Some(c) = cookie {
+        cmd.args(["-H", &format!("Cookie: {c}")]);
+    }
+    if let Some(f) = form {
+        cmd.args([
+            "-H",
+            "Content-Type: application/x-www-form-urlencoded",
+            "--data-raw",
+            f,
+        ]);
+    }
+    let out = run_with_timeout(
+        cmd.arg(format!("http://127.0.0.1:{}{path}", d.conf.port)),
+        secs(45.0),
+    );
+    let (head, body) = out
+        .stdout
+        .split_once("\r\n\r\n")
+        .unwrap_or((&out.stdout, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.trim()
+                    .eq_ignore_ascii_case(name)
+                    .then(|| v.trim().to_string())
+            })
+            .unwrap_or_default()
+    };
+    let cookie = header("set-cookie")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .to_string();
+    let location = header("location");
+    (
+        status,
+        if location.is_empty() {
+            cookie
+        } else {
+            location + "\n" + &cookie
+        },
+        body.to_string(),
+    )
+}
+
+fn login(d: &Daemon, user: &str, password: &str) -> String {
+    let (status, loc, body) = page(
+        d,
+        "POST",
+        "/login",
+        None,
+        Some(&format!("username={user}&password={password}")),
+    );
+    assert_eq!(status, 303, "{body}");
+    loc.lines().nth(1).unwrap().to_string()
+}
+
+#[test]
+fn the_dashboard_switches_nodes_and_shows_all_of_them_without_credentials() {
+    let web1 = Daemon::start_steward(node_conf(2, true, ""));
+    let gone_port = free_port();
+    let local = Daemon::start_steward(node_conf(
+        1,
+        true,
+        &format!(
+            "\n[steward]\nnode = here\nstate_dir = {{dir}}/state\n\
+             [user:watcher]\npassword = look-only\nrole = viewer\n\
+             [node:web1]\nserverurl = http://127.0.0.1:{}\nusername = ops\npassword = s3cret\n\
+             [node:gone]\nserverurl = http://127.0.0.1:{gone_port}\ntimeout = 0.5\n",
+            web1.conf.port
+        ),
+    ));
+    wait_all_running(&web1, 2);
+    let admin = login(&local, "ops", "s3cret");
+
+    // Both remote nodes settled (one answering, one not).
+    let mut all = String::new();
+    assert!(
+        wait_until(secs(10.0), || {
+            all = page(&local, "GET", "/nodes", Some(&admin), None).2;
+            all.contains("data-node=\"web1\" data-status=\"ok\"")
+                && all.contains("data-node=\"gone\" data-status=\"unreachable\"")
+        }),
+        "{all}"
+    );
+    assert!(all.contains("<h1>All nodes</h1>"), "{all}");
+    assert!(
+        all.contains("data-node=\"here\" data-status=\"ok\""),
+        "{all}"
+    );
+    assert!(
+        all.contains("<td class=\"name\">app:worker_01</td>"),
+        "{all}"
+    );
+    assert!(all.contains("unreachable since "), "{all}");
+    assert!(!all.contains("s3cret"), "a node password in the page");
+
+    // The switcher is on the dashboard; one node's page shows that node only.
+    let (_, _, dash) = page(&local, "GET", "/", Some(&admin), None);
+    assert!(
+        dash.contains("class=\"nodes-switch\"") && dash.contains("href=\"nodes?node=web1\""),
+        "{dash}"
+    );
+    assert!(dash.contains("<a href=\"nodes\">Nodes</a>"), "{dash}");
+    let (_, _, one) = page(&local, "GET", "/nodes?node=web1", Some(&admin), None);
+    assert!(
+        one.contains("<h1>Node web1</h1>") && !one.contains("data-node=\"gone\" data-status"),
+        "{one}"
+    );
+
+    // An action on a remote node, from its form (the browser only talks to this daemon).
+    let csrf = one
+        .split("name=\"csrf-token\" content=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_string();
+    assert!(one.contains("name=\"kind\" value=\"node\""), "{one}");
+    let (status, loc, body) = page(
+        &local,
+        "POST",
+        "/action",
+        Some(&admin),
+        Some(&format!("kind=node&node=web1&name=app:worker_00&action=stop&back=nodes?node%3Dweb1&csrf_token={csrf}")),
+    );
+    assert_eq!(status, 303, "{body}");
+    assert!(loc.starts_with("nodes?node=web1&ok=1"), "{loc}");
+    assert_eq!(web1.state("app:worker_00"), "STOPPED");
+
+    // A viewer sees the nodes but no action and no credential.
+    let viewer = login(&local, "watcher", "look-only");
+    let (_, _, seen) = page(&local, "GET", "/nodes", Some(&viewer), None);
+    assert!(
+        seen.contains("app:worker_01") && !seen.contains("name=\"kind\" value=\"node\""),
+        "{seen}"
+    );
+    assert!(!seen.contains("s3cret") && !seen.contains("look-only"));
+}
