@@ -223,6 +223,29 @@ fn remote_error(e: &NodeError, node: &str, name: &str) -> ApiError {
         };
         return ApiError::new(status, api_code, format!("node {node}: {text}")).with_target(name);
     }
+    if let NodeError::Refused {
+        status,
+        code,
+        message,
+    } = e
+    {
+        // The node's own refusal (404 no such process, 409 wrong state…) keeps its
+        // status; its credentials being refused there is the node's problem, not the
+        // caller's (502, not 401).
+        let status = match *status {
+            400 | 404 | 409 => StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY),
+            _ => StatusCode::BAD_GATEWAY,
+        };
+        let api_code = match code.as_str() {
+            "BAD_NAME" => "BAD_NAME",
+            "NOT_RUNNING" => "NOT_RUNNING",
+            "ALREADY_STARTED" => "ALREADY_STARTED",
+            "BAD_SIGNAL" => "BAD_SIGNAL",
+            _ => "NODE_REFUSED",
+        };
+        return ApiError::new(status, api_code, format!("node {node}: {message}"))
+            .with_target(name);
+    }
     let (status, code) = match e {
         NodeError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "NODE_TIMEOUT"),
         _ => (StatusCode::BAD_GATEWAY, "NODE_UNREACHABLE"),

@@ -320,6 +320,12 @@ fn api(d: &Daemon, method: &str, path: &str, token: &str) -> (u16, Value) {
 fn the_local_daemon_serves_every_node_through_its_api() {
     let web1 = Daemon::start_steward(node_conf(2, true, ""));
     let old = Daemon::start_supervisord(node_conf(1, false, ""));
+    // A Steward node reached through its JSON API with a bearer token.
+    let api_node =
+        Daemon::start_steward(node_conf(1, true, "\n[steward]\nstate_dir={dir}/state\n"));
+    let fleet_token = token(&api_node, "fleet", "operator", None);
+    let token_file = web1.conf.dir.join("api-node.token");
+    std::fs::write(&token_file, format!("{fleet_token}\n")).unwrap();
     let gone_port = free_port();
     let local = Daemon::start_steward(node_conf(
         1,
@@ -329,9 +335,12 @@ fn the_local_daemon_serves_every_node_through_its_api() {
              [program:web]\ncommand=sleep 100000\nstartsecs=0\n\
              [node:web1]\nserverurl = http://127.0.0.1:{}\nusername = ops\npassword = s3cret\n\
              [node:old]\nserverurl = {}\n\
-             [node:gone]\nserverurl = http://127.0.0.1:{gone_port}\ntimeout = 0.5\n",
+             [node:gone]\nserverurl = http://127.0.0.1:{gone_port}\ntimeout = 0.5\n\
+             [node:api]\nserverurl = http://127.0.0.1:{}\ntoken_file = {}\n",
             web1.conf.port,
-            sock_url(&old)
+            sock_url(&old),
+            api_node.conf.port,
+            token_file.display()
         ),
     ));
     wait_all_running(&web1, 2);
@@ -351,12 +360,13 @@ fn the_local_daemon_serves_every_node_through_its_api() {
         st("web1") == Some(json!("ok"))
             && st("old") == Some(json!("ok"))
             && st("gone") == Some(json!("unreachable"))
+            && st("api") == Some(json!("ok"))
     });
     assert!(settled, "{nodes:#}");
     assert_eq!(nodes["local"], "here");
     let list = nodes["nodes"].as_array().unwrap();
     let names: Vec<&str> = list.iter().map(|n| n["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["here", "web1", "old", "gone"]);
+    assert_eq!(names, ["here", "web1", "old", "gone", "api"]);
     assert_eq!(list[0]["process_count"], 2);
     assert_eq!(list[1]["process_count"], 2);
     assert!(
@@ -603,4 +613,154 @@ fn the_dashboard_switches_nodes_and_shows_all_of_them_without_credentials() {
         "{seen}"
     );
     assert!(!seen.contains("s3cret") && !seen.contains("look-only"));
+}
+
+/// The TLS proxy of fixtures/tls_proxy.py, killed on drop.
+struct TlsProxy(std::process::Child);
+
+impl Drop for TlsProxy {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A test CA (ca.pem) and a certificate it signed for `localhost` (cert.pem, key.pem) in
+/// `dir`, and a TLS proxy on a free port in front of `target_port`.
+fn tls_in_front_of(dir: &std::path::Path, target_port: u16) -> (TlsProxy, u16) {
+    std::fs::write(
+        dir.join("leaf.ext"),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    let steps: [&[&str]; 3] = [
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=steward test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        ],
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "leaf.csr",
+        ],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            "leaf.ext",
+            "-out",
+            "cert.pem",
+        ],
+    ];
+    for args in steps {
+        let out = run_with_timeout(
+            std::process::Command::new("openssl")
+                .args(args)
+                .current_dir(dir),
+            secs(30.0),
+        );
+        assert_eq!(out.code, 0, "openssl {args:?}: {out}");
+    }
+    let port = free_port();
+    let child = std::process::Command::new(python())
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/tls_proxy.py"
+        ))
+        .arg(dir.join("cert.pem"))
+        .arg(dir.join("key.pem"))
+        .arg(port.to_string())
+        .arg(target_port.to_string())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let proxy = TlsProxy(child);
+    assert!(
+        wait_until(secs(10.0), || std::net::TcpStream::connect((
+            "127.0.0.1",
+            port
+        ))
+        .is_ok()),
+        "the TLS proxy did not listen"
+    );
+    (proxy, port)
+}
+
+#[test]
+fn https_nodes_are_checked_against_their_ca() {
+    let web = Daemon::start_steward(node_conf(2, true, ""));
+    wait_all_running(&web, 2);
+    let (_proxy, tls_port) = tls_in_front_of(&web.conf.dir, web.conf.port);
+    let ca = web.conf.dir.join("ca.pem");
+    let url = format!("https://localhost:{tls_port}");
+    let auth = steward_nodes::NodeAuth::Basic {
+        username: "ops".into(),
+        password: "s3cret".into(),
+    };
+    let mut trusted = NodeSpec::new("tls", &url).unwrap();
+    trusted.auth = auth.clone();
+    trusted.ca = Some(ca.clone());
+    let mut untrusted = NodeSpec::new("tls-system-roots", &url).unwrap();
+    untrusted.auth = auth;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let fleet = Fleet::new(vec![trusted, untrusted]).unwrap();
+    let views = rt.block_on(fleet.poll_once());
+    assert_eq!(views[0].status, NodeStatus::Ok, "{:?}", views[0]);
+    assert_eq!(views[0].processes.len(), 2);
+    match &views[1].status {
+        NodeStatus::Unreachable { error, .. } => {
+            assert!(
+                error.contains("TLS") && error.contains("certificate"),
+                "{error}"
+            )
+        }
+        other => panic!("a self-signed certificate passed the system's roots: {other:?}"),
+    }
+
+    // ctl on the same node, its `ca` handed down to the child ctl.
+    let local = Daemon::start_steward(node_conf(
+        1,
+        false,
+        &format!(
+            "\n[steward]\nnode = here\n\
+             [node:tls]\nserverurl = {url}\nusername = ops\npassword = s3cret\nca = {}\n",
+            ca.display()
+        ),
+    ));
+    let out = local.steward_ctl(&["--node", "tls", "status"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        out.stdout.contains("tls: app:worker_01") && out.stdout.contains("RUNNING"),
+        "{out}"
+    );
 }

@@ -247,11 +247,22 @@ fn json_reply(status: u16, body: &[u8]) -> Result<serde_json::Value, NodeError> 
     if (200..300).contains(&status) {
         return Ok(v);
     }
-    let msg = v
-        .pointer("/error/message")
-        .and_then(|m| m.as_str())
-        .unwrap_or("no message");
-    Err(NodeError::Remote(format!("HTTP {status}: {msg}")))
+    let field = |k: &str| {
+        v.pointer(&format!("/error/{k}"))
+            .and_then(|m| m.as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    let message = field("message");
+    Err(NodeError::Refused {
+        status,
+        code: field("code"),
+        message: if message.is_empty() {
+            "no message".into()
+        } else {
+            message
+        },
+    })
 }
 
 fn namespec(group: &str, name: &str) -> String {

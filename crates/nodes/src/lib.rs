@@ -44,6 +44,13 @@ pub enum NodeError {
     /// The node answered, but with an error of its own (a fault, an HTTP error).
     #[error("{0}")]
     Remote(String),
+    /// A Steward node's JSON API refused the request (its status, error code, message).
+    #[error("HTTP {status}: {message}")]
+    Refused {
+        status: u16,
+        code: String,
+        message: String,
+    },
     /// No node of that name.
     #[error("no node named {0:?}")]
     UnknownNode(String),
