@@ -82,7 +82,7 @@ pub struct NodeClient {
 impl NodeClient {
     /// A client for `spec`; connects lazily.
     pub fn new(spec: NodeSpec) -> Result<NodeClient, NodeError> {
-        let target = Target::parse(&spec.url)?.with_ca(spec.ca.clone());
+        let target = Target::parse_with_tls(&spec.url)?.with_ca(spec.ca.clone());
         let poller = AsyncClient::new(target.clone(), authorization(&spec.auth));
         Ok(NodeClient {
             spec,

@@ -43,9 +43,19 @@ pub enum Target {
 }
 
 impl Target {
-    /// Parses `http://host[:port][/...]`, `https://host[:port][/...]` or `unix:///path`.
-    /// Anything else is refused with supervisorctl's wording.
+    /// Parses `http://host[:port][/...]` or `unix:///path`, as supervisorctl does:
+    /// anything else (`https://` included) is refused with its wording.
     pub fn parse(url: &str) -> Result<Target, ClientError> {
+        if url.starts_with("https://") {
+            return Err(ClientError::BadUrl(format!(
+                "Unknown protocol for serverurl {url}"
+            )));
+        }
+        Target::parse_with_tls(url)
+    }
+
+    /// Like [`Target::parse`], and `https://host[:port][/...]` too (Steward's nodes).
+    pub fn parse_with_tls(url: &str) -> Result<Target, ClientError> {
         if let Some(path) = url.strip_prefix("unix://") {
             return Ok(Target::Unix(PathBuf::from(path)));
         }
@@ -290,7 +300,7 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client for `serverurl` (`http://…`, `https://…` or `unix://…`). Connects lazily.
+    /// A client for `serverurl` (`http://…` or `unix://…`). Connects lazily.
     pub fn new(
         serverurl: &str,
         username: Option<&str>,
@@ -298,6 +308,22 @@ impl Client {
     ) -> Result<Client, ClientError> {
         Ok(Client {
             target: Target::parse(serverurl)?,
+            username: username.map(str::to_string),
+            password: password.map(str::to_string),
+            rt: runtime()?,
+            conn: None,
+        })
+    }
+
+    /// A client for an already parsed target (an `https://` one from
+    /// [`Target::parse_with_tls`], say). Connects lazily.
+    pub fn with_target(
+        target: Target,
+        username: Option<&str>,
+        password: Option<&str>,
+    ) -> Result<Client, ClientError> {
+        Ok(Client {
+            target,
             username: username.map(str::to_string),
             password: password.map(str::to_string),
             rt: runtime()?,
@@ -650,8 +676,12 @@ mod tests {
             Target::parse("unix:///tmp/x.sock").unwrap(),
             Target::Unix("/tmp/x.sock".into())
         );
+        assert!(
+            Target::parse("https://x").is_err(),
+            "supervisorctl refuses https"
+        );
         assert_eq!(
-            Target::parse("https://Web1.example:8443/RPC2").unwrap(),
+            Target::parse_with_tls("https://Web1.example:8443/RPC2").unwrap(),
             Target::Tls {
                 host: "web1.example".into(),
                 port: 8443,
@@ -659,7 +689,7 @@ mod tests {
             }
         );
         assert!(matches!(
-            Target::parse("https://x").unwrap(),
+            Target::parse_with_tls("https://x").unwrap(),
             Target::Tls { port: 443, .. }
         ));
         assert!(Target::parse("ftp://x").is_err());

@@ -20,6 +20,10 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use steward_nodes::{NodeAuth, NodeClient, NodeError, NodeSpec};
 
+/// Set for the child ctl of an `https://` node: supervisorctl refuses `https://`
+/// serverurls, so plain `steward ctl` does too; a node child accepts them.
+pub const ALLOW_HTTPS_ENV: &str = "STEWARD_CTL_NODE_HTTPS";
+
 /// The `--node` values found in ctl's argv, and the argv without them.
 pub struct NodeArgs {
     pub selected: Vec<String>,
@@ -210,6 +214,9 @@ fn run_inner(node: NodeArgs, opts: &super::CtlOptions) -> Result<i32, String> {
                 cmd.arg("-c").arg(&conf);
                 if let Some(ca) = &spec.ca {
                     cmd.env("SSL_CERT_FILE", ca);
+                }
+                if spec.url.starts_with("https://") {
+                    cmd.env(ALLOW_HTTPS_ENV, "1");
                 }
                 cmd.args(&opts.args);
             }
