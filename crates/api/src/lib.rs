@@ -21,6 +21,7 @@ pub mod cron;
 pub mod error;
 pub mod events;
 mod metrics;
+pub mod nodes;
 pub mod openapi;
 pub mod processes;
 pub mod session;
@@ -62,6 +63,8 @@ pub struct ApiState {
     pub audit: Option<Arc<dyn AuditSink>>,
     /// The daemon's version string, for `/metrics`' build info.
     pub version: String,
+    /// This node's name and the remote `[node:x]` nodes ([`ApiState::set_nodes`]).
+    pub nodes: std::sync::OnceLock<nodes::Nodes>,
 }
 
 impl ApiState {
@@ -82,6 +85,7 @@ impl ApiState {
             events,
             audit,
             version: env!("CARGO_PKG_VERSION").to_string(),
+            nodes: std::sync::OnceLock::new(),
         })
     }
 
@@ -315,6 +319,9 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/session", get(session::current).delete(session::logout))
         .route("/audit", get(audit_route))
         .route("/metrics", get(metrics::metrics))
+        .route("/nodes", get(nodes::list))
+        .route("/nodes/{node}/processes", get(nodes::processes))
+        .route("/nodes/{node}/processes/{name}/{action}", post(nodes::act))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()

@@ -66,8 +66,46 @@ fn signal_body() -> Value {
     }}}})
 }
 
+/// The node routes (docs/nodes.md): status of every node, a node's processes, actions
+/// proxied to a node.
+fn node_paths() -> Value {
+    let node = path_param("node", "a node name (this daemon's own, or a [node:x])");
+    let node_status = json!({"type": "object", "required": ["name", "local", "status"], "properties": {
+        "name": {"type": "string"}, "local": {"type": "boolean"},
+        "status": {"type": "string", "enum": ["ok", "pending", "unreachable"]},
+        "url": {"type": "string"}, "since": {"type": "string"}, "error": {"type": "string"},
+        "checked_at": {"type": ["string", "null"]}, "latency_ms": {"type": ["integer", "null"]},
+        "process_count": {"type": "integer"}
+    }});
+    json!({
+        "/api/v1/nodes": {"get": {"summary": "This node and every [node:x]: ok, pending or unreachable since when (never credentials)",
+            "responses": errors(json!({"200": ok(json!({"type": "object", "required": ["local", "nodes"], "properties": {
+                "local": {"type": "string"}, "nodes": {"type": "array", "items": node_status}
+            }}))}), &["401", "403"])}},
+        "/api/v1/nodes/{node}/processes": {"get": {"summary": "A node's processes as of its latest poll (503 while it is unreachable)",
+            "parameters": [node.clone()],
+            "responses": errors(json!({"200": ok(json!({"type": "object", "required": ["node", "processes"], "properties": {
+                "node": {"type": "string"}, "status": {"type": "string"},
+                "processes": {"type": "array", "items": {"type": "object", "required": ["name", "group", "process", "state"]}}
+            }}))}), &["401", "403", "404", "503"])}},
+        "/api/v1/nodes/{node}/processes/{name}/{action}": {"post": {"summary": "start, stop, restart or signal a process of a node; the caller's role and groups are checked here",
+            "parameters": [node, path_param("name", "`group:process`, or a bare name"),
+                {"name": "action", "in": "path", "required": true, "schema": {"type": "string", "enum": ["start", "stop", "restart", "signal"]}}],
+            "requestBody": signal_body(),
+            "responses": errors(json!({"200": ok(json!({"type": "object", "properties": {"result": {"type": "string"}}}))}), &["400", "401", "403", "404", "409", "502", "503", "504"])}}
+    })
+}
+
 /// The document.
 pub fn document() -> Value {
+    let mut doc = base_document();
+    if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), node_paths()) {
+        paths.extend(more);
+    }
+    doc
+}
+
+fn base_document() -> Value {
     let proc_name = path_param("name", "`group:process`, or a bare name");
     let auth = ["401", "403"];
     json!({

@@ -638,6 +638,34 @@ fn write_pidfile(cfg: &Config, log: &MainLog) {
 
 /// One life of the engine: from start to shutdown or restart. Returns the config for the
 /// next life when restarting.
+/// The remote nodes of `[node:x]` sections, polled every second; `None` without any.
+fn start_fleet(cfg: &Config, log: &MainLog) -> Option<Arc<steward_nodes::Fleet>> {
+    let specs = match steward_nodes::node_specs(Some(cfg), &[]) {
+        Ok(s) if s.is_empty() => return None,
+        Ok(s) => s,
+        Err(e) => {
+            log.log(
+                LogLevel::Error,
+                &format!("nodes: {e}; not following any node"),
+            );
+            return None;
+        }
+    };
+    match steward_nodes::Fleet::new(specs) {
+        Ok(fleet) => {
+            fleet.start(steward_nodes::fleet::DEFAULT_INTERVAL);
+            Some(Arc::new(fleet))
+        }
+        Err(e) => {
+            log.log(
+                LogLevel::Error,
+                &format!("nodes: {e}; not following any node"),
+            );
+            None
+        }
+    }
+}
+
 async fn run_cycle(
     path: &Path,
     args: &DaemonArgs,
@@ -679,6 +707,9 @@ async fn run_cycle(
     let rpc = Rpc::new(engine.clone());
     let (credentials, audit) = api_credentials(&cfg, &log);
     let api_state = steward_api::ApiState::new(engine.clone(), credentials, audit.clone());
+    // `[node:x]` nodes: one poller each for the API and the dashboard; they stop with
+    // this cycle's API state.
+    api_state.set_nodes(cfg.local_node_name(), start_fleet(&cfg, &log));
     // The dashboard reads and acts through the API's own routes; one router serves both.
     let api = steward_api::router(api_state.clone()).merge(steward_web::router(api_state));
     let rpc = match &audit {

@@ -137,6 +137,22 @@ impl Config {
         Some((group, proc_))
     }
 
+    /// This daemon's name as a node: `[steward] node`, else `[cluster] node`, else the
+    /// host name (the name cluster cron already uses), else `localhost`.
+    pub fn local_node_name(&self) -> String {
+        self.steward
+            .node
+            .clone()
+            .or_else(|| self.cluster.as_ref().and_then(|c| c.node.clone()))
+            .or_else(|| {
+                nix::unistd::gethostname()
+                    .ok()
+                    .and_then(|h| h.into_string().ok())
+                    .filter(|h| !h.is_empty())
+            })
+            .unwrap_or_else(|| "localhost".into())
+    }
+
     /// A group by name.
     pub fn group(&self, name: &str) -> Option<&GroupConfig> {
         self.groups.iter().find(|g| g.name == name).map(|g| &**g)

@@ -290,6 +290,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Config, ConfigErrors> {
     let mut cluster = None;
     let mut rpcinterfaces = Vec::new();
     let mut notifiers = Vec::new();
+    let mut nodes = Vec::new();
     for sec in &ini.sections {
         let name = sec.name.as_str();
         if name.starts_with("inet_http_server") {
@@ -306,6 +307,8 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Config, ConfigErrors> {
             steward = daemon::steward(&mut ctx, sec);
         } else if name.starts_with("notify:") {
             notifiers.extend(crate::sections::notify::notify(&mut ctx, sec));
+        } else if name.starts_with("node:") {
+            nodes.extend(crate::sections::nodes::node(&mut ctx, sec));
         } else if name == "cluster" {
             cluster = Some(daemon::cluster(&mut ctx, sec));
         } else if name.starts_with("rpcinterface:") {
@@ -356,6 +359,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Config, ConfigErrors> {
         commands,
         warnings,
         notifiers,
+        nodes,
     })
 }
 

@@ -36,6 +36,43 @@ pub struct Config {
     pub warnings: Vec<Diagnostic>,
     /// Steward's `[notify:x]` sections, in file order.
     pub notifiers: Vec<NotifyConfig>,
+    /// `[node:NAME]` sections (Steward): other daemons this one shows and controls, in
+    /// file order.
+    pub nodes: Vec<NodeConfig>,
+}
+
+/// `[node:NAME]`: another daemon (Steward or supervisord) reached at `serverurl`.
+/// `password` and the token in `token_file` are secrets: shown to nobody, sent only to
+/// that node.
+#[derive(Clone, PartialEq)]
+pub struct NodeConfig {
+    pub name: String,
+    /// `http://host[:port]`, `https://host[:port]` or `unix:///path`.
+    pub serverurl: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// A file holding a Steward API bearer token (read when the client is built).
+    pub token_file: Option<PathBuf>,
+    /// For `https://`: the CA file to trust instead of the system's roots.
+    pub ca: Option<PathBuf>,
+    /// Each call to the node gives up after this long (default 1 s).
+    pub timeout: std::time::Duration,
+    pub defined_at: Location,
+}
+
+impl std::fmt::Debug for NodeConfig {
+    // The password stays out of logs and panics.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeConfig")
+            .field("name", &self.name)
+            .field("serverurl", &self.serverurl)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("token_file", &self.token_file)
+            .field("ca", &self.ca)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 /// `[notify:name]`: one destination for crash and health notifications.
@@ -218,6 +255,8 @@ pub struct StewardSection {
     /// `token_file`: the API's bearer-token file. `None`: `<state_dir>/tokens.json` (see
     /// `steward_auth::token_file`).
     pub token_file: Option<PathBuf>,
+    /// `node`: this daemon's name among `[node:x]` nodes (see `Config::local_node_name`).
+    pub node: Option<String>,
 }
 
 /// A `[command:NAME]` section (Steward): a one-shot command the API may run on request.

@@ -194,6 +194,7 @@ fn is_router_path(path: &str) -> bool {
             | "/commands"
             | "/reload"
             | "/audit"
+            | "/nodes"
             | "/action"
             | "/healthz"
             | "/metrics"

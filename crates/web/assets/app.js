@@ -1,5 +1,6 @@
 // Steward dashboard: the page works without this file; it adds the filter box, in-place
-// actions, live rows (SSE from /api/v1/events, no polling) and the followed log.
+// actions, live rows (SSE from /api/v1/events, no polling), the followed log and the
+// refreshed nodes view.
 // Text from the server only ever enters the page through textContent, or as HTML the
 // server rendered and escaped itself (/partial/row).
 "use strict";
@@ -279,6 +280,28 @@
       });
     }
     load();
+  }
+  // ---- nodes page: the server's own view of every node, re-fetched every two seconds
+  // (remote nodes are polled by the daemon, so there is no event stream to follow).
+  const nodesView = document.getElementById("nodes-view");
+  if (nodesView) {
+    const every = Number(nodesView.dataset.refresh) || 2000;
+    const refresh = function () {
+      if (document.hidden || nodesView.contains(document.activeElement)) return;
+      fetch(location.href, { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (text) {
+          if (!text) return;
+          const doc = new DOMParser().parseFromString(text, "text/html");
+          const fresh = doc.getElementById("nodes-view");
+          const nav = doc.querySelector("nav.nodes-switch");
+          if (fresh) nodesView.replaceChildren.apply(nodesView, Array.from(fresh.childNodes));
+          const oldNav = document.querySelector("nav.nodes-switch");
+          if (nav && oldNav) oldNav.replaceChildren.apply(oldNav, Array.from(nav.childNodes));
+        })
+        .catch(function () {});
+    };
+    setInterval(refresh, every);
   }
   applyFilter();
 })();

@@ -102,6 +102,7 @@ pub enum Nav {
     Commands,
     Reload,
     Audit,
+    Nodes,
     None,
 }
 
@@ -111,6 +112,8 @@ pub struct Frame<'a> {
     pub csrf: &'a str,
     pub is_admin: bool,
     pub logout: bool,
+    /// Whether `[node:x]` nodes exist (the "Nodes" entry is shown then).
+    pub has_nodes: bool,
     pub banner: Option<&'a str>,
 }
 
@@ -128,6 +131,9 @@ pub fn page(title: &str, nav: Nav, frame: &Frame, body: &str) -> String {
         link(Nav::Cron, "cron", "Scheduled jobs"),
         link(Nav::Commands, "commands", "Commands"),
     ];
+    if frame.has_nodes {
+        links.push(link(Nav::Nodes, "nodes", "Nodes"));
+    }
     if frame.is_admin {
         links.push(link(Nav::Reload, "reload", "Reload"));
         links.push(link(Nav::Audit, "audit", "Audit"));

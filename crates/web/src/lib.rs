@@ -1,5 +1,5 @@
 //! The web dashboard: server-rendered pages at `/`, `/index.html`, `/tail.html`,
-//! `/process`, `/cron`, `/commands`, `/reload`, `/audit`, `/login`, plus one script and one stylesheet
+//! `/process`, `/cron`, `/commands`, `/reload`, `/audit`, `/nodes`, `/login`, plus one script and one stylesheet
 //! embedded in the binary (`/assets/*`).
 //!
 //! Data flow: every page reads state through the JSON API itself — each handler sends an
@@ -14,6 +14,7 @@
 //! details page. Every response carries `Content-Security-Policy: default-src 'self'`.
 
 mod html;
+mod nodes;
 mod pages;
 
 use std::sync::Arc;
@@ -78,6 +79,7 @@ pub fn router(api: Arc<ApiState>) -> Router {
             get(with(pages::reload)).post(with(pages::reload)),
         )
         .route("/audit", get(with(pages::audit)))
+        .route("/nodes", get(with(nodes::page)))
         .route("/login", get(with(pages::login)).post(with(pages::login)))
         .route("/logout", post(with(pages::logout)))
         .route("/action", post(with(pages::action)))

@@ -27,7 +27,7 @@ fn html_response(status: StatusCode, body: String) -> Response {
 }
 
 /// A page in the frame, status 200.
-fn page_for(
+pub(crate) fn page_for(
     web: &Web,
     inc: &Incoming,
     caller: &Caller,
@@ -75,6 +75,7 @@ fn frame<'a>(web: &'a Web, _inc: &Incoming, caller: &'a Caller) -> Frame<'a> {
         csrf: web.csrf_of(caller),
         is_admin: may(caller, Role::Admin),
         logout: caller.csrf.is_some(),
+        has_nodes: web.api.nodes().fleet.is_some(),
         banner: (p.name == "anonymous" && p.role == Role::Viewer).then_some(
             "Read-only: this listener is reachable from the network and has no credentials. \
              Set username and password in [inet_http_server] to log in and act.",
@@ -82,7 +83,7 @@ fn frame<'a>(web: &'a Web, _inc: &Incoming, caller: &'a Caller) -> Frame<'a> {
     }
 }
 
-fn message_html(inc: &Incoming) -> String {
+pub(crate) fn message_html(inc: &Incoming) -> String {
     let msg = inc.param("message").unwrap_or_default();
     let kind = if inc.param("ok").as_deref() == Some("0") {
         "error"
@@ -157,7 +158,7 @@ fn api_error_page(web: &Web, inc: &Incoming, caller: &Caller, reply: &crate::Api
 
 /// Reads the request, finds the caller (or sends it to the login page) and GETs `path`
 /// from the API (or shows the API's error).
-async fn load(
+pub(crate) async fn load(
     web: &Web,
     req: Request,
     path: impl FnOnce(&Incoming) -> String,
@@ -203,6 +204,13 @@ pub(crate) fn dashboard(web: Arc<Web>, req: Request) -> PageFuture {
             }
         }
         let mut body = message_html(&inc);
+        if web.api.nodes().fleet.is_some() {
+            // The node switcher: this table is the local node's; the others are a click away.
+            let nodes = web.api(&inc, Method::GET, "/api/v1/nodes", None).await;
+            if let Some(list) = nodes.json["nodes"].as_array() {
+                body.push_str(&crate::nodes::switcher(list, None));
+            }
+        }
         body.push_str(&format!(
             "<section aria-label=\"Totals\" id=\"totals\"><dl class=\"totals\">\
              <div><dt>Processes</dt><dd data-total=\"all\">{}</dd></div>\
@@ -892,6 +900,7 @@ fn login_page(message: Option<&str>, status: StatusCode) -> Response {
         csrf: "",
         is_admin: false,
         logout: false,
+        has_nodes: false,
         banner: None,
     };
     let msg = message
@@ -1012,6 +1021,11 @@ pub(crate) fn action(web: Arc<Web>, req: Request) -> PageFuture {
             "all" => format!("/api/v1/all/{act}"),
             "cron" => format!("/api/v1/cron/{}/{act}", url(&name)),
             "command" => format!("/api/v1/commands/{}/{act}", url(&name)),
+            "node" => format!(
+                "/api/v1/nodes/{}/processes/{}/{act}",
+                url(&get("node")),
+                url(&name)
+            ),
             _ => return redirect(&with_message(&back, false, "unknown kind of action")),
         };
         if matches!(kind.as_str(), "group" | "all") && get("confirmed") != "yes" {

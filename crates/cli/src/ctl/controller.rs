@@ -129,6 +129,13 @@ impl CmdError {
                     287,
                 ),
                 ClientError::BadUrl(m) => ("ValueError".into(), m.clone(), SUP_XMLRPC, 508),
+                // Python's https:// clients fail in ssl.py's handshake.
+                ClientError::Tls(m) => (
+                    "ssl.SSLError".into(),
+                    m.clone(),
+                    "/usr/lib/python3.11/ssl.py",
+                    1346,
+                ),
             },
         };
         format!("error: <class '{class}'>, {msg}: file: {file} line: {line}")
@@ -280,7 +287,14 @@ impl Controller {
             None => true,
         };
         if stale {
-            let c = Client::new(&o.serverurl, o.username.as_deref(), o.password.as_deref())?;
+            // supervisorctl refuses https://; a child of `ctl --node` on an https:// node
+            // is told to accept it (ctl/nodes.rs).
+            let c = if std::env::var_os(super::nodes::ALLOW_HTTPS_ENV).is_some() {
+                let target = client::Target::parse_with_tls(&o.serverurl)?;
+                Client::with_target(target, o.username.as_deref(), o.password.as_deref())?
+            } else {
+                Client::new(&o.serverurl, o.username.as_deref(), o.password.as_deref())?
+            };
             self.client = Some((
                 o.serverurl.clone(),
                 o.username.clone(),

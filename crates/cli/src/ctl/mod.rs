@@ -5,6 +5,7 @@
 
 mod config;
 mod controller;
+mod nodes;
 mod pyfmt;
 mod shell;
 
@@ -44,6 +45,8 @@ pub struct CtlOptions {
     pub interactive: bool,
     /// The action words, joined with spaces into one command line.
     pub args: Vec<String>,
+    /// The config file read (`-c`, or the first found by supervisorctl's search).
+    pub configfile: Option<String>,
 }
 
 enum Parsed {
@@ -264,16 +267,28 @@ fn parse_args(argv: &[String]) -> Parsed {
         },
         interactive,
         args,
+        configfile,
     })
 }
 
 /// supervisorctl's `main`: runs `action [args]` once and returns its exit status, or
 /// runs the interactive shell (status 0).
 pub fn main_ctl(args: Vec<String>) -> i32 {
-    let opts = match parse_args(&args) {
+    let node_args = match nodes::split_node_args(&args) {
+        Ok(n) => n,
+        Err(msg) => {
+            usage_error(&msg);
+            return 2;
+        }
+    };
+    let opts = match parse_args(&node_args.rest) {
         Parsed::Options(o) => o,
         Parsed::Exit(code) => return code,
     };
+    if !node_args.selected.is_empty() {
+        // One command on one or many nodes (docs/nodes.md).
+        return nodes::run(node_args, &opts);
+    }
     let mut ctl = Controller::new(opts);
     if !ctl.options.args.is_empty() {
         let line = ctl.options.args.join(" ");

@@ -325,7 +325,7 @@ pub fn supervisorctl<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> CtlSection {
 }
 
 pub fn steward<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> StewardSection {
-    ctx.warn_unknown_keys(sec, &["state_dir", "token_file"]);
+    ctx.warn_unknown_keys(sec, &["state_dir", "token_file", "node"]);
     let mut r = Reader::new(ctx, sec);
     let home = r.home();
     let mut path = |key: &str| {
@@ -335,9 +335,13 @@ pub fn steward<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> StewardSection {
     };
     let state_dir = path("state_dir");
     let token_file = path("token_file");
+    let node = r.typed("node", None, &Expansions::new(), |v| {
+        super::nodes::check_node_name(v).map(Some)
+    });
     StewardSection {
         state_dir,
         token_file,
+        node,
     }
 }
 

@@ -3,7 +3,7 @@
 //! Data flow: the loader hands a [`Ctx`] (the merged [`Ini`], the load options, the
 //! `%(ENV_X)s` expansions and the diagnostic sinks) to the per-section-type modules
 //! ([`daemon`] for `[supervisord]`, servers, `[supervisorctl]`, `[steward]`,
-//! `[rpcinterface:x]`; [`programs`] for every process-group type, with [`health`] for
+//! `[rpcinterface:x]`; [`nodes`] for `[node:NAME]`; [`programs`] for every process-group type, with [`health`] for
 //! Steward's dependency and health keys; [`users`] for `[user:NAME]`). Each builds a [`Reader`]
 //! for its section, which looks values up (falling back to `[DEFAULT]`), interpolates them
 //! with the right expansions (`here` = the directory of the file the value came from),
@@ -13,6 +13,7 @@
 pub mod commands;
 pub mod daemon;
 pub mod health;
+pub mod nodes;
 pub mod notify;
 pub mod programs;
 pub mod users;
