@@ -44,6 +44,12 @@ impl Endpoint {
         let target = match steward_rpc::client::Target::parse(serverurl) {
             Ok(steward_rpc::client::Target::Unix(p)) => Target::Unix(p),
             Ok(steward_rpc::client::Target::Tcp { host, port }) => Target::Tcp { host, port },
+            // `parse` refuses https (supervisorctl does); top has no TLS of its own yet.
+            Ok(steward_rpc::client::Target::Tls { .. }) => {
+                return Err(SourceError::BadUrl(format!(
+                    "{serverurl}: steward top speaks http:// and unix:// only"
+                )))
+            }
             Err(e) => return Err(SourceError::BadUrl(e.to_string())),
         };
         let basic = username.map(|u| {
