@@ -199,6 +199,22 @@ pub async fn metrics(
             );
         }
     }
+    if !jobs.is_empty() {
+        family(
+            &mut out,
+            "steward_cron_missed_total",
+            "counter",
+            "Fires that ran nowhere since the daemon started (down or asleep beyond catchup, overlap).",
+        );
+        for j in &jobs {
+            let _ = writeln!(
+                out,
+                "steward_cron_missed_total{{job=\"{}\"}} {}",
+                escape(&j.name),
+                j.missed
+            );
+        }
+    }
     let results = st.events.cron_results();
     if !results.is_empty() {
         family(

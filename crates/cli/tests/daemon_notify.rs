@@ -307,9 +307,15 @@ schedule=@yearly
 ping_url=http://127.0.0.1:{port}/good-uuid/
 
 [cron:bad]
-command=sh -c 'echo broken >&2; exit 4'
+command=sh -c 'echo progress-on-stdout; echo broken >&2; exit 4'
 schedule=@yearly
 ping_url=http://127.0.0.1:{port}/bad-uuid
+
+[cron:merged]
+command=sh -c 'echo merged-out; echo merged-err >&2'
+schedule=@yearly
+redirect_stderr=true
+ping_url=http://127.0.0.1:{port}/merged-uuid
 
 [cron:slow]
 command=sleep 30
@@ -323,7 +329,7 @@ events=CRON_FAILED, CRON_TIMED_OUT
 "
     ));
     let d = Daemon::start_steward(conf);
-    for job in ["good", "bad", "slow"] {
+    for job in ["good", "bad", "slow", "merged"] {
         d.call("steward.cronRun", vec![serde_json::json!(job)]);
     }
     let pings = || -> Vec<(String, String)> {
@@ -334,12 +340,17 @@ events=CRON_FAILED, CRON_TIMED_OUT
             .collect()
     };
     assert!(
-        wait_until(secs(15.0), || pings().len() == 6),
+        wait_until(secs(15.0), || pings().len() == 8),
         "{:?}",
         pings()
     );
     let all = pings();
-    for (job, end) in [("good", "0"), ("bad", "4"), ("slow", "fail")] {
+    for (job, end) in [
+        ("good", "0"),
+        ("bad", "4"),
+        ("slow", "fail"),
+        ("merged", "0"),
+    ] {
         let of: Vec<&(String, String)> = all
             .iter()
             .filter(|(p, _)| p.starts_with(&format!("/{job}-uuid/")))
@@ -355,9 +366,21 @@ events=CRON_FAILED, CRON_TIMED_OUT
         .find(|(p, _)| p.starts_with("/bad-uuid/4"))
         .unwrap()
         .1;
+    // The body is the stderr tail (the issue: "the stderr tail as body"), not stdout.
+    assert_eq!(bad_end, "broken\n", "the end ping carries stderr");
+    let end_body = |job: &str| {
+        all.iter()
+            .find(|(p, _)| p.starts_with(&format!("/{job}-uuid/")) && !p.contains("/start?"))
+            .unwrap()
+            .1
+            .clone()
+    };
+    assert_eq!(end_body("good"), "", "nothing on stderr, an empty body");
+    // With redirect_stderr, stderr is in the combined output, which is then the body.
+    let merged = end_body("merged");
     assert!(
-        bad_end.contains("broken"),
-        "the end ping carries the output: {bad_end:?}"
+        merged.contains("merged-out") && merged.contains("merged-err"),
+        "{merged:?}"
     );
 
     assert!(wait_until(secs(10.0), || requests(&d.conf).len() == 2));

@@ -155,6 +155,16 @@ pub fn notice_for(
     {
         return cron_skip_notice(cfg, job, *scheduled, skipped_on, reason);
     }
+    if let Event::CronMissed {
+        job,
+        count,
+        first,
+        after,
+        reason,
+    } = event
+    {
+        return cron_missed_notice(cfg, job, *count, *first, *after, reason, node);
+    }
     let (kind, group, process, pid) = match event {
         Event::ProcessState {
             to,
@@ -225,8 +235,9 @@ pub fn notice_for(
                     .unwrap_or_default()
             )
         }
-        // Built by cron_skip_notice; `kind` never holds it here.
+        // Built by cron_skip_notice and cron_missed_notice; `kind` never holds them here.
         NotifyEvent::CronSkipped => "skipped a run".to_string(),
+        NotifyEvent::CronMissed => "missed a run".to_string(),
         NotifyEvent::Unhealthy => format!(
             "is unhealthy{}",
             message
@@ -268,9 +279,7 @@ fn cron_skip_notice(
     {
         return None;
     }
-    let at = scheduled
-        .and_then(|t| jiff::Timestamp::from_second(t).ok())
-        .map(|t| t.to_string());
+    let at = rfc3339(scheduled);
     Some(json!({
         "type": "CRON_SKIPPED",
         "text": format!(
@@ -286,7 +295,45 @@ fn cron_skip_notice(
     }))
 }
 
-/// Whether `group` is a `[cron:x]` job (the snapshot carries the section it came from).
+fn rfc3339(unix: Option<i64>) -> Option<String> {
+    unix.and_then(|t| jiff::Timestamp::from_second(t).ok())
+        .map(|t| t.to_string())
+}
+
+/// `CRON_MISSED`: fires of a job that ran nowhere, and why.
+fn cron_missed_notice(
+    cfg: &NotifyConfig,
+    job: &str,
+    count: u64,
+    first: Option<i64>,
+    after: Option<i64>,
+    reason: &str,
+    node: &str,
+) -> Option<Notice> {
+    if !cfg.events.contains(&NotifyEvent::CronMissed) || !cfg.groups.iter().any(|g| g.matches(job))
+    {
+        return None;
+    }
+    let (first, after) = (rfc3339(first), rfc3339(after));
+    let which = match (&first, &after) {
+        (Some(at), _) if count == 1 => format!("the run scheduled at {at}"),
+        (_, Some(after)) => format!("{count} run(s) after {after}"),
+        _ => format!("{count} run(s)"),
+    };
+    Some(json!({
+        "type": "CRON_MISSED",
+        "text": format!("[{node}] cron job {job} missed {which}: {reason}"),
+        "node": node,
+        "group": job,
+        "process": job,
+        "count": count,
+        "scheduled": first,
+        "after": after,
+        "message": reason,
+        "time": wall_now(),
+    }))
+}
+
 /// A failed cron run, as CRON_TIMED_OUT (when it timed out and the notifier wants that)
 /// or CRON_FAILED.
 fn cron_notice(
@@ -301,6 +348,7 @@ fn cron_notice(
         timed_out,
         error,
         output_tail,
+        ..
     } = phase
     else {
         return None;
@@ -336,6 +384,7 @@ fn cron_notice(
     }))
 }
 
+/// Whether `group` is a `[cron:x]` job (the snapshot carries the section it came from).
 fn is_cron(snapshot: &Snapshot, group: &str) -> bool {
     snapshot
         .group(group)

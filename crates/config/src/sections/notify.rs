@@ -35,6 +35,7 @@ pub const NOTIFY_EVENTS: &[(&str, NotifyEvent)] = &[
     ("CRON_FAILED", NotifyEvent::CronFailed),
     ("CRON_TIMED_OUT", NotifyEvent::CronTimedOut),
     ("CRON_SKIPPED", NotifyEvent::CronSkipped),
+    ("CRON_MISSED", NotifyEvent::CronMissed),
 ];
 
 pub fn notify<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> Option<NotifyConfig> {
