@@ -56,6 +56,9 @@ pub struct NotifyConfig {
     pub batch_window: std::time::Duration,
     pub timeout: std::time::Duration,
     pub retries: u32,
+    /// Notices waiting for delivery at most; beyond it the oldest is dropped (and
+    /// counted in `/metrics`).
+    pub queue_size: usize,
 }
 
 /// An `http://` webhook address, split for the client.

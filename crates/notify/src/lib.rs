@@ -5,8 +5,9 @@
 //! event, the router asks every notifier whether it wants it: the event type is in its
 //! `events` and the group matches its `groups`. If so, it builds a [`Notice`] (JSON, with
 //! the process's last log lines read from its log files) and pushes it on that notifier's
-//! bounded queue ([`deliver::Queue`], 1,000 notices; the oldest is dropped and counted when
-//! it is full). Each notifier has its own delivery task ([`deliver::run`]). It takes one
+//! bounded queue ([`deliver::Queue`], `queue_size` notices, 1,000 by default; the oldest
+//! is dropped and counted when it is full). [`NotifyStats`] counts deliveries, retries and
+//! drops for `/metrics`. Each notifier has its own delivery task ([`deliver::run`]). It takes one
 //! notice, or everything that arrives within `batch_window`, and sends it:
 //! - to the webhook: one POST signed in the Standard Webhooks scheme ([`sign`]), retried with
 //!   backoff 1-2-4-8-16 s under the same `webhook-id`, each attempt bounded by `timeout`;
@@ -36,6 +37,8 @@ pub struct NotifyStats {
     pub sent: AtomicU64,
     /// Messages given up after every retry.
     pub failed: AtomicU64,
+    /// Attempts after a failed one (each retry counts once).
+    pub retried: AtomicU64,
     /// Notices dropped: the queue was full, or the router lagged behind the bus.
     pub dropped: AtomicU64,
 }
@@ -93,7 +96,7 @@ pub fn start(config: &steward_config::Config, engine: EngineHandle, node: String
     let mut targets = Vec::new();
     for cfg in configs {
         let stats = Arc::new(NotifyStats::default());
-        let queue = Arc::new(deliver::Queue::new(1000, stats.clone()));
+        let queue = Arc::new(deliver::Queue::new(cfg.queue_size, stats.clone()));
         let task = tokio::spawn(deliver::run(
             Arc::new(cfg.clone()),
             queue.clone(),
@@ -441,6 +444,7 @@ mod tests {
             batch_window: std::time::Duration::ZERO,
             timeout: std::time::Duration::from_secs(5),
             retries: 0,
+            queue_size: 1000,
         }
     }
 

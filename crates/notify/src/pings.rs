@@ -93,7 +93,7 @@ pub async fn run(queue: Arc<Queue>, stats: Arc<NotifyStats>, engine: EngineHandl
                 .as_bytes()
                 .to_vec();
             let (url, engine) = (url.as_str(), &engine);
-            let sent = with_retries(5, || {
+            let sent = with_retries(5, &stats.retried, || {
                 let body = body.clone();
                 async move {
                     let headers = [("content-type", "text/plain; charset=utf-8".to_string())];
