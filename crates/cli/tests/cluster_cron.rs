@@ -795,3 +795,97 @@ fn berlin_half_past_two_runs_once_per_day_across_both_2026_transitions() {
     let days: Vec<i64> = fires.iter().map(|f| f.instant).collect();
     assert_eq!(days, vec![spring_run, autumn_first], "{fires:?}");
 }
+
+/// `lock_unavailable = run` (at least once): with nothing listening at the lock address,
+/// every fire still runs, without a fence token, and the outage is logged once.
+#[test]
+fn lock_unavailable_run_runs_every_fire_while_redis_is_unreachable() {
+    let shared = tempfile::tempdir().unwrap();
+    let sink = shared.path().join("sink");
+    let nobody = free_port();
+    let conf = Conf::new(&format!(
+        "[steward]\nstate_dir={{dir}}/state\n\n[cluster]\nlock = redis://127.0.0.1:{nobody}/0\nnode = solo\nlock_unavailable = run\n\n[cron:tick]\nschedule = * * * * * *\noverlap = allow\ncommand = /bin/sh -c 'echo \"$STEWARD_CRON_SCHEDULED $STEWARD_CRON_NODE fence=$STEWARD_FENCE_TOKEN.\" >> {}'\n",
+        sink.display()
+    ));
+    let d = Daemon::start_steward(conf);
+    let lines = || -> Vec<String> {
+        std::fs::read_to_string(&sink)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    };
+    assert!(
+        wait_until(Duration::from_secs(15), || lines().len() >= 4),
+        "{:?}\n{}",
+        lines(),
+        d.diagnostics()
+    );
+    let runs = lines();
+    assert!(
+        runs.iter().all(|l| l.ends_with(" solo fence=.")),
+        "unlocked runs carry no fence token: {runs:?}"
+    );
+    let instants: BTreeSet<&str> = runs.iter().filter_map(|l| l.split(' ').next()).collect();
+    assert_eq!(instants.len(), runs.len(), "one run per fire: {runs:?}");
+    let log = d.mainlog();
+    assert_eq!(
+        log.matches("fires are run without the lock until it answers")
+            .count(),
+        1,
+        "{log}"
+    );
+}
+
+/// A run that holds a lease keeps going when Redis goes away under it, even with
+/// `on_lock_lost = stop`: an unreachable Redis is not a lost lease.
+#[test]
+fn a_running_child_is_never_killed_because_redis_went_away() {
+    let mut redis = RedisServer::start();
+    let shared = tempfile::tempdir().unwrap();
+    let sink = shared.path().join("sink");
+    let conf = Conf::new(&format!(
+        "[steward]\nstate_dir={{dir}}/state\n\n[cluster]\nlock = {}\nnode = solo\nlease = 0.9\non_lock_lost = stop\nlock_timeout = 0.5\n\n[cron:long]\nschedule = * * * * * *\noverlap = skip\ncommand = /bin/sh -c 'echo start >> {sink}; sleep 4; echo end >> {sink}'\n",
+        redis.url(),
+        sink = sink.display()
+    ));
+    let d = Daemon::start_steward(conf);
+    let text = || std::fs::read_to_string(&sink).unwrap_or_default();
+    assert!(
+        wait_until(Duration::from_secs(15), || text().contains("start")),
+        "{}",
+        d.diagnostics()
+    );
+    let child = d.info("long")["pid"].as_i64().unwrap() as i32;
+    redis.kill();
+    // Renewals fail for the rest of the run (every 0.3 s); the run ends by itself.
+    assert!(
+        wait_until(Duration::from_secs(10), || text().contains("end")),
+        "the run was cut short: {:?}\n{}",
+        text(),
+        d.diagnostics()
+    );
+    let log = d.mainlog();
+    assert!(!log.contains("stopping the run"), "{log}");
+    // The run that was going when Redis died is recorded as locked and exited 0.
+    let ended = |rows: &[Value]| {
+        rows.iter().any(|r| {
+            r["fence"] != ""
+                && r["ended"] != ""
+                && r["exitstatus"] == 0
+                && r["error"] == ""
+                && r["timed_out"] == false
+                && r["skipped"] == ""
+        })
+    };
+    let history = || match d.call("steward.cronHistory", vec![json!("long"), json!(100)]) {
+        Value::Array(v) => v,
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        wait_until(Duration::from_secs(5), || ended(&history())),
+        "{:?}",
+        history()
+    );
+    assert!(!pid_alive(child), "the run's process ended by itself");
+}

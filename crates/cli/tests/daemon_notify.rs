@@ -699,3 +699,38 @@ events=CRON_MISSED
     assert!((2..=6).contains(&n), "{down}");
     assert!(down["after"].as_str().is_some(), "{down}");
 }
+
+#[test]
+fn a_process_killed_by_a_signal_is_reported_with_the_signal() {
+    let port = free_port();
+    let conf = Conf::new("");
+    let _receiver = receiver(&conf, port, 0);
+    conf.write(&format!(
+        "
+[program:victim]
+command=sh -c 'kill -KILL $$'
+startsecs=0
+autorestart=false
+
+[notify:ops]
+url=http://127.0.0.1:{port}/
+events=PROCESS_STATE_EXITED
+"
+    ));
+    let d = Daemon::start_steward(conf);
+    assert!(
+        wait_until(secs(10.0), || !requests(&d.conf).is_empty()),
+        "nothing posted"
+    );
+    let event = &requests(&d.conf)[0]["body"]["events"][0];
+    assert_eq!(event["type"], "PROCESS_STATE_EXITED", "{event}");
+    assert_eq!(event["signal"], "SIGKILL", "{event}");
+    assert_eq!(event["expected"], false, "{event}");
+    assert!(
+        event["text"]
+            .as_str()
+            .unwrap()
+            .ends_with("victim exited unexpectedly (terminated by SIGKILL)"),
+        "{event}"
+    );
+}

@@ -222,6 +222,9 @@ pub fn notice_for(
         _ => info.and_then(|i| i.spawnerr.clone()),
     };
     let exitstatus = info.and_then(|i| i.exitstatus);
+    let signal = info
+        .and_then(|i| i.term_signal)
+        .map(steward_engine::text::signame);
     let uptime = info
         .filter(|i| i.start > 0.0)
         .map(|i| (if i.stop > i.start { i.stop } else { now }) - i.start);
@@ -231,12 +234,11 @@ pub fn notice_for(
         NotifyEvent::Fatal => "entered FATAL".to_string(),
         NotifyEvent::Backoff => "is in BACKOFF".to_string(),
         NotifyEvent::UnexpectedExit | NotifyEvent::CronFailed | NotifyEvent::CronTimedOut => {
-            format!(
-                "exited unexpectedly{}",
-                exitstatus
-                    .map(|s| format!(" (exit status {s})"))
-                    .unwrap_or_default()
-            )
+            match (&signal, exitstatus) {
+                (Some(sig), _) => format!("exited unexpectedly (terminated by {sig})"),
+                (None, Some(s)) => format!("exited unexpectedly (exit status {s})"),
+                (None, None) => "exited unexpectedly".to_string(),
+            }
         }
         // Built by cron_skip_notice and cron_missed_notice; `kind` never holds them here.
         NotifyEvent::CronSkipped => "skipped a run".to_string(),
@@ -260,6 +262,7 @@ pub fn notice_for(
         "to_state": to,
         "expected": expected,
         "exitstatus": exitstatus,
+        "signal": signal,
         "message": message,
         "uptime": uptime,
         "restarts": restarts,
