@@ -54,6 +54,7 @@ MODES = {
         timeout=600.0, limit_runs=5, limit_n=1000, cat_bytes=512 * MIB,
         api_n=1000, api_calls=50, api_clients=10, api_kills=40, api_idle_secs=35.0,
         dash_n=1000, dash_navs=5, dash_changes=20, dash_flood_secs=10.0,
+        health_n=500, health_secs=60.0,
     ),
     "quick": dict(
         # One run per daemon keeps the whole quick bench under 3 minutes on 2 cores
@@ -66,6 +67,7 @@ MODES = {
         timeout=120.0, limit_runs=3, limit_n=1000, cat_bytes=128 * MIB,
         api_n=1000, api_calls=20, api_clients=10, api_kills=20, api_idle_secs=5.0,
         dash_n=1000, dash_navs=2, dash_changes=10, dash_flood_secs=4.0,
+        health_n=500, health_secs=20.0,
     ),
     "smoke": dict(
         runs=1, idle_n=[3], idle_secs=0.5, spawn_n=[3], spawn1_n=[3], stopstart_n=[3],
@@ -76,11 +78,14 @@ MODES = {
         cat_bytes=2 * MIB,
         api_n=5, api_calls=3, api_clients=2, api_kills=2, api_idle_secs=0.5,
         dash_n=5, dash_navs=1, dash_changes=2, dash_flood_secs=1.0,
+        health_n=5, health_secs=1.0,
     ),
 }
 
 SCENARIOS = ["limits", "idle", "spawn", "spawndisk", "rpc", "logs", "linewise", "restart",
-             "reload", "shutdown", "api", "dashboard"]
+             "reload", "shutdown", "api", "dashboard", "health"]
+# Issue 17: seconds between the health checks of the `health` scenario.
+HEALTH_INTERVAL = 10
 # What follows the nine digits of each line of `helper linewise` (56 bytes in all).
 LINEWISE_TEXT = b" the quick brown fox jumps over the lazy dog.."
 
@@ -1577,10 +1582,81 @@ class Bench:
         self.skipped.append(name)
         self.log("  SKIPPED: %s" % why)
 
+    # -------------------------------------------------------- health (issue 17)
+    def sc_health(self):
+        """Steward only (supervisord has no health checks): N sleepers, each with an HTTP
+        check every HEALTH_INTERVAL s against one real HTTP server (a threaded
+        http.server in this process, so its CPU is not the daemon's). Once every process
+        is healthy, the daemon's CPU over the window is the cost of the checks (and of
+        everything else it does)."""
+        import http.server
+        import threading
+        c = self.cfg
+        n = c["health_n"]
+        served = [0]
+
+        class Health(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                served[0] += 1
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *a):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Health)
+        server.daemon_threads = True
+        port = server.server_address[1]
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            for r in range(c["runs"]):
+                programs = sleepers(n, healthcheck="http://127.0.0.1:%d/health" % port,
+                                    healthcheck_interval=HEALTH_INTERVAL)
+                d = self.daemon("steward", base_config("@DIR@") + programs, "health%d" % n)
+                try:
+                    d.start()
+                    d.wait_all_running(n, c["timeout"])
+                    proxy = d.rpc()
+                    deadline = time.monotonic() + c["timeout"]
+                    while True:
+                        healthy = sum(1 for h in proxy.steward.getHealth()
+                                      if h["health"] == "healthy")
+                        if healthy >= n:
+                            break
+                        if time.monotonic() > deadline:
+                            raise TimeoutError("%d/%d healthy" % (healthy, n))
+                        time.sleep(0.2)
+                    proxy("close")()
+                    # One interval for the first passes (made at start-up pace) to settle
+                    # into their fixed schedule, then the measured window.
+                    time.sleep(min(HEALTH_INTERVAL, c["health_secs"]))
+                    pid = d.pid
+                    ns0, served0, t0 = cpu_ns(pid), served[0], time.monotonic()
+                    time.sleep(c["health_secs"])
+                    ns1, served1, t1 = cpu_ns(pid), served[0], time.monotonic()
+                    d.check_alive()
+                    window = t1 - t0
+                    self.res.add("health.cpu.%d" % n,
+                                 "health: daemon CPU, %d HTTP checks every %d s, %% of one core"
+                                 % (n, HEALTH_INTERVAL), "%", "lower", "steward",
+                                 (ns1 - ns0) / 1e9 / window * 100.0)
+                    self.res.add("health.checks.%d" % n,
+                                 "health: checks answered per second (expected %g)"
+                                 % (n / float(HEALTH_INTERVAL)), "/s", "info", "steward",
+                                 (served1 - served0) / window)
+                finally:
+                    d.close()
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
 # ---------------------------------------------------------------- targets
 
 def targets(res):
-    """[(target text, met: True/False/None, detail)] from the issue-6 targets."""
+    """[(target text, met: True/False/None, detail)] from the issue-6, 13, 14, 17 and 19 targets."""
     L = res.limits
     out = []
 
@@ -1692,6 +1768,18 @@ def targets(res):
                     v <= 10 and (x["advantage"] or 0) >= 100,
                     "%s ms, %sx" % (fmt(v), fmt(x["advantage"]))))
     adv_target("reload: update +100 to 1000 ≥ 10× faster", "reload.update", 10)
+    ks = [k for k in res.order if k.startswith("health.cpu.")]
+    for k in ks:
+        n = int(k.split(".")[-1])
+        v = med(k)
+        rate = med("health.checks.%d" % n)
+        expected = n / float(HEALTH_INTERVAL)
+        # Only a window in which the checks really ran at their pace counts.
+        ran = rate is not None and rate >= 0.9 * expected
+        out.append(("health: %d programs with HTTP checks every %d s cost < 2 %% of one core"
+                    % (n, HEALTH_INTERVAL), (v < 2.0 and ran) if v is not None else None,
+                    "%s %% of one core; %s checks/s answered (expected %s)" % (
+                        fmt(v), fmt(rate), fmt(expected))))
     ks = [k for k in res.order if k.startswith("shutdown.") and "orphans" not in k]
     if ks:
         vals = [(k.split(".")[-1], med(k)) for k in ks]
@@ -1860,7 +1948,7 @@ def write_markdown(path, meta, res, tgts):
     for t in fr:
         w("- " + t)
     w("")
-    w("## Targets (issues 6, 13, 14 and 19)")
+    w("## Targets (issues 6, 13, 14, 17 and 19)")
     w("")
     w("| Target | Met | Measured |")
     w("|---|---|---|")
@@ -1888,7 +1976,7 @@ def write_markdown(path, meta, res, tgts):
     w("bench/run --only api,dashboard --merge bench/results/FULL.json   # rerun some "
       "scenarios, keep the rest of an earlier run's figures")
     w("bench/run --only rpc,logs   # some scenarios only (limits, idle, spawn, spawndisk, "
-      "rpc, logs, linewise, restart, reload, shutdown, api, dashboard)")
+      "rpc, logs, linewise, restart, reload, shutdown, api, dashboard, health)")
     w("```")
     w("")
     w("Raw samples: `bench/results/%s`." % os.path.basename(meta["json"]))
@@ -2078,7 +2166,7 @@ def main():
     if args.merge:
         bench.res = merged(bench.res, args.merge)
     tgts = targets(bench.res)
-    print("\n== targets (issues 6, 13, 14 and 19)")
+    print("\n== targets (issues 6, 13, 14, 17 and 19)")
     for text, met, detail in tgts:
         print("  [%s] %s — %s" % ({True: "met", False: "MISSED", None: " -- "}[met], text,
                                   detail))

@@ -250,6 +250,23 @@ fn describe(event: &Event) -> Option<(&'static str, Value)> {
                 "message": message,
             }),
         ),
+        Event::CronMissed {
+            job,
+            count,
+            first,
+            after,
+            reason,
+        } => (
+            "cron_missed",
+            json!({
+                "time": now_rfc3339(),
+                "job": &**job,
+                "count": count,
+                "first": first.and_then(|t| jiff::Timestamp::from_second(t).ok()).map(|t| t.to_string()),
+                "after": after.and_then(|t| jiff::Timestamp::from_second(t).ok()).map(|t| t.to_string()),
+                "reason": reason,
+            }),
+        ),
         Event::CronSkipped {
             job,
             scheduled,

@@ -65,7 +65,27 @@ pub struct ApiState {
     pub version: String,
     /// This node's name and the remote `[node:x]` nodes ([`ApiState::set_nodes`]).
     pub nodes: std::sync::OnceLock<nodes::Nodes>,
+    /// The `[notify:x]` notifiers' counters, for `/metrics` (set by the daemon once its
+    /// notifiers run; the API crate does not know the notify crate).
+    pub notifier_counters: std::sync::OnceLock<NotifierCountersFn>,
 }
+
+/// One notifier's counters since the daemon (re)started.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotifierCounters {
+    pub name: String,
+    /// Messages delivered.
+    pub delivered: u64,
+    /// Messages given up after every retry.
+    pub failed: u64,
+    /// Retried attempts.
+    pub retried: u64,
+    /// Notices dropped from the full queue (or missed by a lagging router).
+    pub dropped: u64,
+}
+
+/// Reads every notifier's counters at scrape time.
+pub type NotifierCountersFn = Arc<dyn Fn() -> Vec<NotifierCounters> + Send + Sync>;
 
 impl ApiState {
     /// Builds the state and starts feeding the event log from the engine.
@@ -86,6 +106,7 @@ impl ApiState {
             audit,
             version: env!("CARGO_PKG_VERSION").to_string(),
             nodes: std::sync::OnceLock::new(),
+            notifier_counters: std::sync::OnceLock::new(),
         })
     }
 

@@ -199,6 +199,22 @@ pub async fn metrics(
             );
         }
     }
+    if !jobs.is_empty() {
+        family(
+            &mut out,
+            "steward_cron_missed_total",
+            "counter",
+            "Fires that ran nowhere since the daemon started (down or asleep beyond catchup, overlap).",
+        );
+        for j in &jobs {
+            let _ = writeln!(
+                out,
+                "steward_cron_missed_total{{job=\"{}\"}} {}",
+                escape(&j.name),
+                j.missed
+            );
+        }
+    }
     let results = st.events.cron_results();
     if !results.is_empty() {
         family(
@@ -212,6 +228,60 @@ pub async fn metrics(
                 out,
                 "steward_cron_runs_total{{job=\"{}\",result=\"{result}\"}} {n}",
                 escape(&job)
+            );
+        }
+    }
+    let notifiers = st
+        .notifier_counters
+        .get()
+        .map(|read| read())
+        .unwrap_or_default();
+    if !notifiers.is_empty() {
+        family(
+            &mut out,
+            "steward_notify_deliveries_total",
+            "counter",
+            "Notification messages by result: ok (delivered), failed (given up after every retry).",
+        );
+        for n in &notifiers {
+            let l = escape(&n.name);
+            let _ = writeln!(
+                out,
+                "steward_notify_deliveries_total{{notifier=\"{l}\",result=\"ok\"}} {}",
+                n.delivered
+            );
+            let _ = writeln!(
+                out,
+                "steward_notify_deliveries_total{{notifier=\"{l}\",result=\"failed\"}} {}",
+                n.failed
+            );
+        }
+        family(
+            &mut out,
+            "steward_notify_retries_total",
+            "counter",
+            "Delivery attempts made after a failed one.",
+        );
+        for n in &notifiers {
+            let _ = writeln!(
+                out,
+                "steward_notify_retries_total{{notifier=\"{}\"}} {}",
+                escape(&n.name),
+                n.retried
+            );
+        }
+        family(
+            &mut out,
+            "steward_notify_dropped_total",
+            "counter",
+            "Notices dropped because the notifier's queue was full (or its router fell behind).",
+        );
+        for n in &notifiers {
+            let _ = writeln!(
+                out,
+                "steward_notify_dropped_total{{notifier=\"{}\"}} {}",
+                escape(&n.name),
+                n.dropped
             );
         }
     }

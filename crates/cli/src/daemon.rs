@@ -698,7 +698,7 @@ async fn run_cycle(
         .unwrap_or_default();
     // Subscribed before the loop runs, so the first spawns' events are seen too. Lives as
     // long as this engine: a restart starts the next config's notifiers.
-    let _notifiers = steward_notify::start(&cfg, engine.clone(), host);
+    let notifiers = steward_notify::start(&cfg, engine.clone(), host);
     let task = starter.spawn();
     // The sockets are bound (connections wait in their backlog) but answer nothing until
     // the engine holds every program: scripts and healthchecks poll getState() and act on
@@ -710,6 +710,24 @@ async fn run_cycle(
     // `[node:x]` nodes: one poller each for the API and the dashboard; they stop with
     // this cycle's API state.
     api_state.set_nodes(cfg.local_node_name(), start_fleet(&cfg, &log));
+    let counters: Vec<(String, Arc<steward_notify::NotifyStats>)> = notifiers
+        .list
+        .iter()
+        .map(|n| (n.name.clone(), n.stats.clone()))
+        .collect();
+    let _ = api_state.notifier_counters.set(Arc::new(move || {
+        use std::sync::atomic::Ordering::Relaxed;
+        counters
+            .iter()
+            .map(|(name, s)| steward_api::NotifierCounters {
+                name: name.clone(),
+                delivered: s.sent.load(Relaxed),
+                failed: s.failed.load(Relaxed),
+                retried: s.retried.load(Relaxed),
+                dropped: s.dropped.load(Relaxed),
+            })
+            .collect()
+    }));
     // The dashboard reads and acts through the API's own routes; one router serves both.
     let api = steward_api::router(api_state.clone()).merge(steward_web::router(api_state));
     let rpc = match &audit {

@@ -46,30 +46,61 @@ struct Cluster {
     redis: RedisServer,
     nodes: Vec<Daemon>,
     shared: tempfile::TempDir,
+    job: String,
+    cluster_extra: String,
 }
 
 impl Cluster {
-    /// Three nodes running `job` (a `[cron:tick]` body; `{sink}` and `{shared}` are
-    /// replaced) with `[cluster]` options `cluster_extra`.
+    /// Three nodes running `job` (a `[cron:tick]` body; `{sink}`, `{shared}` and `{node}`
+    /// are replaced) with `[cluster]` options `cluster_extra`.
     fn start(job: &str, cluster_extra: &str) -> Cluster {
+        Cluster::start_skewed(job, cluster_extra, OFFSETS_MS)
+    }
+
+    /// As [`Cluster::start`], the nodes' planning clocks `offsets_ms` off the real one.
+    fn start_skewed(job: &str, cluster_extra: &str, offsets_ms: [i64; 3]) -> Cluster {
+        let mut c = Cluster::without_nodes(job, cluster_extra);
+        c.start_nodes(offsets_ms);
+        c
+    }
+
+    /// The Redis server and the shared directory, before any node starts.
+    fn without_nodes(job: &str, cluster_extra: &str) -> Cluster {
         let redis = RedisServer::start();
         let shared = tempfile::Builder::new()
             .prefix("stw-cluster-")
             .tempdir_in("/tmp")
             .unwrap();
+        Cluster {
+            redis,
+            nodes: Vec::new(),
+            shared,
+            job: job.to_string(),
+            cluster_extra: cluster_extra.to_string(),
+        }
+    }
+
+    /// (Re)starts the three nodes with fresh state directories and these clock offsets;
+    /// the Redis server and the sink stay.
+    fn start_nodes(&mut self, offsets_ms: [i64; 3]) {
+        self.nodes.clear();
         let namespace = format!("t{}", std::process::id());
-        let job = job
-            .replace("{sink}", &shared.path().join("sink").display().to_string())
-            .replace("{shared}", &shared.path().display().to_string());
-        let nodes = NODES
+        let shared = self.shared.path().display().to_string();
+        self.nodes = NODES
             .iter()
-            .zip(OFFSETS_MS)
+            .zip(offsets_ms)
             .map(|(node, offset)| {
+                let job = self
+                    .job
+                    .replace("{sink}", &format!("{shared}/sink"))
+                    .replace("{shared}", &shared)
+                    .replace("{node}", node);
                 // A 2 s deadline (not the default 500 ms, tested in crates/cluster):
                 // on a loaded CI box a slow answer would be a skipped fire.
                 let conf = Conf::new(&format!(
-                    "[steward]\nstate_dir={{dir}}/state\n\n[cluster]\nlock = {}\nnamespace = {namespace}\nnode = {node}\nlock_timeout = 2\n{cluster_extra}\n\n[cron:tick]\n{job}\n",
-                    redis.url()
+                    "[steward]\nstate_dir={{dir}}/state\n\n[cluster]\nlock = {}\nnamespace = {namespace}\nnode = {node}\nlock_timeout = 2\n{}\n\n[cron:tick]\n{job}\n",
+                    self.redis.url(),
+                    self.cluster_extra
                 ));
                 Daemon::start_steward_with_env(
                     conf,
@@ -77,11 +108,6 @@ impl Cluster {
                 )
             })
             .collect();
-        Cluster {
-            redis,
-            nodes,
-            shared,
-        }
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -596,4 +622,270 @@ fn on_lock_lost_stop_stops_the_paused_run() {
         .map(|w| w.node.as_str())
         .collect();
     assert_eq!(takers.len(), 1, "{takers:?}");
+}
+
+/// Each node's next planned fire (`steward.cronList`), Unix seconds.
+fn next_fires(c: &Cluster) -> Vec<Option<i64>> {
+    c.nodes
+        .iter()
+        .map(|d| match d.call("steward.cronList", vec![]) {
+            Value::Array(jobs) => jobs
+                .iter()
+                .find(|j| j["name"] == "tick")
+                .and_then(|j| j["next"].as_str()?.parse::<jiff::Timestamp>().ok())
+                .map(|t| t.as_second()),
+            other => panic!("cronList returned {other:?}"),
+        })
+        .collect()
+}
+
+/// Waits until every node planned past `instant` (it handled that fire: ran it, or found
+/// it claimed), then checks that the sink gets no second run of any instant for 3 s
+/// (a claim's answer may still be on its way).
+fn settle_after(c: &Cluster, instant: i64, timeout: Duration) {
+    c.wait("every node plans past the last instant", timeout, || {
+        next_fires(c).iter().all(|n| n.is_some_and(|n| n > instant))
+    });
+    let no_duplicates = holds_for(Duration::from_secs(3), || duplicates(&c.fires()).is_empty());
+    assert!(
+        no_duplicates,
+        "duplicate runs: {:?}",
+        duplicates(&c.fires())
+    );
+}
+
+/// A stand-in for `php`: runs only `php <existing artisan file> schedule:run`, records the
+/// fire in the sink and prints what Laravel's scheduler would.
+const FAKE_PHP: &str = r#"#!/bin/sh
+[ "$2" = schedule:run ] && [ -f "$1" ] || { echo "unexpected: php $*" >&2; exit 2; }
+echo "$STEWARD_CRON_SCHEDULED $STEWARD_CRON_NODE $STEWARD_FENCE_TOKEN $(date +%s.%N)" >> {sink}
+echo "Running scheduled command: '/usr/bin/php8.2' 'artisan' reports:send"
+"#;
+
+/// docs/cluster.md's Laravel recipe, as written there, on three nodes whose install paths
+/// differ (each its own release directory, so the command text differs from node to node).
+const LARAVEL_JOB: &str = "schedule = * * * * *\noverlap = allow\ncommand = {shared}/bin/php {shared}/releases/{node}/artisan schedule:run\ndirectory = {shared}/releases/{node}\nstdout_logfile = {shared}/laravel-scheduler-{node}.log\nredirect_stderr = true\n";
+
+/// Issue 18's ±30 s bar with `* * * * *`, and docs/cluster.md's Laravel `schedule:run`
+/// recipe on N servers: three fires of every minute, clocks −30 s / 0 / +30 s apart, 0
+/// duplicates, 0 misses. About three and a half minutes of real time.
+#[test]
+fn laravel_schedule_run_every_minute_runs_once_per_minute_on_clocks_thirty_seconds_apart() {
+    let mut c = Cluster::without_nodes(LARAVEL_JOB, "");
+    let shared = c.shared.path().to_path_buf();
+    std::fs::create_dir_all(shared.join("bin")).unwrap();
+    let php = shared.join("bin/php");
+    std::fs::write(
+        &php,
+        FAKE_PHP.replace("{sink}", &shared.join("sink").display().to_string()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&php, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    for node in NODES {
+        let release = shared.join("releases").join(node);
+        std::fs::create_dir_all(&release).unwrap();
+        std::fs::write(release.join("artisan"), "<?php // artisan\n").unwrap();
+    }
+    let started = now_f64();
+    c.start_nodes([-30_000, 0, 30_000]);
+    // The first minute that even the node 30 s ahead had not reached when it started.
+    let first = ((started + 40.0) / 60.0).ceil() as i64 * 60;
+    let last = first + 120;
+    let instants = [first, first + 60, last];
+    let until_last = (last as f64 - now_f64()).max(0.0);
+    c.wait(
+        "three minutes of fires",
+        Duration::from_secs_f64(until_last + 20.0),
+        || {
+            let n = counts(&c.fires());
+            instants.iter().all(|i| n.contains_key(i))
+        },
+    );
+    // The node 30 s behind reaches the last instant a minute after the one ahead.
+    settle_after(&c, last, Duration::from_secs(100));
+    let fires = c.fires();
+    let ran: Vec<i64> = fires
+        .iter()
+        .map(|f| f.instant)
+        .filter(|i| instants.contains(i))
+        .collect();
+    assert_eq!(ran.len(), 3, "one run per minute: {fires:?}");
+    // Every fire before the first counted one and after the last is an instant too.
+    assert!(fires.iter().all(|f| f.instant % 60 == 0), "{fires:?}");
+    let by_node = fires.iter().fold(BTreeMap::new(), |mut m, f| {
+        *m.entry(f.node.clone()).or_insert(0) += 1;
+        m
+    });
+    eprintln!("runs per node: {by_node:?}");
+    // The runner's output went to its node's log, as the recipe sets it up.
+    let logs: String = NODES
+        .iter()
+        .map(|n| {
+            std::fs::read_to_string(shared.join(format!("laravel-scheduler-{n}.log")))
+                .unwrap_or_default()
+        })
+        .collect();
+    let logged = |fires: usize| {
+        NODES
+            .iter()
+            .map(|n| {
+                std::fs::read_to_string(shared.join(format!("laravel-scheduler-{n}.log")))
+                    .unwrap_or_default()
+                    .matches("Running scheduled command")
+                    .count()
+            })
+            .sum::<usize>()
+            == fires
+    };
+    assert!(
+        wait_until(Duration::from_secs(5), || logged(c.fires().len())),
+        "{logs}"
+    );
+    assert!(!logs.contains("unexpected"), "{logs}");
+}
+
+/// Unix seconds of an RFC 3339 instant.
+fn unix(at: &str) -> i64 {
+    at.parse::<jiff::Timestamp>().unwrap().as_second()
+}
+
+/// Restarts the cluster's nodes (fresh state, same Redis and sink) with their clocks set
+/// `lead` seconds before `at`, skewed −2 s / 0 / +2 s.
+fn restart_before(c: &mut Cluster, at: i64, lead: f64) {
+    let base_ms = ((at as f64 - lead - now_f64()) * 1000.0) as i64;
+    c.start_nodes([base_ms - 2000, base_ms, base_ms + 2000]);
+}
+
+/// `30 2 * * *` in Europe/Berlin across both 2026 transitions, cluster-wide: the spring day
+/// runs once, at 03:00 CEST (the first instant after the gap), and not again at 03:30;
+/// the autumn day runs once, in the first pass of 02:30, and not in the second. The nodes'
+/// clocks are set just before each candidate instant (the test-only offset), so each
+/// phase takes seconds; between phases the nodes restart with fresh state, which also
+/// checks that a node starting inside the day never plans the day's fire again.
+#[test]
+fn berlin_half_past_two_runs_once_per_day_across_both_2026_transitions() {
+    let job = "schedule = 30 2 * * *\ntimezone = Europe/Berlin\noverlap = allow\ncommand = /bin/sh -c 'echo \"$STEWARD_CRON_SCHEDULED $STEWARD_CRON_NODE $STEWARD_FENCE_TOKEN $(date +%%s.%%N)\" >> {sink}'\n";
+    let mut c = Cluster::without_nodes(job, "");
+    let spring_run = unix("2026-03-29T01:00:00Z"); // 03:00 CEST, right after the gap
+    let spring_naive = unix("2026-03-29T01:30:00Z"); // 03:30 CEST, an hour-shifted 02:30
+    let autumn_first = unix("2026-10-25T00:30:00Z"); // 02:30 CEST
+    let autumn_second = unix("2026-10-25T01:30:00Z"); // 02:30 CET, the repeat
+    for (at, runs) in [
+        (spring_run, true),
+        (spring_naive, false),
+        (autumn_first, true),
+        (autumn_second, false),
+    ] {
+        let lead = 10.0;
+        restart_before(&mut c, at, lead);
+        if runs {
+            c.wait("the day's run", Duration::from_secs(30), || {
+                c.fires().iter().any(|f| f.instant == at)
+            });
+        } else {
+            // Until even the node 2 s behind is 3 s past the instant.
+            let never = holds_for(Duration::from_secs_f64(lead + 5.0), || {
+                !c.fires().iter().any(|f| f.instant == at)
+            });
+            assert!(never, "{at} ran: {:?}\n{}", c.fires(), c.diagnostics());
+        }
+        settle_after(&c, at, Duration::from_secs(30));
+    }
+    let fires = c.fires();
+    let days: Vec<i64> = fires.iter().map(|f| f.instant).collect();
+    assert_eq!(days, vec![spring_run, autumn_first], "{fires:?}");
+}
+
+/// `lock_unavailable = run` (at least once): with nothing listening at the lock address,
+/// every fire still runs, without a fence token, and the outage is logged once.
+#[test]
+fn lock_unavailable_run_runs_every_fire_while_redis_is_unreachable() {
+    let shared = tempfile::tempdir().unwrap();
+    let sink = shared.path().join("sink");
+    let nobody = free_port();
+    let conf = Conf::new(&format!(
+        "[steward]\nstate_dir={{dir}}/state\n\n[cluster]\nlock = redis://127.0.0.1:{nobody}/0\nnode = solo\nlock_unavailable = run\n\n[cron:tick]\nschedule = * * * * * *\noverlap = allow\ncommand = /bin/sh -c 'echo \"$STEWARD_CRON_SCHEDULED $STEWARD_CRON_NODE fence=$STEWARD_FENCE_TOKEN.\" >> {}'\n",
+        sink.display()
+    ));
+    let d = Daemon::start_steward(conf);
+    let lines = || -> Vec<String> {
+        std::fs::read_to_string(&sink)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    };
+    assert!(
+        wait_until(Duration::from_secs(15), || lines().len() >= 4),
+        "{:?}\n{}",
+        lines(),
+        d.diagnostics()
+    );
+    let runs = lines();
+    assert!(
+        runs.iter().all(|l| l.ends_with(" solo fence=.")),
+        "unlocked runs carry no fence token: {runs:?}"
+    );
+    let instants: BTreeSet<&str> = runs.iter().filter_map(|l| l.split(' ').next()).collect();
+    assert_eq!(instants.len(), runs.len(), "one run per fire: {runs:?}");
+    let log = d.mainlog();
+    assert_eq!(
+        log.matches("fires are run without the lock until it answers")
+            .count(),
+        1,
+        "{log}"
+    );
+}
+
+/// A run that holds a lease keeps going when Redis goes away under it, even with
+/// `on_lock_lost = stop`: an unreachable Redis is not a lost lease.
+#[test]
+fn a_running_child_is_never_killed_because_redis_went_away() {
+    let mut redis = RedisServer::start();
+    let shared = tempfile::tempdir().unwrap();
+    let sink = shared.path().join("sink");
+    let conf = Conf::new(&format!(
+        "[steward]\nstate_dir={{dir}}/state\n\n[cluster]\nlock = {}\nnode = solo\nlease = 0.9\non_lock_lost = stop\nlock_timeout = 0.5\n\n[cron:long]\nschedule = * * * * * *\noverlap = skip\ncommand = /bin/sh -c 'echo start >> {sink}; sleep 4; echo end >> {sink}'\n",
+        redis.url(),
+        sink = sink.display()
+    ));
+    let d = Daemon::start_steward(conf);
+    let text = || std::fs::read_to_string(&sink).unwrap_or_default();
+    assert!(
+        wait_until(Duration::from_secs(15), || text().contains("start")),
+        "{}",
+        d.diagnostics()
+    );
+    let child = d.info("long")["pid"].as_i64().unwrap() as i32;
+    redis.kill();
+    // Renewals fail for the rest of the run (every 0.3 s); the run ends by itself.
+    assert!(
+        wait_until(Duration::from_secs(10), || text().contains("end")),
+        "the run was cut short: {:?}\n{}",
+        text(),
+        d.diagnostics()
+    );
+    let log = d.mainlog();
+    assert!(!log.contains("stopping the run"), "{log}");
+    // The run that was going when Redis died is recorded as locked and exited 0.
+    let ended = |rows: &[Value]| {
+        rows.iter().any(|r| {
+            r["fence"] != ""
+                && r["ended"] != ""
+                && r["exitstatus"] == 0
+                && r["error"] == ""
+                && r["timed_out"] == false
+                && r["skipped"] == ""
+        })
+    };
+    let history = || match d.call("steward.cronHistory", vec![json!("long"), json!(100)]) {
+        Value::Array(v) => v,
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        wait_until(Duration::from_secs(5), || ended(&history())),
+        "{:?}",
+        history()
+    );
+    assert!(!pid_alive(child), "the run's process ended by itself");
 }

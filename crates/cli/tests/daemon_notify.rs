@@ -3,6 +3,7 @@
 //! script. Steward only.
 mod support;
 use serde_json::Value;
+use std::time::Duration;
 use support::*;
 
 /// The key behind `whsec_dGVzdC1zZWNyZXQta2V5LTAxMjM0NTY3ODk=`.
@@ -245,7 +246,7 @@ fn notify_sections_are_checked_when_the_file_is_read() {
 [notify:bad]
 url=ftp://hooks.example.com/x
 secret=whsec_***
-events=PROCESS_STATE_FATAL, CRON_MISSED
+events=PROCESS_STATE_FATAL, CRON_EXPLODED
 
 [notify:empty]
 events=PROCESS_STATE_FATAL
@@ -262,7 +263,7 @@ events=PROCESS_STATE_FATAL
     for needle in [
         "[notify:bad] url = ftp://hooks.example.com/x: the url must start with http:// or https://",
         "[notify:bad] secret = whsec_***: a whsec_ secret must be followed by base64",
-        "unknown event 'CRON_MISSED'",
+        "unknown event 'CRON_EXPLODED'",
         "[notify:empty]: [notify:empty] needs a url or an email to send to",
     ] {
         assert!(text.contains(needle), "missing {needle:?} in\n{text}");
@@ -307,9 +308,15 @@ schedule=@yearly
 ping_url=http://127.0.0.1:{port}/good-uuid/
 
 [cron:bad]
-command=sh -c 'echo broken >&2; exit 4'
+command=sh -c 'echo progress-on-stdout; echo broken >&2; exit 4'
 schedule=@yearly
 ping_url=http://127.0.0.1:{port}/bad-uuid
+
+[cron:merged]
+command=sh -c 'echo merged-out; echo merged-err >&2'
+schedule=@yearly
+redirect_stderr=true
+ping_url=http://127.0.0.1:{port}/merged-uuid
 
 [cron:slow]
 command=sleep 30
@@ -323,7 +330,7 @@ events=CRON_FAILED, CRON_TIMED_OUT
 "
     ));
     let d = Daemon::start_steward(conf);
-    for job in ["good", "bad", "slow"] {
+    for job in ["good", "bad", "slow", "merged"] {
         d.call("steward.cronRun", vec![serde_json::json!(job)]);
     }
     let pings = || -> Vec<(String, String)> {
@@ -334,12 +341,17 @@ events=CRON_FAILED, CRON_TIMED_OUT
             .collect()
     };
     assert!(
-        wait_until(secs(15.0), || pings().len() == 6),
+        wait_until(secs(15.0), || pings().len() == 8),
         "{:?}",
         pings()
     );
     let all = pings();
-    for (job, end) in [("good", "0"), ("bad", "4"), ("slow", "fail")] {
+    for (job, end) in [
+        ("good", "0"),
+        ("bad", "4"),
+        ("slow", "fail"),
+        ("merged", "0"),
+    ] {
         let of: Vec<&(String, String)> = all
             .iter()
             .filter(|(p, _)| p.starts_with(&format!("/{job}-uuid/")))
@@ -355,9 +367,21 @@ events=CRON_FAILED, CRON_TIMED_OUT
         .find(|(p, _)| p.starts_with("/bad-uuid/4"))
         .unwrap()
         .1;
+    // The body is the stderr tail (the issue: "the stderr tail as body"), not stdout.
+    assert_eq!(bad_end, "broken\n", "the end ping carries stderr");
+    let end_body = |job: &str| {
+        all.iter()
+            .find(|(p, _)| p.starts_with(&format!("/{job}-uuid/")) && !p.contains("/start?"))
+            .unwrap()
+            .1
+            .clone()
+    };
+    assert_eq!(end_body("good"), "", "nothing on stderr, an empty body");
+    // With redirect_stderr, stderr is in the combined output, which is then the body.
+    let merged = end_body("merged");
     assert!(
-        bad_end.contains("broken"),
-        "the end ping carries the output: {bad_end:?}"
+        merged.contains("merged-out") && merged.contains("merged-err"),
+        "{merged:?}"
     );
 
     assert!(wait_until(secs(10.0), || requests(&d.conf).len() == 2));
@@ -449,4 +473,264 @@ events=PROCESS_STATE_FATAL
     assert!(req["id"].as_str().unwrap().starts_with("msg_"), "{req}");
     assert!(req["sig"].as_str().unwrap().starts_with("v1,"), "{req}");
     assert_eq!(req["body"]["events"][0]["type"], "PROCESS_STATE_FATAL");
+}
+
+/// `/metrics` of the daemon, from its UNIX socket.
+fn metrics(d: &Daemon) -> String {
+    let (_, body) = http_unix(&d.conf.sock, "GET", "/metrics", b"").expect("/metrics");
+    String::from_utf8_lossy(&body).into_owned()
+}
+
+/// The value of the sample `name{labels}` in a `/metrics` text (0 when absent).
+fn sample(metrics: &str, series: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_hanging_webhook_never_delays_supervision_and_its_retries_and_drops_are_counted() {
+    let hang = free_port();
+    let good = free_port();
+    let conf = Conf::new("");
+    let _good = receiver(&conf, good, 0);
+    // Accepts every connection, logs when, and never answers.
+    let hanging = conf.script(
+        "hang.py",
+        &format!(
+            r#"import socket, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", {hang}))
+s.listen(64)
+held = []
+while True:
+    c, _ = s.accept()
+    held.append(c)
+    with open("{{dir}}/hang.log", "a") as f:
+        f.write("%f\n" % time.time())
+"#
+        ),
+    );
+    let _hanging = serve(hanging, hang);
+    conf.write(&format!(
+        "
+[program:flappy]
+command=sh -c 'echo x >> {{dir}}/exits; sleep 0.1; exit 1'
+startsecs=0
+autorestart=true
+
+[program:crasher]
+command=sh -c 'exit 2'
+startsecs=1
+startretries=0
+
+[notify:stuck]
+url=http://127.0.0.1:{hang}/
+events=PROCESS_STATE_EXITED
+groups=flappy
+timeout=1
+retries=2
+queue_size=5
+
+[notify:fine]
+url=http://127.0.0.1:{good}/
+events=PROCESS_STATE_FATAL
+"
+    ));
+    let d = Daemon::start_steward(conf);
+    // The first connection is serve()'s readiness probe. Then 1 + 2 retries of the first message: 1 s timeouts, 1 s and 2 s apart.
+    let attempts = || -> Vec<f64> {
+        d.conf
+            .lines("hang.log")
+            .iter()
+            .filter_map(|l| l.parse().ok())
+            .collect()
+    };
+    assert!(
+        wait_until(secs(15.0), || attempts().len() >= 4),
+        "{:?}",
+        attempts()
+    );
+    let t = attempts();
+    let gaps: Vec<f64> = t[1..4].windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(
+        (1.9..2.8).contains(&gaps[0]) && (2.9..3.8).contains(&gaps[1]),
+        "timeout + backoff between attempts: {gaps:?}"
+    );
+    // Meanwhile supervision went on: the crash loop kept restarting, and the other
+    // notifier delivered the FATAL at once.
+    let exits = d.conf.lines("exits").len();
+    assert!(exits >= 20, "only {exits} restarts while the webhook hung");
+    assert!(
+        wait_until(secs(5.0), || requests(&d.conf).len() == 1),
+        "{:?}",
+        requests(&d.conf)
+    );
+    let counted = || {
+        let m = metrics(&d);
+        (
+            sample(
+                &m,
+                r#"steward_notify_deliveries_total{notifier="stuck",result="failed"}"#,
+            ),
+            sample(&m, r#"steward_notify_retries_total{notifier="stuck"}"#),
+            sample(&m, r#"steward_notify_dropped_total{notifier="stuck"}"#),
+            sample(
+                &m,
+                r#"steward_notify_deliveries_total{notifier="stuck",result="ok"}"#,
+            ),
+            sample(
+                &m,
+                r#"steward_notify_deliveries_total{notifier="fine",result="ok"}"#,
+            ),
+        )
+    };
+    assert!(
+        wait_until(secs(10.0), || {
+            let (failed, retried, dropped, ok, fine) = counted();
+            failed >= 1 && retried >= 2 && dropped >= 1 && ok == 0 && fine == 1
+        }),
+        "{:?}\n{}",
+        counted(),
+        metrics(&d)
+    );
+    let out = d.steward_ctl(&["stop", "flappy"]);
+    assert!(out.stdout.contains("flappy: stopped"), "{out}");
+}
+
+#[test]
+fn missed_cron_fires_are_an_event_a_notification_and_a_metric() {
+    let port = free_port();
+    let shared = tempfile::tempdir().unwrap();
+    let state = shared.path().join("state");
+    let conf_text = |port: u16| {
+        format!(
+            "
+[steward]
+state_dir={}
+
+[cron:slow]
+schedule=* * * * * *
+command=sleep 2.5
+overlap=skip
+
+[notify:ops]
+url=http://127.0.0.1:{port}/
+events=CRON_MISSED
+",
+            state.display()
+        )
+    };
+    let conf = Conf::new(&conf_text(port));
+    let _receiver = receiver(&conf, port, 0);
+    let d = Daemon::start_steward(conf);
+    let missed = |d: &Daemon| -> Vec<Value> {
+        requests(&d.conf)
+            .iter()
+            .flat_map(|r| r["body"]["events"].as_array().cloned().unwrap_or_default())
+            .filter(|e| e["type"] == "CRON_MISSED")
+            .collect()
+    };
+    // A 2.5 s run under a 1-second schedule: two fires of every three are skipped.
+    assert!(
+        wait_until(secs(15.0), || missed(&d).len() >= 2),
+        "{:?}",
+        requests(&d.conf)
+    );
+    let e = &missed(&d)[0];
+    assert_eq!(e["group"], "slow", "{e}");
+    assert_eq!(e["count"], 1, "{e}");
+    assert_eq!(e["message"], "still running (overlap=skip)", "{e}");
+    assert!(
+        e["scheduled"].as_str().is_some_and(|s| s.ends_with('Z')),
+        "{e}"
+    );
+    assert!(
+        e["text"]
+            .as_str()
+            .unwrap()
+            .contains("cron job slow missed the run scheduled at"),
+        "{e}"
+    );
+    let counter = sample(&metrics(&d), r#"steward_cron_missed_total{job="slow"}"#);
+    assert!(counter >= 2, "{}", metrics(&d));
+    // The live stream (replayed from the start) carries it too.
+    let replay = run_with_timeout(
+        std::process::Command::new("curl")
+            .args(["-s", "-N", "--max-time", "2", "--unix-socket"])
+            .arg(&d.conf.sock)
+            .args(["-H", "Last-Event-ID: 0"])
+            .arg("http://localhost/api/v1/events"),
+        secs(10.0),
+    );
+    assert!(replay.stdout.contains("event: cron_missed"), "{replay}");
+    assert!(
+        replay
+            .stdout
+            .contains("\"reason\":\"still running (overlap=skip)\""),
+        "{replay}"
+    );
+
+    // Down for 3 s with catchup = 0 (the default): the fires in between ran nowhere.
+    let mut d = d;
+    d.signal(libc::SIGTERM);
+    assert!(d.wait_exit(secs(15.0)).is_some());
+    drop(d);
+    std::thread::sleep(Duration::from_secs(3));
+    let port = free_port();
+    let conf = Conf::new(&conf_text(port));
+    let _receiver = receiver(&conf, port, 0);
+    let d = Daemon::start_steward(conf);
+    assert!(
+        wait_until(secs(10.0), || missed(&d)
+            .iter()
+            .any(|e| e["message"] == "the daemon was down")),
+        "{:?}",
+        requests(&d.conf)
+    );
+    let down = missed(&d)
+        .into_iter()
+        .find(|e| e["message"] == "the daemon was down")
+        .unwrap();
+    let n = down["count"].as_u64().unwrap();
+    assert!((2..=6).contains(&n), "{down}");
+    assert!(down["after"].as_str().is_some(), "{down}");
+}
+
+#[test]
+fn a_process_killed_by_a_signal_is_reported_with_the_signal() {
+    let port = free_port();
+    let conf = Conf::new("");
+    let _receiver = receiver(&conf, port, 0);
+    conf.write(&format!(
+        "
+[program:victim]
+command=sh -c 'kill -KILL $$'
+startsecs=0
+autorestart=false
+
+[notify:ops]
+url=http://127.0.0.1:{port}/
+events=PROCESS_STATE_EXITED
+"
+    ));
+    let d = Daemon::start_steward(conf);
+    assert!(
+        wait_until(secs(10.0), || !requests(&d.conf).is_empty()),
+        "nothing posted"
+    );
+    let event = &requests(&d.conf)[0]["body"]["events"][0];
+    assert_eq!(event["type"], "PROCESS_STATE_EXITED", "{event}");
+    assert_eq!(event["signal"], "SIGKILL", "{event}");
+    assert_eq!(event["expected"], false, "{event}");
+    assert!(
+        event["text"]
+            .as_str()
+            .unwrap()
+            .ends_with("victim exited unexpectedly (terminated by SIGKILL)"),
+        "{event}"
+    );
 }

@@ -93,6 +93,9 @@ pub struct NotifyConfig {
     pub batch_window: std::time::Duration,
     pub timeout: std::time::Duration,
     pub retries: u32,
+    /// Notices waiting for delivery at most; beyond it the oldest is dropped (and
+    /// counted in `/metrics`).
+    pub queue_size: usize,
 }
 
 /// An `http://` webhook address, split for the client.
@@ -122,6 +125,10 @@ pub enum NotifyEvent {
     /// `CRON_SKIPPED`: a fire of a `[cron:x]` job with a cluster lock was not run by this
     /// node (Redis unreachable, still running elsewhere…). Not in the default set.
     CronSkipped,
+    /// `CRON_MISSED`: fires of a `[cron:x]` job that ran nowhere (the daemon was down or
+    /// asleep beyond `catchup`, or the overlap policy skipped them). Not in the default
+    /// set.
+    CronMissed,
 }
 
 /// Where a value came from, for messages of the form `file:line: [section] key = value: reason`.

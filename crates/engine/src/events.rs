@@ -74,6 +74,20 @@ pub enum Event {
         node: String,
         reason: String,
     },
+    /// Steward: fires of a `[cron:x]` job that did not run anywhere (docs/decisions.md,
+    /// "What a missed cron fire is"): `count` fires from `first` on, passed while the
+    /// daemon was down or asleep beyond `catchup`, or skipped by the overlap policy.
+    /// Not a supervisord type, like [`Event::CronSkipped`].
+    CronMissed {
+        job: Arc<str>,
+        count: u64,
+        /// The first missed instant (Unix seconds), when known; a count beyond catch-up
+        /// only knows the range, which starts after `after`.
+        first: Option<i64>,
+        /// Fires after this instant (Unix seconds) were missed (the last one handled).
+        after: Option<i64>,
+        reason: String,
+    },
 }
 
 /// Where a cron run is.
@@ -87,6 +101,9 @@ pub enum CronPhase {
         error: Option<String>,
         /// The end of its output (stdout and stderr as captured for the run history).
         output_tail: Vec<u8>,
+        /// The end of its stderr alone; `None` when the job's stderr is redirected into
+        /// stdout (`redirect_stderr = true`), so only the combined output exists.
+        stderr_tail: Option<Vec<u8>>,
     },
 }
 
@@ -200,6 +217,7 @@ impl Event {
             Event::RemoteCommunication { .. } => "REMOTE_COMMUNICATION".into(),
             Event::ProcessHealth { to, .. } => format!("PROCESS_HEALTH_{}", to.to_uppercase()),
             Event::CronSkipped { .. } => "STEWARD_CRON_SKIPPED".into(),
+            Event::CronMissed { .. } => "STEWARD_CRON_MISSED".into(),
             Event::CronRun {
                 phase: CronPhase::Started,
                 ..
@@ -286,6 +304,17 @@ impl Event {
             } => format!(
                 "processname:{process} groupname:{group} from_health:{from} pid:{pid}\n{}",
                 message.as_deref().unwrap_or("")
+            ),
+            Event::CronMissed {
+                job,
+                count,
+                first,
+                after,
+                reason,
+            } => format!(
+                "processname:{job} groupname:{job} count:{count} first:{} after:{}\n{reason}",
+                first.map(|t| t.to_string()).unwrap_or_default(),
+                after.map(|t| t.to_string()).unwrap_or_default()
             ),
             Event::CronSkipped {
                 job,

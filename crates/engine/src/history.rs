@@ -932,7 +932,13 @@ pub struct OutputTap {
     /// Bytes written to `ring` in total (capped reads use `min(OUTPUT_CAPTURE)`).
     ring_len: u64,
     total: u64,
+    /// The last [`STDERR_TAIL`] bytes of the stderr pipe alone (what a `ping_url` sends).
+    /// Trimmed at twice that, so it never reallocates.
+    stderr: Vec<u8>,
 }
+
+/// How much of a run's stderr is kept apart: what Healthchecks.io stores of a ping body.
+pub const STDERR_TAIL: usize = 10_000;
 
 impl std::fmt::Debug for OutputTap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -958,7 +964,28 @@ impl OutputTap {
             pos: 0,
             ring_len: 0,
             total: 0,
+            stderr: Vec::with_capacity(2 * STDERR_TAIL),
         }
+    }
+
+    /// Feeds the next bytes read from the stderr pipe: into the output like [`push`], and
+    /// into the stderr tail.
+    ///
+    /// [`push`]: OutputTap::push
+    pub fn push_stderr(&mut self, data: &[u8]) {
+        self.push(data);
+        let data = &data[data.len().saturating_sub(STDERR_TAIL)..];
+        if self.stderr.len() + data.len() > 2 * STDERR_TAIL {
+            let keep = STDERR_TAIL - data.len();
+            self.stderr.drain(..self.stderr.len().saturating_sub(keep));
+        }
+        self.stderr.extend_from_slice(data);
+    }
+
+    /// The last [`STDERR_TAIL`] bytes of stderr (empty when stderr is redirected to
+    /// stdout: there is no stderr pipe then).
+    pub fn stderr_tail(&self) -> &[u8] {
+        &self.stderr[self.stderr.len().saturating_sub(STDERR_TAIL)..]
     }
 
     /// Feeds the next bytes of output.
@@ -1306,6 +1333,18 @@ mod tests {
 
     #[test]
     fn the_output_end_is_whole_while_it_fits_and_the_tail_after() {
+        let mut tap = OutputTap::new();
+        tap.push(b"out\n");
+        tap.push_stderr(b"err\n");
+        assert_eq!(tap.end(), b"out\nerr\n");
+        assert_eq!(tap.stderr_tail(), b"err\n");
+        for n in 0..5000 {
+            tap.push_stderr(format!("line {n}\n").as_bytes());
+        }
+        let tail = tap.stderr_tail();
+        assert_eq!(tail.len(), STDERR_TAIL);
+        assert!(tail.ends_with(b"line 4999\n"));
+        assert!(tap.stderr.capacity() <= 2 * STDERR_TAIL);
         let mut tap = OutputTap::new();
         tap.push(b"short\n");
         assert_eq!(tap.end(), b"short\n");

@@ -89,7 +89,7 @@ pub async fn run(
         let (c, id, m, engine) = (&*cfg, id.as_str(), &message, &engine);
         let delivered = match &cfg.webhook {
             Some(target) => {
-                with_retries(c.retries, move || async move {
+                with_retries(c.retries, &stats.retried, move || async move {
                     post(c, engine, &target.url, id, m).await.is_ok()
                 })
                 .await
@@ -99,7 +99,7 @@ pub async fn run(
         let mailed = if cfg.email.is_empty() {
             true
         } else {
-            with_retries(c.retries, move || mail(c, engine, m)).await
+            with_retries(c.retries, &stats.retried, move || mail(c, engine, m)).await
         };
         let counter = if delivered && mailed {
             &stats.sent
@@ -153,20 +153,30 @@ pub fn message(notifier: &str, node: &str, notices: Vec<Notice>) -> Value {
 
 /// Runs `attempt` until it succeeds, at most `retries` more times, waiting 1, 2, 4, 8,
 /// 16… s between attempts.
-pub(crate) async fn with_retries<F, Fut>(retries: u32, mut attempt: F) -> bool
+pub(crate) async fn with_retries<F, Fut>(
+    retries: u32,
+    retried: &std::sync::atomic::AtomicU64,
+    mut attempt: F,
+) -> bool
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
     for n in 0..=retries {
         if n > 0 {
-            tokio::time::sleep(Duration::from_secs(1 << (n - 1).min(6))).await;
+            tokio::time::sleep(retry_delay(n)).await;
+            retried.fetch_add(1, Ordering::Relaxed);
         }
         if attempt().await {
             return true;
         }
     }
     false
+}
+
+/// The wait before retry `n` (1-based): 1, 2, 4, 8, 16… s, capped at 64 s.
+fn retry_delay(n: u32) -> Duration {
+    Duration::from_secs(1 << (n.max(1) - 1).min(6))
 }
 
 /// One signed POST; Ok on a 2xx answer.
@@ -264,6 +274,13 @@ mod tests {
             .collect();
         assert_eq!(left, [1, 2]);
         assert_eq!(stats.dropped.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn retries_wait_one_two_four_eight_sixteen_seconds() {
+        let waits: Vec<u64> = (1..=5).map(|n| retry_delay(n).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16]);
+        assert_eq!(retry_delay(20).as_secs(), 64);
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //! event, the router asks every notifier whether it wants it: the event type is in its
 //! `events` and the group matches its `groups`. If so, it builds a [`Notice`] (JSON, with
 //! the process's last log lines read from its log files) and pushes it on that notifier's
-//! bounded queue ([`deliver::Queue`], 1,000 notices; the oldest is dropped and counted when
-//! it is full). Each notifier has its own delivery task ([`deliver::run`]). It takes one
+//! bounded queue ([`deliver::Queue`], `queue_size` notices, 1,000 by default; the oldest
+//! is dropped and counted when it is full). [`NotifyStats`] counts deliveries, retries and
+//! drops for `/metrics`. Each notifier has its own delivery task ([`deliver::run`]). It takes one
 //! notice, or everything that arrives within `batch_window`, and sends it:
 //! - to the webhook: one POST signed in the Standard Webhooks scheme ([`sign`]), retried with
 //!   backoff 1-2-4-8-16 s under the same `webhook-id`, each attempt bounded by `timeout`;
@@ -36,6 +37,8 @@ pub struct NotifyStats {
     pub sent: AtomicU64,
     /// Messages given up after every retry.
     pub failed: AtomicU64,
+    /// Attempts after a failed one (each retry counts once).
+    pub retried: AtomicU64,
     /// Notices dropped: the queue was full, or the router lagged behind the bus.
     pub dropped: AtomicU64,
 }
@@ -93,7 +96,7 @@ pub fn start(config: &steward_config::Config, engine: EngineHandle, node: String
     let mut targets = Vec::new();
     for cfg in configs {
         let stats = Arc::new(NotifyStats::default());
-        let queue = Arc::new(deliver::Queue::new(1000, stats.clone()));
+        let queue = Arc::new(deliver::Queue::new(cfg.queue_size, stats.clone()));
         let task = tokio::spawn(deliver::run(
             Arc::new(cfg.clone()),
             queue.clone(),
@@ -155,6 +158,16 @@ pub fn notice_for(
     {
         return cron_skip_notice(cfg, job, *scheduled, skipped_on, reason);
     }
+    if let Event::CronMissed {
+        job,
+        count,
+        first,
+        after,
+        reason,
+    } = event
+    {
+        return cron_missed_notice(cfg, job, *count, *first, *after, reason, node);
+    }
     let (kind, group, process, pid) = match event {
         Event::ProcessState {
             to,
@@ -209,6 +222,9 @@ pub fn notice_for(
         _ => info.and_then(|i| i.spawnerr.clone()),
     };
     let exitstatus = info.and_then(|i| i.exitstatus);
+    let signal = info
+        .and_then(|i| i.term_signal)
+        .map(steward_engine::text::signame);
     let uptime = info
         .filter(|i| i.start > 0.0)
         .map(|i| (if i.stop > i.start { i.stop } else { now }) - i.start);
@@ -218,15 +234,15 @@ pub fn notice_for(
         NotifyEvent::Fatal => "entered FATAL".to_string(),
         NotifyEvent::Backoff => "is in BACKOFF".to_string(),
         NotifyEvent::UnexpectedExit | NotifyEvent::CronFailed | NotifyEvent::CronTimedOut => {
-            format!(
-                "exited unexpectedly{}",
-                exitstatus
-                    .map(|s| format!(" (exit status {s})"))
-                    .unwrap_or_default()
-            )
+            match (&signal, exitstatus) {
+                (Some(sig), _) => format!("exited unexpectedly (terminated by {sig})"),
+                (None, Some(s)) => format!("exited unexpectedly (exit status {s})"),
+                (None, None) => "exited unexpectedly".to_string(),
+            }
         }
-        // Built by cron_skip_notice; `kind` never holds it here.
+        // Built by cron_skip_notice and cron_missed_notice; `kind` never holds them here.
         NotifyEvent::CronSkipped => "skipped a run".to_string(),
+        NotifyEvent::CronMissed => "missed a run".to_string(),
         NotifyEvent::Unhealthy => format!(
             "is unhealthy{}",
             message
@@ -246,6 +262,7 @@ pub fn notice_for(
         "to_state": to,
         "expected": expected,
         "exitstatus": exitstatus,
+        "signal": signal,
         "message": message,
         "uptime": uptime,
         "restarts": restarts,
@@ -268,9 +285,7 @@ fn cron_skip_notice(
     {
         return None;
     }
-    let at = scheduled
-        .and_then(|t| jiff::Timestamp::from_second(t).ok())
-        .map(|t| t.to_string());
+    let at = rfc3339(scheduled);
     Some(json!({
         "type": "CRON_SKIPPED",
         "text": format!(
@@ -286,7 +301,45 @@ fn cron_skip_notice(
     }))
 }
 
-/// Whether `group` is a `[cron:x]` job (the snapshot carries the section it came from).
+fn rfc3339(unix: Option<i64>) -> Option<String> {
+    unix.and_then(|t| jiff::Timestamp::from_second(t).ok())
+        .map(|t| t.to_string())
+}
+
+/// `CRON_MISSED`: fires of a job that ran nowhere, and why.
+fn cron_missed_notice(
+    cfg: &NotifyConfig,
+    job: &str,
+    count: u64,
+    first: Option<i64>,
+    after: Option<i64>,
+    reason: &str,
+    node: &str,
+) -> Option<Notice> {
+    if !cfg.events.contains(&NotifyEvent::CronMissed) || !cfg.groups.iter().any(|g| g.matches(job))
+    {
+        return None;
+    }
+    let (first, after) = (rfc3339(first), rfc3339(after));
+    let which = match (&first, &after) {
+        (Some(at), _) if count == 1 => format!("the run scheduled at {at}"),
+        (_, Some(after)) => format!("{count} run(s) after {after}"),
+        _ => format!("{count} run(s)"),
+    };
+    Some(json!({
+        "type": "CRON_MISSED",
+        "text": format!("[{node}] cron job {job} missed {which}: {reason}"),
+        "node": node,
+        "group": job,
+        "process": job,
+        "count": count,
+        "scheduled": first,
+        "after": after,
+        "message": reason,
+        "time": wall_now(),
+    }))
+}
+
 /// A failed cron run, as CRON_TIMED_OUT (when it timed out and the notifier wants that)
 /// or CRON_FAILED.
 fn cron_notice(
@@ -301,6 +354,7 @@ fn cron_notice(
         timed_out,
         error,
         output_tail,
+        ..
     } = phase
     else {
         return None;
@@ -336,6 +390,7 @@ fn cron_notice(
     }))
 }
 
+/// Whether `group` is a `[cron:x]` job (the snapshot carries the section it came from).
 fn is_cron(snapshot: &Snapshot, group: &str) -> bool {
     snapshot
         .group(group)
@@ -392,6 +447,7 @@ mod tests {
             batch_window: std::time::Duration::ZERO,
             timeout: std::time::Duration::from_secs(5),
             retries: 0,
+            queue_size: 1000,
         }
     }
 

@@ -1,7 +1,8 @@
 //! `ping_url` of `[cron:x]` jobs, with Healthchecks.io's semantics: `<url>/start?rid=…`
 //! when a run starts, then `<url>/<exit status>?rid=…` when it ends, or `<url>/fail?rid=…`
 //! when it timed out, was killed by a signal or never started. The end ping's body is the
-//! run's output tail (at most 10 KB, what Healthchecks stores). `rid` is the run's UUID
+//! run's stderr tail (at most 10 KB, what Healthchecks stores; the combined output's tail
+//! when `redirect_stderr = true` leaves no stderr of its own). `rid` is the run's UUID
 //! from its CRON_STARTED / CRON_FINISHED events, so overlapping runs pair up.
 //!
 //! Data flow: the router turns each cron event of a job that has a `ping_url` into a
@@ -55,12 +56,16 @@ pub fn ping_for(urls: &HashMap<String, String>, event: &Event) -> Option<Ping> {
             timed_out,
             error,
             output_tail,
+            stderr_tail,
         } => {
             let what = match (exit_status, timed_out, error) {
                 (Some(code), false, None) => code.to_string(),
                 _ => "fail".to_string(),
             };
-            let mut body = output_tail.clone();
+            // Healthchecks.io shows the body as the run's log: the stderr tail, where the
+            // reason for a failure is. With redirect_stderr there is no stderr of its
+            // own, and the combined output holds it.
+            let mut body = stderr_tail.as_ref().unwrap_or(output_tail).clone();
             if let Some(e) = error {
                 body.extend_from_slice(format!("\n{e}\n").as_bytes());
             }
@@ -88,7 +93,7 @@ pub async fn run(queue: Arc<Queue>, stats: Arc<NotifyStats>, engine: EngineHandl
                 .as_bytes()
                 .to_vec();
             let (url, engine) = (url.as_str(), &engine);
-            let sent = with_retries(5, || {
+            let sent = with_retries(5, &stats.retried, || {
                 let body = body.clone();
                 async move {
                     let headers = [("content-type", "text/plain; charset=utf-8".to_string())];

@@ -24,6 +24,7 @@ pub const NOTIFY_KEYS: &[&str] = &[
     "batch_window",
     "timeout",
     "retries",
+    "queue_size",
 ];
 
 /// The events a notifier may name, and the default set.
@@ -35,6 +36,7 @@ pub const NOTIFY_EVENTS: &[(&str, NotifyEvent)] = &[
     ("CRON_FAILED", NotifyEvent::CronFailed),
     ("CRON_TIMED_OUT", NotifyEvent::CronTimedOut),
     ("CRON_SKIPPED", NotifyEvent::CronSkipped),
+    ("CRON_MISSED", NotifyEvent::CronMissed),
 ];
 
 pub fn notify<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> Option<NotifyConfig> {
@@ -173,6 +175,9 @@ pub fn notify<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> Option<NotifyConfig> {
     let retries = r.typed("retries", 5, &no, |v| {
         parse_int_range(v, 0, 20).map(|n| n as u32)
     });
+    let queue_size = r.typed("queue_size", 1000, &no, |v| {
+        parse_int_range(v, 1, 1_000_000).map(|n| n as usize)
+    });
     if webhook.is_none() && email.is_empty() && !r.failed {
         r.error(
             "",
@@ -193,5 +198,6 @@ pub fn notify<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> Option<NotifyConfig> {
         batch_window,
         timeout,
         retries,
+        queue_size,
     })
 }

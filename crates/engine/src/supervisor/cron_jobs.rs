@@ -40,6 +40,9 @@ pub struct CronJobInfo {
     pub last_node: Option<String>,
     /// Fires this node skipped since the daemon started (cluster claims, overlap).
     pub skipped: u64,
+    /// Fires that ran nowhere since the daemon started (downtime beyond catch-up,
+    /// overlap): the CRON_MISSED events' counts.
+    pub missed: u64,
 }
 
 /// The outcome of a finished run.
@@ -115,6 +118,7 @@ pub(super) struct CronJob {
     last: Option<RunSummary>,
     last_node: Option<String>,
     skipped: u64,
+    missed: u64,
     /// `lock = redis://…` (own or from `[cluster]`).
     lock: Option<JobLock>,
     /// Paused at run time (`POST /api/v1/cron/{job}/disable`): fires are skipped until it
@@ -215,12 +219,14 @@ impl Engine {
             last: None,
             last_node: None,
             skipped: 0,
+            missed: 0,
             lock,
             history_error,
             paused: false,
             spec,
         };
         job.last = self.cron_last_summary(&group.name);
+        let mut missed_at_start = None;
         if cc.enabled {
             if job.spec.schedule.is_reboot() {
                 if self.first_start {
@@ -243,6 +249,9 @@ impl Engine {
                         "cron: {} missed {} run(s) while the daemon was down (catchup={})",
                         group.name, p.skipped, cc.catchup
                     ));
+                    if job.lock.is_none() {
+                        missed_at_start = Some((p.skipped as u64, job.handled_until));
+                    }
                 }
                 for t in p.catchup {
                     job.queued
@@ -269,6 +278,9 @@ impl Engine {
             Vec::new()
         };
         self.jobs.insert(name.clone(), job);
+        if let Some((count, after)) = missed_at_start {
+            self.cron_missed(&name, count, None, Some(after), "the daemon was down");
+        }
         for run in to_claim {
             self.cron_claim(&name, run);
         }
@@ -327,6 +339,7 @@ impl Engine {
                 job.spec.config.catchup,
                 Self::grace(&job.spec),
             );
+            let missed_after = job.handled_until;
             job.handled_until = p.handled_until;
             job.next = p.next;
             job.due_at = jittered(p.next, job.spec.config.jitter);
@@ -334,12 +347,21 @@ impl Engine {
             let skipped = p.skipped;
             let catchup = job.spec.config.catchup;
             persist.push((name.clone(), handled));
+            let locked = self.jobs.get(&name).is_some_and(|j| j.lock.is_some());
             if skipped > 0 {
                 self.info(&format!(
                     "cron: {name} missed {skipped} run(s) (catchup={catchup})"
                 ));
+                // With a lock, other nodes were awake to run them.
+                if !locked {
+                    let reason = if clock_changed {
+                        "the system clock jumped"
+                    } else {
+                        "the daemon was asleep or too busy to fire on time"
+                    };
+                    self.cron_missed(&name, skipped as u64, None, Some(missed_after), reason);
+                }
             }
-            let locked = self.jobs.get(&name).is_some_and(|j| j.lock.is_some());
             for t in p.catchup {
                 let run = PendingRun::new(RunTrigger::Catchup, Some(t));
                 if locked {
@@ -389,6 +411,7 @@ impl Engine {
                         scheduled.map(|t| t.to_string()).unwrap_or_default()
                     ));
                     Self::cron_release(run.claim.as_ref(), None);
+                    self.cron_missed(name, 1, scheduled, None, "still running (overlap=skip)");
                     return;
                 }
                 steward_config::Overlap::Allow => {
@@ -408,6 +431,13 @@ impl Engine {
                             scheduled.map(|t| t.to_string()).unwrap_or_default()
                         ));
                         Self::cron_release(run.claim.as_ref(), None);
+                        self.cron_missed(
+                            name,
+                            1,
+                            scheduled,
+                            None,
+                            "still running, a run already queued (overlap=queue)",
+                        );
                         return;
                     }
                 }
@@ -417,6 +447,28 @@ impl Engine {
             job.queued.push_back(run);
         }
         self.cron_drain(name);
+    }
+
+    /// Fires of `name` that will not run anywhere: counted, and published as a
+    /// CRON_MISSED event (for `/metrics`, the live stream and notifications).
+    pub(super) fn cron_missed(
+        &mut self,
+        name: &Arc<str>,
+        count: u64,
+        first: Option<Timestamp>,
+        after: Option<Timestamp>,
+        reason: &str,
+    ) {
+        if let Some(job) = self.jobs.get_mut(name) {
+            job.missed += count;
+        }
+        self.emit(crate::events::Event::CronMissed {
+            job: name.clone(),
+            count,
+            first: first.map(|t| t.as_second()),
+            after: after.map(|t| t.as_second()),
+            reason: reason.to_string(),
+        });
     }
 
     /// `steward cron run`: a manual run through the overlap policy (on this node; a
@@ -707,7 +759,16 @@ impl Engine {
             run.trigger.as_str(),
             duration
         ));
-        let output_tail = run.tap.lock().expect("tap lock").end();
+        let (output_tail, stderr_tail) = {
+            let tap = run.tap.lock().expect("tap lock");
+            let redirected = self
+                .find(&ProcKey {
+                    group: name.into(),
+                    name: name.into(),
+                })
+                .is_none_or(|(gi, pi)| self.groups[gi].procs[pi].cfg.redirect_stderr);
+            (tap.end(), (!redirected).then(|| tap.stderr_tail().to_vec()))
+        };
         self.emit(Event::CronRun {
             job: name.into(),
             rid: run.rid.clone(),
@@ -716,6 +777,7 @@ impl Engine {
                 timed_out: run.timed_out,
                 error: error.clone(),
                 output_tail,
+                stderr_tail,
             },
         });
         if let (Some(id), Some(h)) = (run.id, &self.history) {
@@ -911,6 +973,7 @@ impl Engine {
                 last: j.last.clone(),
                 last_node: j.last_node.clone(),
                 skipped: j.skipped,
+                missed: j.missed,
             })
             .collect();
         out.sort_by(|a, b| a.name.cmp(&b.name));

@@ -109,6 +109,8 @@ pub struct ProcInfo {
     pub stop: f64,
     pub spawnerr: Option<String>,
     pub exitstatus: Option<i32>,
+    /// The signal that ended the last run (`None` when it exited by itself).
+    pub term_signal: Option<i32>,
     /// Spawn attempts so far (`spawns - 1` restarts once it has started).
     pub spawns: u32,
     pub stdout_logfile: Option<Arc<std::path::Path>>,

@@ -18,6 +18,8 @@ pub(super) struct Proc {
     pub(super) killing: bool,
     pub(super) spawnerr: Option<String>,
     pub(super) exitstatus: Option<i32>,
+    /// The signal that ended the last run, when one did (notifications name it).
+    pub(super) term_signal: Option<i32>,
     pub(super) stdin: Option<StdinPipe>,
     pub(super) logs: [Option<Arc<Mutex<ChannelLog>>>; 2],
     pub(super) log_paths: [Option<Arc<std::path::Path>>; 2],
@@ -65,6 +67,7 @@ impl Proc {
                 && info.start == self.laststart_wall
                 && info.stop == self.laststop_wall
                 && info.exitstatus == self.exitstatus
+                && info.term_signal == self.term_signal
                 && info.spawnerr == self.spawnerr
                 && info.spawns == self.spawns
                 && info.group_priority == group_priority
@@ -92,6 +95,7 @@ impl Proc {
             stop: self.laststop_wall,
             spawnerr: self.spawnerr.clone(),
             exitstatus: self.exitstatus,
+            term_signal: self.term_signal,
             spawns: self.spawns,
             stdout_logfile: self.log_paths[0].clone(),
             stderr_logfile: self.log_paths[1].clone(),

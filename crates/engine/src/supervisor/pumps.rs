@@ -251,7 +251,12 @@ impl PumpState {
 
     fn handle(&mut self, data: &[u8]) {
         if let Some(tap) = &self.tap {
-            tap.lock().expect("tap lock").push(data);
+            let mut tap = tap.lock().expect("tap lock");
+            if self.out.stderr {
+                tap.push_stderr(data);
+            } else {
+                tap.push(data);
+            }
         }
         if self.protocol {
             let _ = self.out.tx.send(Request::ListenerOutput {

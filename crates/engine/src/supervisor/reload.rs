@@ -59,6 +59,7 @@ impl Engine {
                 killing: false,
                 spawnerr: None,
                 exitstatus: None,
+                term_signal: None,
                 stdin: None,
                 logs: [None, None],
                 log_paths,

@@ -597,6 +597,7 @@ impl Engine {
         let now = Instant::now();
         let p = &mut self.groups[gi].procs[pi];
         p.laststop_wall = wall_now();
+        p.term_signal = libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status));
         let too_quickly = p.laststart.is_some_and(|ls| {
             now.saturating_duration_since(ls) < Duration::from_secs(p.cfg.startsecs)
         });

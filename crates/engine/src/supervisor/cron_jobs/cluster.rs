@@ -314,11 +314,12 @@ impl Engine {
             }
             Ok(ClaimOutcome::Busy { by }) => match overlap {
                 Overlap::Queue => self.cron_wait_lease(name, run, &by),
-                _ => self.cron_skip(
-                    name,
-                    &run,
-                    &format!("still running on node {by} (overlap=skip)"),
-                ),
+                _ => {
+                    let reason = format!("still running on node {by} (overlap=skip)");
+                    self.cron_skip(name, &run, &reason);
+                    // This node won the fire's claim: nobody else will run it.
+                    self.cron_missed(name, 1, run.scheduled, None, &reason);
+                }
             },
             Err(e) => {
                 if !was_down {
