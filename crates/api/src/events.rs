@@ -26,12 +26,16 @@ pub const RING: usize = 10_000;
 /// The interval of the SSE heartbeat comment.
 pub const HEARTBEAT: Duration = Duration::from_secs(30);
 
-/// One numbered event.
+/// One numbered event, its data kept as the JSON text the stream sends.
+///
+/// Text, not a `Value`: a `Value` of a process-state event is a B-tree of nine boxed
+/// keys and values (≈ 1 KiB on the heap), its text ≈ 200 bytes, and the ring holds up to
+/// [`RING`] of them (bench/analysis.md, "Memory at N=1,000").
 #[derive(Debug, Clone)]
 pub struct Numbered {
     pub id: u64,
     pub kind: &'static str,
-    pub data: Value,
+    pub data: Box<str>,
 }
 
 struct Ring {
@@ -72,6 +76,7 @@ impl EventLog {
 
     /// Appends an event; returns its id.
     pub fn push(&self, kind: &'static str, data: Value) -> u64 {
+        let data = data.to_string().into_boxed_str();
         let id = {
             let mut ring = self.ring.lock().unwrap();
             let id = ring.next_id;
@@ -169,7 +174,7 @@ impl EventLog {
                         let event = SseEvent::default()
                             .id(e.id.to_string())
                             .event(e.kind)
-                            .data(e.data.to_string());
+                            .data(&*e.data);
                         return Some((Ok(event), (log, rx, seen, queue)));
                     }
                     let fresh = log.since(seen);

@@ -322,12 +322,25 @@ fn audit_hook(sink: Arc<dyn steward_api::AuditSink>) -> steward_rpc::AuditHook {
 /// The HTTP server's view of the daemon.
 struct DaemonBackend {
     rpc: Rpc,
-    api: axum::Router,
+    api_state: Arc<steward_api::ApiState>,
+    /// Built on the first request to an API or dashboard path: building it runs code
+    /// (route tables, handler boxes) that stays resident, and most daemons are only ever
+    /// asked over XML-RPC (bench/analysis.md, "Memory at N=1,000").
+    api: std::sync::OnceLock<axum::Router>,
 }
 
 impl Backend for DaemonBackend {
     fn api(&self) -> Option<axum::Router> {
-        Some(self.api.clone())
+        Some(
+            self.api
+                .get_or_init(|| {
+                    // The dashboard reads and acts through the API's own routes; one
+                    // router serves both.
+                    steward_api::router(self.api_state.clone())
+                        .merge(steward_web::router(self.api_state.clone()))
+                })
+                .clone(),
+        )
     }
 
     fn rpc(
@@ -728,14 +741,16 @@ async fn run_cycle(
             })
             .collect()
     }));
-    // The dashboard reads and acts through the API's own routes; one router serves both.
-    let api = steward_api::router(api_state.clone()).merge(steward_web::router(api_state));
     let rpc = match &audit {
         Some(sink) => rpc.with_audit(audit_hook(sink.clone())),
         None => rpc,
     };
     let servers = bound
-        .serve(Arc::new(DaemonBackend { rpc, api }))
+        .serve(Arc::new(DaemonBackend {
+            rpc,
+            api_state,
+            api: std::sync::OnceLock::new(),
+        }))
         .map_err(|e| anyhow!("{e}"))?;
     notify_ready(&log);
 

@@ -510,7 +510,6 @@ impl BoundServers {
             unix: Vec::new(),
             tcp_addrs: Vec::new(),
         };
-        let api = backend.api();
         let inflight = Arc::new(InFlight::default());
         let conns = ConnTable::new(
             options
@@ -531,7 +530,6 @@ impl BoundServers {
                 }),
                 auth,
                 options: options.clone(),
-                api: api.clone(),
                 listener,
                 inflight: inflight.clone(),
                 conns: conns.clone(),

@@ -60,6 +60,8 @@ pub trait Backend: Send + Sync + 'static {
     /// Version string for the page footer.
     fn version(&self) -> String;
     /// The JSON API, `/healthz` and `/metrics` (crates/api), when the daemon serves them.
+    /// Asked on each request to one of their paths (not at start: a daemon nobody asks
+    /// over HTTP never builds the router), so build it once and hand out clones.
     fn api(&self) -> Option<axum::Router> {
         None
     }

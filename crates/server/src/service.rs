@@ -38,8 +38,6 @@ pub(crate) struct Ctx {
     pub(crate) backend: Arc<dyn Backend>,
     pub(crate) auth: Option<Arc<Auth>>,
     pub(crate) options: ServerOptions,
-    /// The JSON API router, when the backend serves one.
-    pub(crate) api: Option<axum::Router>,
     /// What kind of listener this is (for the API's access rules).
     pub(crate) listener: steward_api::access::Listener,
     /// Requests in service on every listener (a shutdown drains them first).
@@ -136,11 +134,14 @@ pub(crate) async fn handle(
             }
         }
     }
-    let mut resp = match &ctx.api {
-        Some(api) if is_router_path(req.uri().path()) => {
-            api_call(api.clone(), req, &ctx, peer).await
-        }
-        _ => route(req, &ctx, probe).await,
+    let api = if is_router_path(req.uri().path()) {
+        ctx.backend.api()
+    } else {
+        None
+    };
+    let mut resp = match api {
+        Some(api) => api_call(api, req, &ctx, peer).await,
+        None => route(req, &ctx, probe).await,
     };
     resp.body_mut()._guard = Some(guard);
     Ok(resp)

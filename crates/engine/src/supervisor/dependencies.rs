@@ -33,17 +33,23 @@ pub(super) struct ProgramIndex {
 impl Engine {
     pub(super) fn program_index(&mut self) -> &ProgramIndex {
         if self.program_index.is_none() {
-            let mut programs: HashMap<Arc<str>, Vec<(usize, usize)>> = HashMap::new();
             let (mut any_dependencies, mut any_enforced) = (false, false);
-            for (gi, g) in self.groups.iter().enumerate() {
-                for (pi, p) in g.procs.iter().enumerate() {
-                    programs
-                        .entry(p.cfg.program_name.as_str().into())
-                        .or_default()
-                        .push((gi, pi));
-                    if !p.cfg.depends_on.is_empty() {
-                        any_dependencies = true;
-                        any_enforced |= p.cfg.on_dependency_failure != DependencyFailure::Ignore;
+            for p in self.groups.iter().flat_map(|g| g.procs.iter()) {
+                if !p.cfg.depends_on.is_empty() {
+                    any_dependencies = true;
+                    any_enforced |= p.cfg.on_dependency_failure != DependencyFailure::Ignore;
+                }
+            }
+            // Only a dependency is ever looked up by program name: without one, the map
+            // (a name and a list per program, ≈ 170 bytes each) would be built for nothing.
+            let mut programs: HashMap<Arc<str>, Vec<(usize, usize)>> = HashMap::new();
+            if any_dependencies {
+                for (gi, g) in self.groups.iter().enumerate() {
+                    for (pi, p) in g.procs.iter().enumerate() {
+                        programs
+                            .entry(p.cfg.program_name.as_str().into())
+                            .or_default()
+                            .push((gi, pi));
                     }
                 }
             }
