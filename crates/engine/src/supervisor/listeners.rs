@@ -351,3 +351,62 @@ fn parse_protocol(
         }
     }
 }
+
+/// What one replay of a listener's output through the protocol parser ended with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtocolReplay {
+    /// The listener's state after the last chunk.
+    pub state: ListenerState,
+    /// Events the listener answered `OK` to, and those it rejected (or lost to a
+    /// protocol violation), in order; each event is the serial it was sent with.
+    pub accepted: Vec<u64>,
+    pub rejected: Vec<u64>,
+    /// The warnings the daemon would have logged.
+    pub warnings: Vec<String>,
+}
+
+/// Feeds `chunks` of a listener's stdout, one read at a time, through the same parser the
+/// daemon uses; whenever the listener becomes READY it is sent the next event (serials
+/// 1, 2, …), as a pool with an endless buffer would. For the fuzz target and tests: the
+/// parser must never panic, and its buffers never hold more than the bytes fed to it.
+pub fn replay_listener_output(chunks: &[&[u8]]) -> ProtocolReplay {
+    let mut l = ListenerProto::new();
+    let mut replay = ProtocolReplay {
+        state: l.state,
+        accepted: Vec::new(),
+        rejected: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let mut serial = 0;
+    let mut fed = 0usize;
+    for chunk in chunks {
+        fed += chunk.len();
+        l.buf.extend_from_slice(chunk);
+        let mut outcomes = Vec::new();
+        parse_protocol(&mut l, "listener", &mut outcomes, &mut replay.warnings);
+        for o in outcomes {
+            match o {
+                Outcome::Accepted(ev) => replay.accepted.push(ev.serial),
+                Outcome::Rejected(ev) => replay.rejected.push(ev.serial),
+            }
+        }
+        if l.state == ListenerState::Ready {
+            serial += 1;
+            l.state = ListenerState::Busy;
+            l.in_flight = Some(PoolEvent {
+                event: Arc::new(Event::Tick {
+                    period: 5,
+                    when: 0,
+                }),
+                serial,
+                pool_serial: serial,
+            });
+        }
+        assert!(l.buf.len() + l.result.len() <= fed, "the parser made bytes up");
+        if let Some(n) = l.resultlen {
+            assert!(l.result.len() < n.max(1), "a result longer than announced");
+        }
+    }
+    replay.state = l.state;
+    replay
+}

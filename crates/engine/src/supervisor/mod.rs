@@ -45,6 +45,7 @@ mod sd_notify;
 mod shutdown;
 mod transitions;
 pub use cron_jobs::{CronJobInfo, RunSummary};
+pub use listeners::{replay_listener_output, ProtocolReplay};
 use handle::Reply;
 pub use handle::{EngineHandle, PendingReply, Request};
 pub use health::{Health, HealthInfo, SpawnedCheck, Verdict};
