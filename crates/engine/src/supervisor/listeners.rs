@@ -394,19 +394,54 @@ pub fn replay_listener_output(chunks: &[&[u8]]) -> ProtocolReplay {
             serial += 1;
             l.state = ListenerState::Busy;
             l.in_flight = Some(PoolEvent {
-                event: Arc::new(Event::Tick {
-                    period: 5,
-                    when: 0,
-                }),
+                event: Arc::new(Event::Tick { period: 5, when: 0 }),
                 serial,
                 pool_serial: serial,
             });
         }
-        assert!(l.buf.len() + l.result.len() <= fed, "the parser made bytes up");
+        assert!(
+            l.buf.len() + l.result.len() <= fed,
+            "the parser made bytes up"
+        );
         if let Some(n) = l.resultlen {
             assert!(l.result.len() < n.max(1), "a result longer than announced");
         }
     }
     replay.state = l.state;
     replay
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_follows_the_protocol() {
+        let r =
+            replay_listener_output(&[b"READY\n", b"RESULT 2\nOK", b"READY\n", b"RESULT 4\nFAIL"]);
+        assert_eq!(r.accepted, vec![1]);
+        assert_eq!(r.rejected, vec![2]);
+        assert_eq!(r.state, ListenerState::Acknowledged);
+        // Lines split across reads, the same answers.
+        let r = replay_listener_output(&[b"REA", b"DY\n", b"RES", b"ULT 2\nO", b"K"]);
+        assert_eq!(
+            (r.accepted, r.state),
+            (vec![1], ListenerState::Acknowledged)
+        );
+    }
+
+    #[test]
+    fn violations_put_the_listener_in_unknown_and_lose_nothing() {
+        let r = replay_listener_output(&[b"READY\n", b"RESULT x\n"]);
+        assert_eq!((r.state, r.rejected), (ListenerState::Unknown, vec![1]));
+        assert!(r.warnings[0].contains("bad result line"));
+        let r = replay_listener_output(&[b"HELLO!\n"]);
+        assert_eq!(r.state, ListenerState::Unknown);
+        // Bytes after READY in the same read are a violation too (supervisord's rule).
+        let r = replay_listener_output(&[b"READY\nREADY\n"]);
+        assert_eq!(r.state, ListenerState::Unknown);
+        // A huge announced length only waits for more bytes; nothing is allocated for it.
+        let r = replay_listener_output(&[b"READY\n", b"RESULT 18446744073709551615\nab"]);
+        assert_eq!(r.state, ListenerState::Busy);
+    }
 }

@@ -45,10 +45,10 @@ mod sd_notify;
 mod shutdown;
 mod transitions;
 pub use cron_jobs::{CronJobInfo, RunSummary};
-pub use listeners::{replay_listener_output, ProtocolReplay};
 use handle::Reply;
 pub use handle::{EngineHandle, PendingReply, Request};
 pub use health::{Health, HealthInfo, SpawnedCheck, Verdict};
+pub use listeners::{replay_listener_output, ProtocolReplay};
 use process::{Group, Proc, StdinPipe, Waiter};
 use pumps::{Pump, PumpSet};
 
