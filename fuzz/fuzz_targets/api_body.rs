@@ -18,13 +18,14 @@ use axum::http::{header, Method, Request};
 use http_body_util::BodyExt;
 use libfuzzer_sys::fuzz_target;
 use steward_api::access::{Connection, Credentials, Listener};
-use steward_config::{LoadOptions, MemoryTree};
 use steward_config::LogLevel;
+use steward_config::{LoadOptions, MemoryTree};
 use steward_engine::logs::MainLog;
 use steward_engine::EngineOptions;
 use tower::ServiceExt;
 
-const CONFIG: &str = "[supervisord]\nlogfile=/dev/null\n\n[program:prog]\ncommand=/bin/true\nautostart=false\n";
+const CONFIG: &str =
+    "[supervisord]\nlogfile=/dev/null\n\n[program:prog]\ncommand=/bin/true\nautostart=false\n";
 
 struct Api {
     runtime: tokio::runtime::Runtime,
@@ -46,9 +47,11 @@ fn api() -> &'static Api {
                 host_node_name: "fuzzhost".into(),
                 check_system: false,
             };
-            let config = steward_config::load_from_tree(&tree, Path::new("/fuzz/supervisord.conf"), &opts)
-                .expect("the fuzz config loads");
-            let main_log = Arc::new(MainLog::new(None, false, 0, 0, LogLevel::Critical, false).expect("log"));
+            let config =
+                steward_config::load_from_tree(&tree, Path::new("/fuzz/supervisord.conf"), &opts)
+                    .expect("the fuzz config loads");
+            let main_log =
+                Arc::new(MainLog::new(None, false, 0, 0, LogLevel::Critical, false).expect("log"));
             let (engine, starter) = steward_engine::prepare(EngineOptions {
                 config: Arc::new(config),
                 reparse: Box::new(|| Err("no reload while fuzzing".into())),
@@ -59,7 +62,10 @@ fn api() -> &'static Api {
             // The loop lives as long as the fuzzing process.
             std::mem::forget(starter.spawn());
             engine.loaded().await;
-            let credentials = Credentials { users: None, tokens: None };
+            let credentials = Credentials {
+                users: None,
+                tokens: None,
+            };
             let state = steward_api::ApiState::new(engine, credentials, None);
             steward_api::router(state)
         });
@@ -67,7 +73,13 @@ fn api() -> &'static Api {
     })
 }
 
-const METHODS: [Method; 5] = [Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::PATCH];
+const METHODS: [Method; 5] = [
+    Method::GET,
+    Method::POST,
+    Method::PUT,
+    Method::DELETE,
+    Method::PATCH,
+];
 
 fuzz_target!(|data: &[u8]| {
     let Some((&m, rest)) = data.split_first() else {
@@ -96,11 +108,13 @@ fuzz_target!(|data: &[u8]| {
     };
     let api = api();
     api.runtime.block_on(async {
-        let response = tokio::time::timeout(Duration::from_secs(5), api.router.clone().oneshot(request))
-            .await
-            .expect("an API answer within 5 s")
-            .expect("infallible");
+        let response =
+            tokio::time::timeout(Duration::from_secs(5), api.router.clone().oneshot(request))
+                .await
+                .expect("an API answer within 5 s")
+                .expect("infallible");
         // Streams (SSE, followed logs) never end by themselves: read a little of them.
-        let _ = tokio::time::timeout(Duration::from_millis(20), response.into_body().collect()).await;
+        let _ =
+            tokio::time::timeout(Duration::from_millis(20), response.into_body().collect()).await;
     });
 });

@@ -28,7 +28,9 @@ fuzz_target!(|data: &[u8]| {
         host_node_name: "fuzzhost".into(),
         check_system: false,
     };
-    if let Ok(cfg) = steward_config::load_from_tree(&tree, Path::new("/fuzz/supervisord.conf"), &opts) {
+    if let Ok(cfg) =
+        steward_config::load_from_tree(&tree, Path::new("/fuzz/supervisord.conf"), &opts)
+    {
         // What `steward check` prints of a loaded config must render too.
         let _ = steward_config::check::render(&cfg);
     }

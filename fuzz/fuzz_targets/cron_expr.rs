@@ -24,7 +24,10 @@ fuzz_target!(|data: &[u8]| {
     let _ = schedule.describe();
     let _ = schedule.every_interval();
     let after = Timestamp::from_second(start.rem_euclid(13_569_465_600)).expect("in range");
-    for zone in [TimeZone::UTC, TimeZone::get("Europe/Berlin").expect("tzdata")] {
+    for zone in [
+        TimeZone::UTC,
+        TimeZone::get("Europe/Berlin").expect("tzdata"),
+    ] {
         let mut last = after;
         for fire in schedule.iter_after(after, &zone).take(4) {
             assert!(fire.timestamp() > last, "{expr}: fire times must increase");

@@ -54,7 +54,8 @@ fn backend() -> Arc<dyn Backend> {
     static BACKEND: OnceLock<Arc<dyn Backend>> = OnceLock::new();
     BACKEND
         .get_or_init(|| {
-            let log = std::env::temp_dir().join(format!("steward-fuzz-http-{}.log", std::process::id()));
+            let log =
+                std::env::temp_dir().join(format!("steward-fuzz-http-{}.log", std::process::id()));
             std::fs::write(&log, "line one\nline two\n").expect("log file");
             Arc::new(FuzzBackend { log })
         })
@@ -82,17 +83,21 @@ fuzz_target!(|data: &[u8]| {
             max_body_size: 1024 * 1024,
             ..ServerOptions::default()
         };
-        let serve = steward_server::serve_stream(server, backend(), Some("user"), Some("pass"), options);
+        let serve =
+            steward_server::serve_stream(server, backend(), Some("user"), Some("pass"), options);
         let talk = async move {
             let _ = client.write_all(data).await;
             let _ = client.shutdown().await;
             let mut answer = Vec::new();
             // A followed log never ends by itself: the client hangs up after a while.
-            let _ = tokio::time::timeout(Duration::from_secs(3), client.read_to_end(&mut answer)).await;
+            let _ =
+                tokio::time::timeout(Duration::from_secs(3), client.read_to_end(&mut answer)).await;
         };
         let bounded = tokio::time::timeout(Duration::from_secs(30), async {
             tokio::join!(serve, talk);
         });
-        bounded.await.expect("the server must finish once the client is gone");
+        bounded
+            .await
+            .expect("the server must finish once the client is gone");
     });
 });
