@@ -424,6 +424,8 @@ pub async fn serve_stream(
 ) {
     let auth = Auth::new(username, password).map(Arc::new);
     let ctx = Arc::new(Ctx {
+        base_path: None,
+        conns: ConnTable::new(1),
         api: backend.api(),
         backend,
         api_basic: auth.clone().map(|a| {
