@@ -187,6 +187,12 @@ if [ "$QUICK" = 0 ] && [ "$REFERENCE" = 0 ]; then
   step "bench smoke: bench/run --smoke"
   timeout 900 bash bench/smoke_test.sh || CHECKS_FAILED+=("bench smoke (bench/run --smoke)")
 fi
+# Every fuzz target for a short time (6 x 20 s of libFuzzer; docs/fuzzing.md). cargo-fuzz
+# is installed by scripts/fuzz.sh when missing; the nightly toolchain is required.
+if [ "$QUICK" = 0 ] && [ "$REFERENCE" = 0 ]; then
+  step "fuzz smoke: scripts/fuzz.sh (each target ${FUZZ_SECONDS:-20} s)"
+  FUZZ_SECONDS="${FUZZ_SECONDS:-20}" timeout 1800 bash scripts/fuzz.sh || CHECKS_FAILED+=("fuzz smoke (scripts/fuzz.sh)")
+fi
 # The Debian package: built from the release binary the bench smoke just built, installed
 # with dpkg -i, checked, purged (docs/service.md). dpkg -i needs root.
 if [ "$PACKAGE" = 1 ] && [ "$QUICK" = 0 ]; then

@@ -20,6 +20,7 @@ pub mod model;
 pub mod sections;
 pub mod values;
 
+pub use loader::MemoryTree;
 pub use model::*;
 pub use values::{parse_bool, parse_byte_size, split_command};
 
@@ -69,6 +70,16 @@ impl std::fmt::Display for ConfigErrors {
 /// Reads, interpolates and validates a supervisord.conf and its includes.
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<Config, ConfigErrors> {
     loader::load(path, opts)
+}
+
+/// [`load`] on an in-memory tree of files instead of the disk (same rules; `path` and
+/// `[include]` patterns are looked up in `tree`). For fuzzing and tests.
+pub fn load_from_tree(
+    tree: &MemoryTree,
+    path: &Path,
+    opts: &LoadOptions,
+) -> Result<Config, ConfigErrors> {
+    loader::load_from_tree(tree, path, opts)
 }
 
 /// Reads the `[supervisorctl]` side of a config file (no includes). `None`: the defaults

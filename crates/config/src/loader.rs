@@ -7,6 +7,9 @@
 //! in an included file is ignored like supervisord) → `[supervisord]` (which extends the
 //! ENV expansions) → servers, `[supervisorctl]`, `[steward]`, rpcinterfaces → process
 //! groups → unknown-section warnings. Errors are collected, never thrown early.
+//!
+//! Files and globs come from a `Source`: the filesystem for [`load`], a [`MemoryTree`] for
+//! [`load_from_tree`] (the fuzz target's in-memory includes).
 
 use crate::ini::Ini;
 use crate::interpolate::{expand, Expansions, Val};
@@ -28,6 +31,80 @@ fn file_error(file: &Path, line: usize, reason: String) -> Diagnostic {
             ..Location::default()
         },
         reason,
+    }
+}
+
+/// Where the loader reads files and expands `[include]` globs: the real filesystem for
+/// [`load`], an in-memory tree for [`load_from_tree`] (fuzzing and tests).
+trait Source {
+    /// The file's text (size-capped, UTF-8 checked, BOM removed).
+    #[allow(clippy::result_large_err)] // one per file read; not a hot path
+    fn read_text(&self, path: &Path) -> Result<String, Diagnostic>;
+    /// The paths an `[include]` pattern matches (unsorted), or the pattern's error.
+    fn glob(&self, pattern: &str) -> Result<Vec<PathBuf>, String>;
+}
+
+struct Filesystem;
+
+impl Source for Filesystem {
+    fn read_text(&self, path: &Path) -> Result<String, Diagnostic> {
+        read_text(path)
+    }
+    fn glob(&self, pattern: &str) -> Result<Vec<PathBuf>, String> {
+        glob::glob(pattern)
+            .map(|paths| paths.filter_map(Result::ok).collect())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Files held in memory, keyed by absolute path: what [`load_from_tree`] reads instead of
+/// the disk. Globs match one path component per `*` like the filesystem walk does.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryTree {
+    files: std::collections::BTreeMap<PathBuf, Vec<u8>>,
+}
+
+impl MemoryTree {
+    /// Adds (or replaces) the file at `path` (made absolute and normalized).
+    pub fn insert(&mut self, path: impl Into<PathBuf>, contents: impl Into<Vec<u8>>) {
+        self.files.insert(absolute(path.into()), contents.into());
+    }
+}
+
+impl Source for MemoryTree {
+    fn read_text(&self, path: &Path) -> Result<String, Diagnostic> {
+        match self.files.get(path) {
+            Some(bytes) => decode_text(path, bytes.clone()),
+            None if self.files.keys().any(|f| f.starts_with(path)) => Err(file_error(
+                path,
+                0,
+                format!(
+                    "could not read config file {}: Is a directory",
+                    path.display()
+                ),
+            )),
+            None => Err(file_error(
+                path,
+                0,
+                format!("could not find config file {}", path.display()),
+            )),
+        }
+    }
+    fn glob(&self, pattern: &str) -> Result<Vec<PathBuf>, String> {
+        // The disk resolves `..` while walking; here the pattern is normalized first.
+        let normalized = crate::sections::normalize(Path::new(pattern));
+        let pat = glob::Pattern::new(&normalized.to_string_lossy()).map_err(|e| e.to_string())?;
+        let opts = glob::MatchOptions {
+            case_sensitive: true,
+            require_literal_separator: true,
+            require_literal_leading_dot: false,
+        };
+        Ok(self
+            .files
+            .keys()
+            .filter(|f| pat.matches_path_with(f, opts))
+            .cloned()
+            .collect())
     }
 }
 
@@ -91,6 +168,12 @@ fn read_text(path: &Path) -> Result<String, Diagnostic> {
                 )
             })?;
     }
+    decode_text(path, bytes)
+}
+
+/// UTF-8 text of a file's bytes (without a leading BOM), or where the first bad byte is.
+#[allow(clippy::result_large_err)] // one per file read; not a hot path
+fn decode_text(path: &Path, bytes: Vec<u8>) -> Result<String, Diagnostic> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(file_error(
             path,
@@ -136,10 +219,24 @@ fn lex_into(ini: &mut Ini, text: &str, path: &Path, errors: &mut Vec<Diagnostic>
 }
 
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<Config, ConfigErrors> {
+    load_with(&Filesystem, path, opts)
+}
+
+/// [`load`] on files held in memory: the same rules, with `path` and every `[include]`
+/// looked up in `tree`.
+pub fn load_from_tree(
+    tree: &MemoryTree,
+    path: &Path,
+    opts: &LoadOptions,
+) -> Result<Config, ConfigErrors> {
+    load_with(tree, path, opts)
+}
+
+fn load_with(source: &dyn Source, path: &Path, opts: &LoadOptions) -> Result<Config, ConfigErrors> {
     let main = absolute(path.to_path_buf());
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
-    let text = read_text(&main).map_err(|d| ConfigErrors(vec![d]))?;
+    let text = source.read_text(&main).map_err(|d| ConfigErrors(vec![d]))?;
     let mut ini = Ini::default();
     lex_into(&mut ini, &text, &main, &mut errors);
     let mut files = vec![main.clone()];
@@ -171,8 +268,8 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Config, ConfigErrors> {
                         'patterns: for pat in list.split_whitespace() {
                             let full = base.join(pat);
                             let full_s = full.to_string_lossy().into_owned();
-                            let mut matches: Vec<PathBuf> = match glob::glob(&full_s) {
-                                Ok(paths) => paths.filter_map(Result::ok).collect(),
+                            let mut matches: Vec<PathBuf> = match source.glob(&full_s) {
+                                Ok(paths) => paths,
                                 Err(e) => {
                                     errors.push(Diagnostic {
                                         location: Ctx::location(&inc, "files", Some(&entry)),
@@ -210,7 +307,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Config, ConfigErrors> {
                                     });
                                     break 'patterns;
                                 }
-                                match read_text(&m) {
+                                match source.read_text(&m) {
                                     Ok(t) => {
                                         lex_into(&mut ini, &t, &m, &mut errors);
                                         files.push(m.clone());
@@ -225,10 +322,11 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Config, ConfigErrors> {
                                                     .value
                                                     .split_whitespace()
                                                     .filter_map(|p| {
-                                                        glob::glob(&here.join(p).to_string_lossy())
+                                                        source
+                                                            .glob(&here.join(p).to_string_lossy())
                                                             .ok()
                                                     })
-                                                    .flat_map(|g| g.filter_map(Result::ok))
+                                                    .flatten()
                                                     .map(absolute)
                                                     .filter(|p| files.contains(p))
                                                     .collect();

@@ -867,3 +867,77 @@ fn bad_cluster_locks_name_file_line_and_value() {
         e[0]
     );
 }
+
+/// Found by the differential check against supervisord 4.3 (tests/supervisord_differential.rs):
+/// an fcgi socket's port must be 1..=65535, as supervisord's port_number says.
+#[test]
+fn fcgi_socket_port_out_of_range_is_refused() {
+    for (port, reason) in [
+        ("0", "0 is below lower bound (1) in [fcgi-program:f] socket"),
+        (
+            "000",
+            "0 is below lower bound (1) in [fcgi-program:f] socket",
+        ),
+        (
+            "65536",
+            "65536 is above upper bound (65535) in [fcgi-program:f] socket",
+        ),
+        (
+            "99999999999999999999",
+            "99999999999999999999 is above upper bound (65535) in [fcgi-program:f] socket",
+        ),
+    ] {
+        let e = errs(&format!(
+            "[supervisord]\n[fcgi-program:f]\ncommand=/bin/true\nsocket=tcp://127.0.0.1:{port}\n"
+        ));
+        assert_eq!(e[0].reason, reason, "port {port}");
+    }
+    let c =
+        ok("[supervisord]\n[fcgi-program:f]\ncommand=/bin/true\nsocket=tcp://127.0.0.1:65535\n");
+    assert_eq!(c.groups.len(), 1);
+}
+
+/// Also from the differential check: supervisord interpolates an rpcinterface's extra keys
+/// with the ENV_ names only, and refuses one it cannot expand (`here` is not among them).
+#[test]
+fn rpcinterface_extras_are_interpolated_like_supervisord() {
+    let head = "[supervisord]\n[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n";
+    let e = errs(&format!("{head}retries=%(here)s/x\n"));
+    assert!(e[0].reason.contains("'here'"), "{}", e[0].reason);
+    assert_eq!(e[0].location.section, "rpcinterface:supervisor");
+    ok(&format!("{head}retries=%(ENV_HOME)s\nplain=1\n"));
+}
+
+/// The in-memory loader (the fuzz target's) reads the same files the same way as the disk.
+#[test]
+fn memory_tree_loads_like_the_disk() {
+    let d = tempfile::tempdir().unwrap();
+    let main = "[supervisord]\nlogfile=%(here)s/s.log\n[include]\nfiles=conf.d/*.conf\n";
+    let a = "[program:a]\ncommand=/bin/echo %(here)s\n";
+    let b = "[program:b]\ncommand=/bin/true\n[include]\nfiles=../supervisord.conf\n";
+    let p = write(d.path(), "supervisord.conf", main);
+    write(d.path(), "conf.d/a.conf", a);
+    write(d.path(), "conf.d/b.conf", b);
+    let mut tree = MemoryTree::default();
+    tree.insert(&p, main);
+    tree.insert(d.path().join("conf.d/a.conf"), a);
+    tree.insert(d.path().join("conf.d/b.conf"), b);
+    let from_disk = load(&p, &opts())
+        .map(|c| c.files)
+        .map_err(|e| e.to_string());
+    let from_tree = load_from_tree(&tree, &p, &opts())
+        .map(|c| c.files)
+        .map_err(|e| e.to_string());
+    assert_eq!(from_disk, from_tree);
+    // b.conf includes the main file back: a cycle, refused both ways.
+    assert!(from_tree.unwrap_err().contains("include cycle"));
+    tree.insert(
+        d.path().join("conf.d/b.conf"),
+        "[program:b]\ncommand=/bin/true\n",
+    );
+    let c = load_from_tree(&tree, &p, &opts()).unwrap();
+    assert_eq!(c.files.len(), 3);
+    assert!(proc_(&c, "a")
+        .command
+        .contains(&d.path().join("conf.d").display().to_string()));
+}

@@ -413,6 +413,9 @@ fn next_wildcard(spec: &CronSpec, after: Timestamp, tz: &TimeZone) -> Option<Tim
     // one, local time is a plain shift of real time.
     let mut seg = after;
     let mut inclusive = false;
+    let horizon = after
+        .checked_add(jiff::SignedDuration::from_hours(HORIZON_YEARS * 366 * 24))
+        .unwrap_or(Timestamp::MAX);
     for _ in 0..10_000 {
         let offset = tz.to_offset(seg);
         let end = tz.following(seg).next().map(|t| t.timestamp());
@@ -427,8 +430,20 @@ fn next_wildcard(spec: &CronSpec, after: Timestamp, tz: &TimeZone) -> Option<Tim
         match spec.next_civil(start) {
             Some(c) => {
                 let ts = offset.to_timestamp(c).ok()?;
+                if ts > horizon {
+                    return None;
+                }
                 match end {
-                    Some(e) if ts >= e => {}
+                    Some(e) if ts >= e => {
+                        // No match before `c` in local time, and a later segment's
+                        // local time differs from this one's by less than a day: go
+                        // straight to a day before it (the next matching day may sit
+                        // in a DST gap every time, `* 2 29 3 0` in Europe/Berlin).
+                        let near = ts.checked_sub(jiff::SignedDuration::from_hours(24)).ok()?;
+                        seg = near.max(e);
+                        inclusive = true;
+                        continue;
+                    }
                     _ => return Some(ts),
                 }
             }
@@ -441,3 +456,8 @@ fn next_wildcard(spec: &CronSpec, after: Timestamp, tz: &TimeZone) -> Option<Tim
     }
     None
 }
+
+/// How far ahead a wildcard search looks: the Gregorian calendar and the DST rules of
+/// time zones repeat every 400 years, so a schedule with no fire time in twice that never
+/// fires.
+const HORIZON_YEARS: i64 = 800;

@@ -364,3 +364,24 @@ fn fixed_time_once_per_local_date() {
         }
     }
 }
+
+/// Found by the cron_expr fuzz target (a hang): the only matching day (Sunday 29 March)
+/// always has its 02:00 hour in Berlin's spring-forward gap, so a wildcard job never
+/// fires there; the search must say so quickly instead of walking every DST segment to
+/// the year 9999, one scan of the calendar each.
+#[test]
+fn a_schedule_that_always_falls_in_the_gap_ends_quickly() {
+    let s = steward_cron::Schedule::parse("* 2 29 3 */9").unwrap();
+    let berlin = tz("Europe/Berlin");
+    let from = ts("2369-01-24T00:00:00Z");
+    let started = std::time::Instant::now();
+    assert_eq!(s.next_after(from, &berlin), None);
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    // In UTC the same schedule fires: the next Sunday 29 March at 02:00.
+    let next = s.next_after(from, &jiff::tz::TimeZone::UTC).unwrap();
+    assert_eq!(next.timestamp().to_string(), "2370-03-29T02:00:00Z");
+}

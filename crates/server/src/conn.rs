@@ -412,6 +412,35 @@ where
     let _ = builder.serve_connection(TokioIo::new(io), svc).await;
 }
 
+/// Serves one already-connected stream as a listener of this kind would (same routes,
+/// Basic authentication when `username` is set, same timeouts and limits), until the
+/// client is done. What the HTTP fuzz target drives through a socket pair.
+pub async fn serve_stream(
+    stream: tokio::net::UnixStream,
+    backend: Arc<dyn Backend>,
+    username: Option<&str>,
+    password: Option<&str>,
+    options: crate::ServerOptions,
+) {
+    let auth = Auth::new(username, password).map(Arc::new);
+    let ctx = Arc::new(Ctx {
+        base_path: None,
+        conns: ConnTable::new(1),
+        api: backend.api(),
+        backend,
+        api_basic: auth.clone().map(|a| {
+            let check: steward_api::access::BasicCheck =
+                Arc::new(move |header: &[u8]| a.principal(header));
+            check
+        }),
+        auth,
+        options,
+        listener: steward_api::access::Listener::UnixSocket,
+        inflight: Arc::new(InFlight::default()),
+    });
+    serve_conn(stream, ctx, None).await;
+}
+
 enum AnyListener {
     Unix(tokio::net::UnixListener),
     Tcp(tokio::net::TcpListener),

@@ -39,7 +39,7 @@ use std::time::Duration;
 
 use steward_config::model::{InetHttpServer, UnixHttpServer};
 
-pub use conn::Servers;
+pub use conn::{serve_stream, Servers};
 pub use error::ServerError;
 pub use listen::{BoundServers, Notice, NoticeLevel};
 

@@ -480,6 +480,16 @@ pub fn rpcinterface<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> Option<RpcInterf
         }
         return None;
     };
+    // The factory's keyword arguments: supervisord interpolates them with the ENV_ names
+    // only (no `here`), and a name it cannot expand refuses the config.
+    for entry in &sec.entries {
+        if entry.key != "supervisor.rpcinterface_factory" && entry.value.contains('%') {
+            let name = format!("{}.{}", sec.name, entry.key);
+            if let Err(m) = crate::interpolate::expand(&entry.value, &r.ctx.env_exp, &name) {
+                r.error(&entry.key, m);
+            }
+        }
+    }
     if factory != MAIN_FACTORY {
         r.warn(
             "supervisor.rpcinterface_factory",

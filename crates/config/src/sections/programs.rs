@@ -465,6 +465,12 @@ fn fcgi_kind<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> Option<GroupKind> {
             });
         if !ok {
             r.error("socket", bad(format!("Bad socket format {socket}")));
+        } else if let Some(e) = socket
+            .rsplit_once(':')
+            .and_then(|(_, p)| port_range_error(p))
+        {
+            // supervisord's port_number: 1..=65535, said the way it says it.
+            r.error("socket", bad(e));
         }
     }
     if r.failed {
@@ -908,4 +914,14 @@ pub fn processes<'a>(
     }
     out.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
     Some(out)
+}
+
+/// supervisord's `port_number` check of an all-digits port: `None` when in 1..=65535.
+fn port_range_error(digits: &str) -> Option<String> {
+    let trimmed = digits.trim_start_matches('0');
+    match trimmed.parse::<u32>() {
+        _ if trimmed.is_empty() => Some("0 is below lower bound (1)".into()),
+        Ok(n) if n <= 0xffff => None,
+        _ => Some(format!("{trimmed} is above upper bound (65535)")),
+    }
 }

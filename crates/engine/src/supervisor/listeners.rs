@@ -351,3 +351,97 @@ fn parse_protocol(
         }
     }
 }
+
+/// What one replay of a listener's output through the protocol parser ended with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtocolReplay {
+    /// The listener's state after the last chunk.
+    pub state: ListenerState,
+    /// Events the listener answered `OK` to, and those it rejected (or lost to a
+    /// protocol violation), in order; each event is the serial it was sent with.
+    pub accepted: Vec<u64>,
+    pub rejected: Vec<u64>,
+    /// The warnings the daemon would have logged.
+    pub warnings: Vec<String>,
+}
+
+/// Feeds `chunks` of a listener's stdout, one read at a time, through the same parser the
+/// daemon uses; whenever the listener becomes READY it is sent the next event (serials
+/// 1, 2, …), as a pool with an endless buffer would. For the fuzz target and tests: the
+/// parser must never panic, and its buffers never hold more than the bytes fed to it.
+pub fn replay_listener_output(chunks: &[&[u8]]) -> ProtocolReplay {
+    let mut l = ListenerProto::new();
+    let mut replay = ProtocolReplay {
+        state: l.state,
+        accepted: Vec::new(),
+        rejected: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let mut serial = 0;
+    let mut fed = 0usize;
+    for chunk in chunks {
+        fed += chunk.len();
+        l.buf.extend_from_slice(chunk);
+        let mut outcomes = Vec::new();
+        parse_protocol(&mut l, "listener", &mut outcomes, &mut replay.warnings);
+        for o in outcomes {
+            match o {
+                Outcome::Accepted(ev) => replay.accepted.push(ev.serial),
+                Outcome::Rejected(ev) => replay.rejected.push(ev.serial),
+            }
+        }
+        if l.state == ListenerState::Ready {
+            serial += 1;
+            l.state = ListenerState::Busy;
+            l.in_flight = Some(PoolEvent {
+                event: Arc::new(Event::Tick { period: 5, when: 0 }),
+                serial,
+                pool_serial: serial,
+            });
+        }
+        assert!(
+            l.buf.len() + l.result.len() <= fed,
+            "the parser made bytes up"
+        );
+        if let Some(n) = l.resultlen {
+            assert!(l.result.len() < n.max(1), "a result longer than announced");
+        }
+    }
+    replay.state = l.state;
+    replay
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_follows_the_protocol() {
+        let r =
+            replay_listener_output(&[b"READY\n", b"RESULT 2\nOK", b"READY\n", b"RESULT 4\nFAIL"]);
+        assert_eq!(r.accepted, vec![1]);
+        assert_eq!(r.rejected, vec![2]);
+        assert_eq!(r.state, ListenerState::Acknowledged);
+        // Lines split across reads, the same answers.
+        let r = replay_listener_output(&[b"REA", b"DY\n", b"RES", b"ULT 2\nO", b"K"]);
+        assert_eq!(
+            (r.accepted, r.state),
+            (vec![1], ListenerState::Acknowledged)
+        );
+    }
+
+    #[test]
+    fn violations_put_the_listener_in_unknown_and_lose_nothing() {
+        let r = replay_listener_output(&[b"READY\n", b"RESULT x\n"]);
+        assert_eq!((r.state, r.rejected), (ListenerState::Unknown, vec![1]));
+        assert!(r.warnings[0].contains("bad result line"));
+        let r = replay_listener_output(&[b"HELLO!\n"]);
+        assert_eq!(r.state, ListenerState::Unknown);
+        // Bytes after READY in the same read are a violation too (supervisord's rule).
+        let r = replay_listener_output(&[b"READY\nREADY\n"]);
+        assert_eq!(r.state, ListenerState::Unknown);
+        // A huge announced length only waits for more bytes; nothing is allocated for it.
+        let r = replay_listener_output(&[b"READY\n", b"RESULT 18446744073709551615\nab"]);
+        assert_eq!(r.state, ListenerState::Busy);
+    }
+}

@@ -48,6 +48,7 @@ pub use cron_jobs::{CronJobInfo, RunSummary};
 use handle::Reply;
 pub use handle::{EngineHandle, PendingReply, Request};
 pub use health::{Health, HealthInfo, SpawnedCheck, Verdict};
+pub use listeners::{replay_listener_output, ProtocolReplay};
 use process::{Group, Proc, StdinPipe, Waiter};
 use pumps::{Pump, PumpSet};
 
