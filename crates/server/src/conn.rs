@@ -426,7 +426,6 @@ pub async fn serve_stream(
     let ctx = Arc::new(Ctx {
         base_path: None,
         conns: ConnTable::new(1),
-        api: backend.api(),
         backend,
         api_basic: auth.clone().map(|a| {
             let check: steward_api::access::BasicCheck =
