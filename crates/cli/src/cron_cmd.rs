@@ -161,7 +161,20 @@ pub(crate) struct Resolved {
 
 /// Command line over `[supervisorctl]` over the defaults, like `steward ctl`.
 pub(crate) fn resolve(conn: &ConnArgs) -> Result<Resolved, String> {
-    let path = match &conn.configuration {
+    let path = config_path(conn)?;
+    let section =
+        steward_config::load_ctl(path.as_deref(), &steward_config::LoadOptions::from_system())
+            .map_err(|e| e.to_string())?;
+    Ok(Resolved {
+        serverurl: conn.serverurl.clone().unwrap_or(section.serverurl),
+        username: conn.username.clone().or(section.username),
+        password: conn.password.clone().or(section.password),
+    })
+}
+
+/// The configuration file `-c` names, or the first of the search path that exists.
+pub(crate) fn config_path(conn: &ConnArgs) -> Result<Option<std::path::PathBuf>, String> {
+    Ok(match &conn.configuration {
         Some(p) => {
             if !p.exists() {
                 return Err(format!("could not find config file {}", p.display()));
@@ -176,14 +189,6 @@ pub(crate) fn resolve(conn: &ConnArgs) -> Result<Resolved, String> {
                 .into_iter()
                 .find(|p| p.exists())
         }
-    };
-    let section =
-        steward_config::load_ctl(path.as_deref(), &steward_config::LoadOptions::from_system())
-            .map_err(|e| e.to_string())?;
-    Ok(Resolved {
-        serverurl: conn.serverurl.clone().unwrap_or(section.serverurl),
-        username: conn.username.clone().or(section.username),
-        password: conn.password.clone().or(section.password),
     })
 }
 

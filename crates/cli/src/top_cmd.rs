@@ -76,16 +76,21 @@ fn sources(args: &TopArgs) -> anyhow::Result<Vec<SourceSpec>> {
         None => None,
     };
     let mut specs = Vec::new();
+    // The config's `[node:x]` sections (docs/nodes.md): shown beside the local daemon.
+    let configured = configured_nodes(args)?;
     let explicit_local = args.conn.configuration.is_some() || args.conn.serverurl.is_some();
-    if args.nodes.is_empty() || explicit_local {
+    if args.nodes.is_empty() || explicit_local || !configured.1.is_empty() {
         let local = crate::cron_cmd::resolve(&args.conn).map_err(anyhow::Error::msg)?;
         specs.push(SourceSpec {
-            name: "local".into(),
+            name: configured.0.clone().unwrap_or_else(|| "local".into()),
             serverurl: local.serverurl,
             username: local.username,
             password: local.password,
             token: token.clone(),
         });
+    }
+    for node in configured.1 {
+        specs.push(node);
     }
     for node in &args.nodes {
         let mut spec = parse_node(node)?;
@@ -96,6 +101,43 @@ fn sources(args: &TopArgs) -> anyhow::Result<Vec<SourceSpec>> {
         specs.push(spec);
     }
     Ok(specs)
+}
+
+/// The local node's name and the remote `[node:x]` nodes of the configuration, when it
+/// has any (the name is `None` without them, and the one source stays "local"). An
+/// `https://` node is left out with a note: top has no TLS client yet.
+fn configured_nodes(args: &TopArgs) -> anyhow::Result<(Option<String>, Vec<SourceSpec>)> {
+    let Some(path) = crate::cron_cmd::config_path(&args.conn).map_err(anyhow::Error::msg)? else {
+        return Ok((None, Vec::new()));
+    };
+    let Ok(cfg) = steward_config::load(&path, &steward_config::LoadOptions::from_system()) else {
+        // A config top cannot load still names a socket ([supervisorctl]); nodes need it whole.
+        return Ok((None, Vec::new()));
+    };
+    if cfg.nodes.is_empty() {
+        return Ok((None, Vec::new()));
+    }
+    let mut out = Vec::new();
+    for node in steward_nodes::node_specs(Some(&cfg), &[]).map_err(|e| anyhow::anyhow!("{e}"))? {
+        if node.url.starts_with("https://") {
+            eprintln!(
+                "steward top: node {} ({}) is not shown: top speaks http:// and unix:// only",
+                node.name, node.url
+            );
+            continue;
+        }
+        let mut spec = SourceSpec::new(&node.name, &node.url);
+        match node.auth {
+            steward_nodes::spec::NodeAuth::None => {}
+            steward_nodes::spec::NodeAuth::Basic { username, password } => {
+                spec.username = Some(username);
+                spec.password = Some(password);
+            }
+            steward_nodes::spec::NodeAuth::Token(t) => spec.token = Some(t),
+        }
+        out.push(spec);
+    }
+    Ok((Some(cfg.local_node_name()), out))
 }
 
 /// `NAME=URL`, where an `http://` URL may carry `user:password@`.

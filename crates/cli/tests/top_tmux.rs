@@ -301,6 +301,24 @@ fn two_nodes_and_one_going_away() {
 }
 
 #[test]
+fn the_configs_nodes_are_shown_beside_the_local_daemon() {
+    let b = Daemon::start_steward(Conf::new("[program:other]\ncommand=sleep 1000\n"));
+    let a = Daemon::start_steward(Conf::new(&format!(
+        "{PROGRAMS}\n[node:beta]\nserverurl=unix://{}\n",
+        b.conf.sock.display()
+    )));
+    let conf = a.conf.path.display().to_string();
+    let t = Tmux::start(a.dir(), &["-c", &conf], &[]);
+    let s = t.wait_for("rows of both daemons", |s| {
+        Tmux::row(s, "other").is_some_and(|r| r.contains("beta"))
+            && Tmux::row(s, "ticker").is_some_and(|r| !r.contains("beta"))
+    });
+    assert!(s.contains("NODE"), "{s}");
+    t.keys(&["q"]);
+    t.assert_restored("0");
+}
+
+#[test]
 fn polls_a_real_supervisord() {
     let d = Daemon::start_supervisord(Conf::new(PROGRAMS));
     d.wait_state("worker", "RUNNING", WAIT);

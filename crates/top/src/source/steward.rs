@@ -327,10 +327,11 @@ async fn follow_log(ctx: Ctx, name: String) {
     let end = ctx
         .endpoint
         .sse(&path, |_, kind, data| {
-            if kind == "line" {
+            // One `lines` event per poll of the log, a `data:` field (joined by "\n") per line.
+            if kind == "lines" {
                 sink.send(Update::LogLines {
                     name: name.clone(),
-                    lines: vec![data.to_string()],
+                    lines: data.split('\n').map(str::to_string).collect(),
                     reset: false,
                 });
             }
