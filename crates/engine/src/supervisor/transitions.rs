@@ -603,6 +603,7 @@ impl Engine {
         });
         let exit_expected = p.cfg.exitcodes.contains(&es);
         let name = p.key.name.clone();
+        let was_stopped = p.killing;
         if p.killing {
             p.killing = false;
             p.delay = None;
@@ -639,11 +640,45 @@ impl Engine {
         p.pid = 0;
         p.stdin = None;
         self.dirty = true;
+        self.sweep_orphans(gi, pi, pid, was_stopped);
         self.health_exited(gi, pi);
         self.listener_exited(gi, pi);
         if is_cron(&self.groups[gi].cfg) {
             let name: Arc<str> = self.groups[gi].cfg.name.as_str().into();
             self.cron_run_ends(&name, pid, Some(es), None);
+        }
+    }
+
+    /// Lists (and with `kill_orphans`, SIGKILLs) what the exited child `pid` left in its
+    /// process group. Scanned after every stop; after an exit on its own only when
+    /// `kill_orphans` is set, so a flapping program without it costs no `/proc` scans.
+    fn sweep_orphans(&mut self, gi: usize, pi: usize, pid: i32, was_stopped: bool) {
+        let p = &self.groups[gi].procs[pi];
+        let kill = p.cfg.kill_orphans;
+        if !(was_stopped || kill) || pid <= 0 {
+            return;
+        }
+        let name = p.key.name.clone();
+        let left = crate::orphans::left_behind(pid);
+        if left.is_empty() {
+            return;
+        }
+        let plural = if left.len() == 1 { "" } else { "es" };
+        self.warn(&format!(
+            "program '{name}' left {} process{plural} behind: {}",
+            left.len(),
+            crate::orphans::describe(&left)
+        ));
+        if kill {
+            let killed = crate::orphans::kill_all(&left);
+            if !killed.is_empty() {
+                self.info(&format!(
+                    "kill_orphans: sent SIGKILL to {} process{} of '{name}': {}",
+                    killed.len(),
+                    if killed.len() == 1 { "" } else { "es" },
+                    crate::orphans::describe(&killed)
+                ));
+            }
         }
     }
 
