@@ -603,7 +603,6 @@ impl Engine {
         });
         let exit_expected = p.cfg.exitcodes.contains(&es);
         let name = p.key.name.clone();
-        let was_stopped = p.killing;
         if p.killing {
             p.killing = false;
             p.delay = None;
@@ -640,7 +639,7 @@ impl Engine {
         p.pid = 0;
         p.stdin = None;
         self.dirty = true;
-        self.sweep_orphans(gi, pi, pid, was_stopped);
+        self.sweep_orphans(gi, pi, pid);
         self.health_exited(gi, pi);
         self.listener_exited(gi, pi);
         if is_cron(&self.groups[gi].cfg) {
@@ -650,12 +649,12 @@ impl Engine {
     }
 
     /// Lists (and with `kill_orphans`, SIGKILLs) what the exited child `pid` left in its
-    /// process group. Scanned after every stop; after an exit on its own only when
-    /// `kill_orphans` is set, so a flapping program without it costs no `/proc` scans.
-    fn sweep_orphans(&mut self, gi: usize, pi: usize, pid: i32, was_stopped: bool) {
+    /// process group, after a stop or an exit on its own alike: an empty group (nearly
+    /// every exit, however fast a program flaps) costs one syscall, not a `/proc` scan.
+    fn sweep_orphans(&mut self, gi: usize, pi: usize, pid: i32) {
         let p = &self.groups[gi].procs[pi];
         let kill = p.cfg.kill_orphans;
-        if !(was_stopped || kill) || pid <= 0 {
+        if pid <= 0 {
             return;
         }
         let name = p.key.name.clone();
