@@ -74,13 +74,22 @@ pub fn kill_all(orphans: &[Orphan]) -> Vec<Orphan> {
         .collect()
 }
 
-/// `pid (comm), pid (comm)` for the daemon log.
+/// How many processes one log line names; the rest are counted.
+const NAMED_IN_LOG: usize = 20;
+
+/// `pid (comm), pid (comm)` for the daemon log; past [`NAMED_IN_LOG`], `and N more`
+/// (a program that double-forked a thousand workers gets one readable line).
 pub fn describe(orphans: &[Orphan]) -> String {
-    orphans
+    let mut line = orphans
         .iter()
+        .take(NAMED_IN_LOG)
         .map(|o| format!("{} ({})", o.pid, o.comm))
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    if orphans.len() > NAMED_IN_LOG {
+        line.push_str(&format!(" and {} more", orphans.len() - NAMED_IN_LOG));
+    }
+    line
 }
 
 struct StatFields<'a> {
@@ -138,5 +147,13 @@ mod tests {
             },
         ];
         assert_eq!(describe(&o), "4242 (php), 4250 (sleep)");
+        let many: Vec<Orphan> = (1..=25)
+            .map(|pid| Orphan {
+                pid,
+                comm: "w".into(),
+            })
+            .collect();
+        let line = describe(&many);
+        assert!(line.starts_with("1 (w), 2 (w)") && line.ends_with("20 (w) and 5 more"));
     }
 }
