@@ -470,6 +470,9 @@ pub struct ProcessConfig {
     pub stopwaitsecs: u64,
     pub stopasgroup: bool,
     pub killasgroup: bool,
+    /// Steward: SIGKILL the processes still in the child's process group once the child
+    /// has exited (`kill_orphans`; default `[supervisord] kill_orphans`, else false).
+    pub kill_orphans: bool,
     /// User name or uid as written; validated to exist at parse time.
     pub user: Option<String>,
     /// Resolved uid of `user`, for getAllConfigInfo.

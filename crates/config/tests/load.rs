@@ -941,3 +941,30 @@ fn memory_tree_loads_like_the_disk() {
         .command
         .contains(&d.path().join("conf.d").display().to_string()));
 }
+
+#[test]
+fn kill_orphans_per_program_with_a_supervisord_default_and_located_errors() {
+    let c = load_str(
+        "[supervisord]\n[program:a]\ncommand=x\n[program:b]\ncommand=x\nkill_orphans=true\n",
+    )
+    .unwrap();
+    assert!(!proc_(&c, "a:a").kill_orphans && proc_(&c, "b:b").kill_orphans);
+    let c = load_str(
+        "[supervisord]\nkill_orphans=yes\n[program:a]\ncommand=x\n[program:b]\ncommand=x\nkill_orphans=false\n",
+    )
+    .unwrap();
+    assert!(proc_(&c, "a:a").kill_orphans && !proc_(&c, "b:b").kill_orphans);
+    let e = errs("[supervisord]\n[program:a]\ncommand=x\nkill_orphans=maybe\n");
+    let l = &e[0].location;
+    assert_eq!(
+        (l.line, l.section.as_str(), l.key.as_str()),
+        (4, "program:a", "kill_orphans")
+    );
+    assert_eq!(l.value, "maybe");
+    let e = errs("[supervisord]\nkill_orphans=2\n[program:a]\ncommand=x\n");
+    let l = &e[0].location;
+    assert_eq!(
+        (l.line, l.section.as_str(), l.key.as_str()),
+        (2, "supervisord", "kill_orphans")
+    );
+}

@@ -18,6 +18,7 @@ pub mod events;
 pub mod history;
 pub mod logs;
 pub mod memory;
+pub mod orphans;
 pub mod spawn;
 pub mod state;
 pub mod supervisor;

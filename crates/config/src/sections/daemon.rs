@@ -31,6 +31,7 @@ pub const SUPERVISORD_KEYS: &[&str] = &[
     "strip_ansi",
     "environment",
     "identifier",
+    "kill_orphans",
 ];
 
 /// Where `tempfile.gettempdir()` would point.
@@ -54,6 +55,7 @@ pub fn supervisord<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> SupervisordSectio
     let check = r.check_system();
     let minfds = r.typed("minfds", 1024, &no, |v| parse_int_range(v, 0, i64::MAX)) as u64;
     let minprocs = r.typed("minprocs", 200, &no, |v| parse_int_range(v, 0, i64::MAX)) as u64;
+    let kill_orphans_default = r.typed("kill_orphans", false, &no, parse_bool);
     let directory = r.get("directory", &no).and_then(|d| {
         match existing_directory(&d, home.as_deref(), check) {
             Ok(p) => Some(p),
@@ -120,6 +122,7 @@ pub fn supervisord<'a>(ctx: &mut Ctx<'a>, sec: &'a Section) -> SupervisordSectio
             .env_exp
             .insert(format!("ENV_{k}"), Val::Str(v.clone()));
     }
+    r.ctx.kill_orphans_default = kill_orphans_default;
     SupervisordSection {
         logfile,
         logfile_maxbytes,

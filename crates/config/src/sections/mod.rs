@@ -34,6 +34,8 @@ pub struct Ctx<'a> {
     pub env_exp: Expansions,
     /// `$HOME` for `~` expansion (from the pinned environment when present).
     pub home: Option<String>,
+    /// Steward: `[supervisord] kill_orphans`, the default of every program's own key.
+    pub kill_orphans_default: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -50,6 +52,7 @@ impl<'a> Ctx<'a> {
             warnings: Vec::new(),
             env_exp,
             home: opts.env.get("HOME").cloned(),
+            kill_orphans_default: false,
         }
     }
 

@@ -50,6 +50,7 @@ pub const PROGRAM_KEYS: &[&str] = &[
     "directory",
     "umask",
     "serverurl",
+    "kill_orphans",
 ];
 pub const FCGI_KEYS: &[&str] = &["socket", "socket_backlog", "socket_owner", "socket_mode"];
 pub const LISTENER_KEYS: &[&str] = &["events", "buffer_size", "result_handler"];
@@ -682,6 +683,8 @@ pub fn processes<'a>(
     let stopwaitsecs = r.typed("stopwaitsecs", 10, &no, parse_u64);
     let stopasgroup = r.typed("stopasgroup", false, &no, parse_bool);
     let killasgroup = r.typed("killasgroup", stopasgroup, &no, parse_bool);
+    let kill_orphans_default = r.ctx.kill_orphans_default;
+    let kill_orphans = r.typed("kill_orphans", kill_orphans_default, &no, parse_bool);
     let exitcodes = r.typed("exitcodes", vec![0], &no, parse_exitcodes);
     let redirect_stderr = r.typed("redirect_stderr", false, &no, parse_bool);
     let numprocs = r.typed("numprocs", 1, &no, |v| parse_int_range(v, 0, 100_000));
@@ -880,6 +883,7 @@ pub fn processes<'a>(
             stopwaitsecs,
             stopasgroup,
             killasgroup,
+            kill_orphans,
             user: user.clone(),
             uid,
             redirect_stderr,

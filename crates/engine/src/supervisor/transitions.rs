@@ -639,11 +639,45 @@ impl Engine {
         p.pid = 0;
         p.stdin = None;
         self.dirty = true;
+        self.sweep_orphans(gi, pi, pid);
         self.health_exited(gi, pi);
         self.listener_exited(gi, pi);
         if is_cron(&self.groups[gi].cfg) {
             let name: Arc<str> = self.groups[gi].cfg.name.as_str().into();
             self.cron_run_ends(&name, pid, Some(es), None);
+        }
+    }
+
+    /// Lists (and with `kill_orphans`, SIGKILLs) what the exited child `pid` left in its
+    /// process group, after a stop or an exit on its own alike: an empty group (nearly
+    /// every exit, however fast a program flaps) costs one syscall, not a `/proc` scan.
+    fn sweep_orphans(&mut self, gi: usize, pi: usize, pid: i32) {
+        let p = &self.groups[gi].procs[pi];
+        let kill = p.cfg.kill_orphans;
+        if pid <= 0 {
+            return;
+        }
+        let name = p.key.name.clone();
+        let left = crate::orphans::left_behind(pid);
+        if left.is_empty() {
+            return;
+        }
+        let plural = if left.len() == 1 { "" } else { "es" };
+        self.warn(&format!(
+            "program '{name}' left {} process{plural} behind: {}",
+            left.len(),
+            crate::orphans::describe(&left)
+        ));
+        if kill {
+            let killed = crate::orphans::kill_all(&left);
+            if !killed.is_empty() {
+                self.info(&format!(
+                    "kill_orphans: sent SIGKILL to {} process{} of '{name}': {}",
+                    killed.len(),
+                    if killed.len() == 1 { "" } else { "es" },
+                    crate::orphans::describe(&killed)
+                ));
+            }
         }
     }
 
