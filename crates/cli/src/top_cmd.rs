@@ -87,6 +87,7 @@ fn sources(args: &TopArgs) -> anyhow::Result<Vec<SourceSpec>> {
             username: local.username,
             password: local.password,
             token: token.clone(),
+            ca: None,
         });
     }
     for node in configured.1 {
@@ -104,8 +105,7 @@ fn sources(args: &TopArgs) -> anyhow::Result<Vec<SourceSpec>> {
 }
 
 /// The local node's name and the remote `[node:x]` nodes of the configuration, when it
-/// has any (the name is `None` without them, and the one source stays "local"). An
-/// `https://` node is left out with a note: top has no TLS client yet.
+/// has any (the name is `None` without them, and the one source stays "local").
 fn configured_nodes(args: &TopArgs) -> anyhow::Result<(Option<String>, Vec<SourceSpec>)> {
     let Some(path) = crate::cron_cmd::config_path(&args.conn).map_err(anyhow::Error::msg)? else {
         return Ok((None, Vec::new()));
@@ -119,14 +119,8 @@ fn configured_nodes(args: &TopArgs) -> anyhow::Result<(Option<String>, Vec<Sourc
     }
     let mut out = Vec::new();
     for node in steward_nodes::node_specs(Some(&cfg), &[]).map_err(|e| anyhow::anyhow!("{e}"))? {
-        if node.url.starts_with("https://") {
-            eprintln!(
-                "steward top: node {} ({}) is not shown: top speaks http:// and unix:// only",
-                node.name, node.url
-            );
-            continue;
-        }
         let mut spec = SourceSpec::new(&node.name, &node.url);
+        spec.ca = node.ca.clone();
         match node.auth {
             steward_nodes::spec::NodeAuth::None => {}
             steward_nodes::spec::NodeAuth::Basic { username, password } => {
@@ -161,8 +155,8 @@ fn parse_node(arg: &str) -> anyhow::Result<SourceSpec> {
             spec.password = Some(password.to_string());
             spec.serverurl = format!("http://{host}{}", &rest[netloc_end..]);
         }
-    } else if !url.starts_with("unix://") {
-        bail!("--node {arg}: the URL must start with http:// or unix://");
+    } else if !url.starts_with("unix://") && !url.starts_with("https://") {
+        bail!("--node {arg}: the URL must start with http://, https:// or unix://");
     }
     Ok(spec)
 }
@@ -181,7 +175,7 @@ mod tests {
         let s = parse_node("db=unix:///run/steward.sock").unwrap();
         assert_eq!(s.serverurl, "unix:///run/steward.sock");
         assert!(s.username.is_none());
-        for bad in ["web2", "=http://x", "a b=http://x", "x=https://x"] {
+        for bad in ["web2", "=http://x", "a b=http://x"] {
             assert!(parse_node(bad).is_err(), "{bad}");
         }
     }

@@ -319,6 +319,26 @@ fn the_configs_nodes_are_shown_beside_the_local_daemon() {
 }
 
 #[test]
+fn an_https_node_is_shown_through_its_ca() {
+    let b = Daemon::start_steward(Conf::new(
+        "[inet_http_server]\nport=127.0.0.1:{port}\n\n[program:other]\ncommand=sleep 1000\n",
+    ));
+    let (_proxy, tls_port) = tls_in_front_of(&b.conf.dir, b.conf.port);
+    let a = Daemon::start_steward(Conf::new(&format!(
+        "{PROGRAMS}\n[node:secure]\nserverurl=https://localhost:{tls_port}\nca={}\n",
+        b.conf.dir.join("ca.pem").display()
+    )));
+    let conf = a.conf.path.display().to_string();
+    let t = Tmux::start(a.dir(), &["-c", &conf], &[]);
+    let s = t.wait_for("the https node's rows", |s| {
+        Tmux::row(s, "other").is_some_and(|r| r.contains("secure") && r.contains("RUNNING"))
+    });
+    assert!(s.contains("NODE"), "{s}");
+    t.keys(&["q"]);
+    t.assert_restored("0");
+}
+
+#[test]
 fn polls_a_real_supervisord() {
     let d = Daemon::start_supervisord(Conf::new(PROGRAMS));
     d.wait_state("worker", "RUNNING", WAIT);

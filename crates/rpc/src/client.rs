@@ -154,6 +154,20 @@ impl Target {
     }
 }
 
+/// A connected byte stream to a [`Target`], whatever its transport.
+pub trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
+/// Connects to `target` (TCP, TLS over TCP, or a UNIX socket) for a client that speaks
+/// HTTP itself (`steward top`'s JSON API client).
+pub async fn connect(target: &Target) -> Result<Box<dyn Io>, ClientError> {
+    Ok(match target.connect().await? {
+        Stream::Tcp(s) => Box::new(s),
+        Stream::Tls(s) => Box::new(s),
+        Stream::Unix(s) => Box::new(s),
+    })
+}
+
 enum Stream {
     Tcp(tokio::net::TcpStream),
     Tls(Box<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>),

@@ -1321,3 +1321,101 @@ pub fn both<T: Send>(f: impl Fn(Target) -> T + Sync) -> (T, T) {
         }
     })
 }
+
+/// The TLS proxy of fixtures/tls_proxy.py, killed on drop.
+pub struct TlsProxy(std::process::Child);
+
+impl Drop for TlsProxy {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A test CA (ca.pem) and a certificate it signed for `localhost` (cert.pem, key.pem) in
+/// `dir`, and a TLS proxy on a free port in front of `target_port`.
+pub fn tls_in_front_of(dir: &std::path::Path, target_port: u16) -> (TlsProxy, u16) {
+    std::fs::write(
+        dir.join("leaf.ext"),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    let steps: [&[&str]; 3] = [
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=steward test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        ],
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "leaf.csr",
+        ],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            "leaf.ext",
+            "-out",
+            "cert.pem",
+        ],
+    ];
+    for args in steps {
+        let out = run_with_timeout(
+            std::process::Command::new("openssl")
+                .args(args)
+                .current_dir(dir),
+            secs(30.0),
+        );
+        assert_eq!(out.code, 0, "openssl {args:?}: {out}");
+    }
+    let port = free_port();
+    let child = std::process::Command::new(python())
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/tls_proxy.py"
+        ))
+        .arg(dir.join("cert.pem"))
+        .arg(dir.join("key.pem"))
+        .arg(port.to_string())
+        .arg(target_port.to_string())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let proxy = TlsProxy(child);
+    assert!(
+        wait_until(secs(10.0), || std::net::TcpStream::connect((
+            "127.0.0.1",
+            port
+        ))
+        .is_ok()),
+        "the TLS proxy did not listen"
+    );
+    (proxy, port)
+}

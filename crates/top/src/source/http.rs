@@ -27,11 +27,7 @@ pub struct Endpoint {
     basic: Option<String>,
 }
 
-#[derive(Debug, Clone)]
-enum Target {
-    Tcp { host: String, port: u16 },
-    Unix(PathBuf),
-}
+use steward_rpc::client::Target;
 
 impl Endpoint {
     /// `unix:///path` or `http://host[:port]`; anything else is refused.
@@ -40,16 +36,10 @@ impl Endpoint {
         username: Option<&str>,
         password: Option<&str>,
         token: Option<&str>,
+        ca: Option<PathBuf>,
     ) -> Result<Endpoint, SourceError> {
-        let target = match steward_rpc::client::Target::parse(serverurl) {
-            Ok(steward_rpc::client::Target::Unix(p)) => Target::Unix(p),
-            Ok(steward_rpc::client::Target::Tcp { host, port }) => Target::Tcp { host, port },
-            // `parse` refuses https (supervisorctl does); top has no TLS of its own yet.
-            Ok(steward_rpc::client::Target::Tls { .. }) => {
-                return Err(SourceError::BadUrl(format!(
-                    "{serverurl}: steward top speaks http:// and unix:// only"
-                )))
-            }
+        let target = match Target::parse_with_tls(serverurl) {
+            Ok(t) => t.with_ca(ca),
             Err(e) => return Err(SourceError::BadUrl(e.to_string())),
         };
         let basic = username.map(|u| {
@@ -74,7 +64,7 @@ impl Endpoint {
     pub fn is_local(&self) -> bool {
         match &self.target {
             Target::Unix(_) => true,
-            Target::Tcp { host, .. } => {
+            Target::Tcp { host, .. } | Target::Tls { host, .. } => {
                 host == "localhost" || host.starts_with("127.") || host == "::1"
             }
         }
@@ -91,7 +81,9 @@ impl Endpoint {
 
     fn host_header(&self) -> String {
         match &self.target {
-            Target::Tcp { host, port } => format!("{host}:{port}"),
+            Target::Tcp { host, port } | Target::Tls { host, port, .. } => {
+                format!("{host}:{port}")
+            }
             Target::Unix(_) => "localhost".into(),
         }
     }
@@ -115,21 +107,21 @@ impl Endpoint {
                 sender
             }};
         }
-        let mut sender = match &self.target {
-            Target::Tcp { host, port } => {
-                let s = tokio::net::TcpStream::connect((host.as_str(), *port))
-                    .await
-                    .map_err(SourceError::Connect)?;
-                let _ = s.set_nodelay(true);
-                handshake!(s)
-            }
-            Target::Unix(p) => {
-                let s = tokio::net::UnixStream::connect(p)
-                    .await
-                    .map_err(SourceError::Connect)?;
-                handshake!(s)
-            }
-        };
+        let stream = steward_rpc::client::connect(&self.target)
+            .await
+            .map_err(|e| {
+                SourceError::Connect(match e {
+                    steward_rpc::client::ClientError::Io(io) => io,
+                    steward_rpc::client::ClientError::ConnRefused => {
+                        std::io::ErrorKind::ConnectionRefused.into()
+                    }
+                    steward_rpc::client::ClientError::NoSuchFile => {
+                        std::io::ErrorKind::NotFound.into()
+                    }
+                    other => std::io::Error::other(other.to_string()),
+                })
+            })?;
+        let mut sender = handshake!(stream);
         let mut req = Request::builder()
             .method(method)
             .uri(path)
@@ -337,13 +329,20 @@ mod tests {
 
     #[test]
     fn credentials_decide_where_actions_go() {
-        let sock = Endpoint::new("unix:///tmp/x.sock", None, None, None).unwrap();
+        let sock = Endpoint::new("unix:///tmp/x.sock", None, None, None, None).unwrap();
         assert!(sock.api_may_act() && sock.is_local());
-        let basic = Endpoint::new("http://10.0.0.5:9001", Some("u"), Some("p"), None).unwrap();
+        let basic =
+            Endpoint::new("http://10.0.0.5:9001", Some("u"), Some("p"), None, None).unwrap();
         assert!(!basic.api_may_act() && !basic.is_local());
-        let token =
-            Endpoint::new("http://127.0.0.1:9001", Some("u"), Some("p"), Some("t")).unwrap();
+        let token = Endpoint::new(
+            "http://127.0.0.1:9001",
+            Some("u"),
+            Some("p"),
+            Some("t"),
+            None,
+        )
+        .unwrap();
         assert!(token.api_may_act() && token.is_local());
-        assert!(Endpoint::new("ftp://x", None, None, None).is_err());
+        assert!(Endpoint::new("ftp://x", None, None, None, None).is_err());
     }
 }

@@ -37,6 +37,8 @@ pub struct SourceSpec {
     pub password: Option<String>,
     /// A bearer token for the API (read from `--token-file`).
     pub token: Option<String>,
+    /// For `https://`: the CA file to trust instead of the system's roots.
+    pub ca: Option<std::path::PathBuf>,
 }
 
 impl SourceSpec {
@@ -47,6 +49,7 @@ impl SourceSpec {
             username: None,
             password: None,
             token: None,
+            ca: None,
         }
     }
 }
@@ -219,6 +222,7 @@ async fn run_source(
         spec.username.as_deref(),
         spec.password.as_deref(),
         spec.token.as_deref(),
+        spec.ca.clone(),
     ) {
         Ok(e) => e,
         Err(e) => {
