@@ -31,7 +31,7 @@ startsecs=0
 [program:quick]
 command=sh -c 'echo out-line; echo err-line >&2; exit 3'
 autostart=false
-startsecs=1
+startsecs=5
 startretries=0
 [program:missing]
 command=/nonexistent/steward-test-cmd
