@@ -101,6 +101,7 @@ fuzz_target!(|data: &[u8]| {
             listener: Listener::TcpPublic,
             peer: Some("192.0.2.1:4000".into()),
             basic: None,
+            base_path: None,
         })
         .body(Body::from(body.to_vec()))
     else {
