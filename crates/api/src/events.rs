@@ -115,7 +115,10 @@ impl EventLog {
 
     /// Feeds the log from the engine's bus until the engine goes away.
     pub fn follow(&self, engine: &EngineHandle) -> tokio::task::JoinHandle<()> {
-        let mut rx = engine.subscribe_events();
+        self.follow_bus(engine.subscribe_events())
+    }
+
+    fn follow_bus(&self, mut rx: broadcast::Receiver<Arc<Event>>) -> tokio::task::JoinHandle<()> {
         let log = self.clone();
         tokio::spawn(async move {
             loop {
@@ -148,6 +151,10 @@ impl EventLog {
                     }
                     Err(broadcast::error::RecvError::Lagged(n)) => {
                         log.ring.lock().unwrap().lagged += n;
+                        // A burst (1,000 programs starting) outran the engine's bus: tell
+                        // every client that it missed changes, so it re-reads the state
+                        // instead of showing stale rows.
+                        log.push("resync", serde_json::json!({ "missed": n }));
                     }
                     Err(broadcast::error::RecvError::Closed) => break,
                 }
@@ -319,6 +326,30 @@ fn describe(event: &Event) -> Option<(&'static str, Value)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lagging_bus_becomes_a_resync_event() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let (tx, rx) = broadcast::channel(4);
+            // Ten events before the log's task first runs: six are lost.
+            for i in 0..10 {
+                tx.send(Arc::new(Event::GroupAdded(format!("g{i}").into())))
+                    .expect("send");
+            }
+            let log = EventLog::new();
+            let task = log.follow_bus(rx);
+            drop(tx);
+            task.await.expect("task");
+            let kinds: Vec<&str> = log.since(0).iter().map(|e| e.kind).collect();
+            assert_eq!(kinds[0], "resync", "{kinds:?}");
+            assert_eq!(log.lagged(), 6);
+            assert_eq!(kinds.len(), 5, "{kinds:?}");
+        });
+    }
 
     #[test]
     fn ring_keeps_the_newest_and_resumes_after_an_id() {

@@ -214,7 +214,7 @@ fn base_document() -> Value {
                 "responses": errors(json!({"200": ok(json!({"type": "object", "properties": {"runs": {"type": "array"}}}))}), &["401", "403", "404"])}},
             "/api/v1/events": {"get": {"summary": "Live state changes (SSE); Last-Event-ID resumes", "parameters": [
                     {"name": "Last-Event-ID", "in": "header", "required": false, "schema": {"type": "string"}}
-                ], "responses": errors(json!({"200": sse("process_state, daemon, group_added, group_removed, reload events")}), &auth)}},
+                ], "responses": errors(json!({"200": sse("process_state, process_health, daemon, group_added, group_removed, reload, cron_*, resync events")}), &auth)}},
             "/api/v1/audit": {"get": {"summary": "Who did what, newest first (admin)", "parameters": [
                     query_param("limit", json!({"type": "integer", "minimum": 1, "maximum": 10000}), "default 100")
                 ], "responses": errors(json!({"200": ok(json!({"type": "object", "properties": {"records": {"type": "array"}}}))}), &["400", "401", "403"])}},

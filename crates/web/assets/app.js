@@ -77,10 +77,10 @@
   // it, so the row always ends on the latest state (a restart is 3 events in a few ms).
   const inflight = new Set(), again = new Set();
   function refreshRow(name) {
-    if (!table) return;
-    if (inflight.has(name)) { again.add(name); return; }
+    if (!table) return Promise.resolve();
+    if (inflight.has(name)) { again.add(name); return Promise.resolve(); }
     inflight.add(name);
-    fetch("partial/row?name=" + enc(name), { credentials: "same-origin" })
+    return fetch("partial/row?name=" + enc(name), { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (html) {
         const row = findRow(name);
@@ -157,6 +157,17 @@
       try { d = JSON.parse(m.data); } catch (e) { return; }
       if (table) refreshRow(d.name);
       else if (logEl && d.name === logEl.dataset.name) refreshDetails();
+    });
+    // The server missed engine events in a burst: re-read every row, four at a time.
+    es.addEventListener("resync", function () {
+      if (!table) { refreshDetails(); return; }
+      const names = Array.from(table.querySelectorAll("tr[data-name]")).map(function (r) { return r.dataset.name; });
+      let next = 0;
+      function worker() {
+        if (next >= names.length) return Promise.resolve();
+        return refreshRow(names[next++]).then(worker);
+      }
+      for (let i = 0; i < 4; i++) worker();
     });
     ["group_added", "group_removed", "reload"].forEach(function (k) {
       es.addEventListener(k, function () {
