@@ -191,7 +191,7 @@ impl PumpState {
                 match log.lock().expect("log lock").splice_from(raw, SPLICE_SIZE) {
                     Ok(0) => return Turn::Closed,
                     Ok(n) => {
-                        if n >= DEFAULT_PIPE_SIZE && !self.tried_enlarging {
+                        if n >= FULL_PIPE && !self.tried_enlarging {
                             self.tried_enlarging = true;
                             self.enlarged = enlarge_pipe(raw);
                         }
@@ -237,7 +237,7 @@ impl PumpState {
                 }
             }
             let n = n as usize;
-            if n >= DEFAULT_PIPE_SIZE && !self.tried_enlarging {
+            if n >= FULL_PIPE && !self.tried_enlarging {
                 self.tried_enlarging = true;
                 self.enlarged = enlarge_pipe(raw);
             }
@@ -626,6 +626,10 @@ fn set_nonblocking(fd: RawFd) -> io::Result<()> {
 
 /// The kernel's default pipe capacity.
 const DEFAULT_PIPE_SIZE: usize = 64 * 1024;
+/// A read this large found the pipe full: the kernel packs small writes into whole pages
+/// only while they fit, so a pipe full of 56-byte lines holds 16 × 4,088 bytes, never the
+/// 65,536 of its capacity.
+const FULL_PIPE: usize = DEFAULT_PIPE_SIZE - DEFAULT_PIPE_SIZE / 16;
 /// Capacity given to the pipe of a child that keeps it full.
 const BUSY_PIPE_SIZE: libc::c_int = 1024 * 1024;
 /// At most this many pipes are enlarged: pipe buffers count against the user's
