@@ -360,13 +360,44 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .with_state(state)
 }
 
-/// The daemon's audit log (`<state_dir>/audit.jsonl`) as the API's sink. Appends run on a
-/// blocking thread (each is an fsync) so a slow disk never holds up a reply.
-pub struct FileAudit(pub Arc<steward_auth::AuditLog>);
+/// The daemon's audit log (`<state_dir>/audit.jsonl`) as the API's sink. Appends (each an
+/// fsync) go to one long-lived writer thread, so a slow disk never holds up a reply and
+/// records land in the order the actions happened. The thread is started on the first
+/// record, not per record: at a `pids.max` or `RLIMIT_NPROC` limit a new thread cannot be
+/// created, and a thread pool that needs one (tokio's `spawn_blocking`) panics. When the
+/// writer cannot be started the record is written inline, and starting it is tried again
+/// on the next record.
+pub struct FileAudit {
+    log: Arc<steward_auth::AuditLog>,
+    writer: std::sync::Mutex<Option<std::sync::mpsc::Sender<steward_auth::AuditEntry>>>,
+}
+
+impl FileAudit {
+    pub fn new(log: Arc<steward_auth::AuditLog>) -> FileAudit {
+        FileAudit {
+            log,
+            writer: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn start_writer(&self) -> Option<std::sync::mpsc::Sender<steward_auth::AuditEntry>> {
+        let (tx, rx) = std::sync::mpsc::channel::<steward_auth::AuditEntry>();
+        let log = self.log.clone();
+        std::thread::Builder::new()
+            .name("audit".into())
+            .stack_size(64 * 1024)
+            .spawn(move || {
+                for entry in rx {
+                    let _ = log.append(entry);
+                }
+            })
+            .ok()
+            .map(|_| tx)
+    }
+}
 
 impl AuditSink for FileAudit {
     fn record(&self, actor: &str, source: &str, action: &str, target: &str, result: &str) {
-        let log = self.0.clone();
         let entry = steward_auth::AuditEntry {
             actor: actor.to_string(),
             source: source.to_string(),
@@ -374,19 +405,28 @@ impl AuditSink for FileAudit {
             target: target.to_string(),
             result: result.to_string(),
         };
-        let write = move || {
-            let _ = log.append(entry);
+        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if writer.is_none() {
+            *writer = self.start_writer();
+        }
+        let unsent = match writer.as_ref() {
+            Some(tx) => match tx.send(entry) {
+                Ok(()) => None,
+                Err(std::sync::mpsc::SendError(entry)) => {
+                    *writer = None;
+                    Some(entry)
+                }
+            },
+            None => Some(entry),
         };
-        match tokio::runtime::Handle::try_current() {
-            Ok(rt) => {
-                rt.spawn_blocking(write);
-            }
-            Err(_) => write(),
+        drop(writer);
+        if let Some(entry) = unsent {
+            let _ = self.log.append(entry);
         }
     }
 
     fn recent(&self, limit: usize) -> Vec<Value> {
-        self.0
+        self.log
             .recent(limit, None)
             .unwrap_or_default()
             .into_iter()

@@ -288,7 +288,7 @@ fn api_credentials(
     let audit_path = steward_auth::audit_file_for(&cfg.steward, &state_dir);
     let audit: Option<Arc<dyn steward_api::AuditSink>> =
         match steward_auth::AuditLog::open(&audit_path, steward_auth::audit::DEFAULT_MAX_RECORDS) {
-            Ok(a) => Some(Arc::new(steward_api::FileAudit(Arc::new(a)))),
+            Ok(a) => Some(Arc::new(steward_api::FileAudit::new(Arc::new(a)))),
             Err(e) => {
                 log.log(
                     LogLevel::Warn,

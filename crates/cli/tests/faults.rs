@@ -1,6 +1,7 @@
 //! Issue 20, "Faults survived, nothing lost", against the real binary: a full log
 //! partition (a 2 MiB tmpfs the test mounts), descriptor exhaustion (a low `minfds` under
-//! a low RLIMIT_NOFILE) and failed writes of the files Steward generates.
+//! a low RLIMIT_NOFILE), fork failure (a pids cgroup at its `pids.max`) and failed writes
+//! of the files Steward generates.
 //!
 //! Tests that need root (mount, prlimit above the hard limit) print a NOTE and pass when
 //! they cannot set their scene up; every measurement is printed (`--nocapture`).
@@ -234,6 +235,133 @@ fn descriptor_exhaustion_gives_spawn_errors_backoff_fatal_and_the_daemon_keeps_s
         out.stdout.contains("FATAL") && out.stdout.contains("RUNNING"),
         "{out}"
     );
+}
+
+/// A pids cgroup (v2 `pids.max` where the unified hierarchy is mounted, else the v1 `pids`
+/// controller) created for one test, removed when dropped: its tasks move back to the root.
+struct PidsCgroup {
+    dir: PathBuf,
+    root: PathBuf,
+}
+
+impl PidsCgroup {
+    fn create(name: &str) -> Option<PidsCgroup> {
+        let candidates = [
+            PathBuf::from("/sys/fs/cgroup/pids"),
+            PathBuf::from("/sys/fs/cgroup/unified"),
+            PathBuf::from("/sys/fs/cgroup"),
+        ];
+        for root in candidates {
+            let dir = root.join(name);
+            if fs::create_dir(&dir).is_ok() {
+                if dir.join("pids.max").exists() {
+                    return Some(PidsCgroup { dir, root });
+                }
+                let _ = fs::remove_dir(&dir);
+            }
+        }
+        None
+    }
+
+    fn set_max(&self, max: &str) {
+        fs::write(self.dir.join("pids.max"), max).unwrap();
+    }
+
+    fn current(&self) -> usize {
+        fs::read_to_string(self.dir.join("pids.current"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    }
+}
+
+impl Drop for PidsCgroup {
+    fn drop(&mut self) {
+        let _ = fs::write(self.dir.join("pids.max"), "max");
+        if let Ok(procs) = fs::read_to_string(self.dir.join("cgroup.procs")) {
+            for pid in procs.split_whitespace() {
+                let _ = fs::write(self.root.join("cgroup.procs"), pid);
+            }
+        }
+        let _ = fs::remove_dir(&self.dir);
+    }
+}
+
+/// Fork failure: the daemon runs in a pids cgroup whose `pids.max` is lowered to what it
+/// already holds once three programs run. A start then fails in clone(2) with EAGAIN:
+/// supervisord's spawnerr ("Too many processes in process table"), BACKOFF, then FATAL
+/// after startretries, a SPAWN_ERROR fault for the caller; meanwhile the daemon answers
+/// RPC, reads logs and serves supervisorctl. With the limit lifted the same program starts.
+#[test]
+fn fork_failure_under_a_pids_limit_backs_off_to_fatal_and_the_daemon_keeps_serving() {
+    let Some(cg) = PidsCgroup::create(&format!("steward-test-{}", std::process::id())) else {
+        eprintln!("NOTE: skipped: no writable pids cgroup (needs root and a pids controller)");
+        return;
+    };
+    let mut programs = String::new();
+    for i in 0..3 {
+        programs.push_str(&format!(
+            "[program:up{i}]\ncommand=sh -c 'echo up{i} ready; exec sleep 1000'\nstartsecs=0\n"
+        ));
+    }
+    programs.push_str(
+        "[program:late]\ncommand=sleep 1000\nstartsecs=0\nstartretries=2\nautostart=false\n",
+    );
+    let conf = Conf::new(&programs);
+    let procs = cg.dir.join("cgroup.procs");
+    let join = format!("echo $$ > {} && exec \"$@\"", procs.display());
+    let d = Daemon::start_wrapped(target(), conf, &["sh", "-c", &join, "sh"]);
+    for i in 0..3 {
+        d.wait_state(&format!("up{i}"), "RUNNING", secs(10.0));
+    }
+    let held = cg.current();
+    cg.set_max(&held.to_string());
+    println!(
+        "MEASURED pids: pids.max lowered to the {held} tasks the daemon and its children hold"
+    );
+
+    let fault = d
+        .rpc("supervisor.startProcess", vec![Value::from("late")])
+        .expect_err("a start that cannot fork fails");
+    println!("MEASURED pids: startProcess → {fault:?}");
+    assert_eq!(fault.code, 50, "SPAWN_ERROR: {fault:?}");
+    // Two more tries after 1 s and 2 s of backoff, then FATAL.
+    d.wait_state("late", "FATAL", secs(15.0));
+    let info = d.info("late");
+    assert_eq!(
+        info["spawnerr"], "Too many processes in process table to spawn 'late'",
+        "{info}"
+    );
+    let log = d.mainlog();
+    assert!(
+        log.contains("spawnerr: Too many processes in process table to spawn 'late'"),
+        "{log}"
+    );
+    assert!(
+        log.contains("gave up: late entered FATAL state, too many start retries too quickly"),
+        "{log}"
+    );
+    // Still serving while at the limit: state, a log read, the real supervisorctl.
+    assert_eq!(
+        d.call("supervisor.getState", vec![])["statename"],
+        "RUNNING"
+    );
+    let tail = d.call(
+        "supervisor.readProcessStdoutLog",
+        vec![Value::from("up0"), Value::from(0), Value::from(0)],
+    );
+    assert!(tail.as_str().unwrap().contains("up0 ready"), "{tail}");
+    let out = d.ctl(&["status"]);
+    assert!(
+        out.stdout.contains("late") && out.stdout.contains("FATAL"),
+        "{out}"
+    );
+    assert_eq!(cg.current(), held, "no task was added or lost at the limit");
+
+    cg.set_max("max");
+    d.call("supervisor.startProcess", vec![Value::from("late")]);
+    assert_eq!(d.state("late"), "RUNNING");
 }
 
 /// `steward worker add` (config generation through `steward_ops::atomic`) when the new

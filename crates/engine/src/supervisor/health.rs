@@ -443,10 +443,16 @@ impl Engine {
             .map_err(|e| format!("cannot run {program}: {e}"))?;
         let pid = child.id() as i32;
         if let (Some(data), Some(mut pipe)) = (stdin, child.stdin.take()) {
-            std::thread::spawn(move || {
-                use std::io::Write;
-                let _ = pipe.write_all(&data);
-            });
+            // A check that reads a large stdin must not block the loop on the pipe. When no
+            // thread can be started (a pids limit), the pipe closes unwritten: the check
+            // sees an empty stdin and reports what it makes of that.
+            let _ = std::thread::Builder::new()
+                .name("steward-check-stdin".into())
+                .stack_size(64 * 1024)
+                .spawn(move || {
+                    use std::io::Write;
+                    let _ = pipe.write_all(&data);
+                });
         }
         // The loop reaps it (waitpid(-1)); std's handle must never wait.
         drop(child);
