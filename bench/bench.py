@@ -1549,6 +1549,8 @@ class Bench:
                 if out.returncode != 0:
                     raise RuntimeError("bench/dashboard.mjs failed:\n%s%s" % (
                         out.stdout[-3000:], out.stderr[-3000:]))
+                # The script's progress lines (and, with TRACE=DIR, its trace summaries).
+                sys.stderr.write(out.stderr)
                 got = json.loads(out.stdout.strip().splitlines()[-1])
                 for key, label, unit, better in (
                     ("interactive_ms", "dashboard: navigation→interactive, N=%d" % total, "ms",

@@ -14,6 +14,9 @@
 //   flood_*           the details page of `flood` for FLOOD_SECS: tasks over 50 ms
 //                     (PerformanceObserver 'longtask'), the longest, lines drawn per second,
 //                     lines kept in the page
+// With TRACE=DIR it also records a Chromium performance trace of the filter phase and of
+// the flood phase (DIR/filter.json, DIR/flood.json) and prints, for each, where the
+// renderer's main thread spent the tasks over 50 ms (style, layout, script, paint, …).
 import { createRequire } from "node:module";
 import path from "node:path";
 import zlib from "node:zlib";
@@ -44,6 +47,40 @@ const OBSERVE = () => {
   new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__long.push([e.startTime, e.duration]); })
     .observe({ type: "longtask", buffered: true });
 };
+
+const TRACE = process.env.TRACE;
+const TRACE_CATEGORIES = ["devtools.timeline", "disabled-by-default-devtools.timeline", "v8.execute", "v8", "disabled-by-default-v8.gc", "blink.user_timing"];
+
+// The main-thread tasks over 50 ms in a trace, and what the time inside them went to:
+// top-level work items (direct children of the task) summed by name.
+function traceSummary(buf) {
+  const events = JSON.parse(buf.toString()).traceEvents || buf.traceEvents;
+  const mainTid = (() => {
+    const named = events.filter((e) => e.name === "thread_name" && e.args && e.args.name === "CrRendererMain");
+    return new Set(named.map((e) => e.pid + ":" + e.tid));
+  })();
+  const onMain = events.filter((e) => e.ph === "X" && mainTid.has(e.pid + ":" + e.tid));
+  const tasks = onMain.filter((e) => e.name === "RunTask" && e.dur > 50000);
+  const byName = {};
+  for (const t of tasks) {
+    const inside = onMain.filter((e) => e !== t && e.ts >= t.ts && e.ts + e.dur <= t.ts + t.dur && e.tid === t.tid && e.pid === t.pid);
+    // Keep only the outermost items (not contained in another item inside this task).
+    inside.sort((a, b) => a.ts - b.ts || b.dur - a.dur);
+    let end = -1;
+    for (const e of inside) {
+      if (e.ts < end) continue;
+      end = e.ts + e.dur;
+      byName[e.name] = (byName[e.name] || 0) + e.dur / 1000;
+    }
+  }
+  const top = Object.entries(byName).sort((a, b) => b[1] - a[1]).slice(0, 8).map(([n, ms]) => `${n} ${ms.toFixed(0)} ms`);
+  return `${tasks.length} tasks > 50 ms, ${tasks.reduce((n, t) => n + t.dur / 1000, 0).toFixed(0)} ms in all, longest ${tasks.length ? (Math.max(...tasks.map((t) => t.dur)) / 1000).toFixed(0) : 0} ms; inside them: ${top.join(", ")}`;
+}
+async function traced(page, name, fn) {
+  if (!TRACE) return fn();
+  await browser.startTracing(page, { path: path.join(TRACE, name + ".json"), categories: TRACE_CATEGORIES });
+  try { return await fn(); } finally { log(`trace ${name}: ${traceSummary(await browser.stopTracing())}`); }
+}
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM,
@@ -93,8 +130,10 @@ try {
   });
   await page.focus("#filter");
   const query = "g01_0";
-  for (const ch of query) { await page.keyboard.press(ch); await page.waitForTimeout(150); }
-  for (let i = 0; i < query.length; i++) { await page.keyboard.press("Backspace"); await page.waitForTimeout(150); }
+  await traced(page, "filter", async () => {
+    for (const ch of query) { await page.keyboard.press(ch); await page.waitForTimeout(150); }
+    for (let i = 0; i < query.length; i++) { await page.keyboard.press("Backspace"); await page.waitForTimeout(150); }
+  });
   const filt = await page.evaluate(() => window.__filter);
   if (filt.length !== 2 * query.length) throw new Error(`filter: ${filt.length} timings for ${2 * query.length} keys`);
   out.filter_p50_ms = median(filt);
@@ -135,12 +174,13 @@ try {
   await page.goto(BASE + "process?name=flood", { waitUntil: "load" });
   await page.waitForSelector("#log div");
   await page.waitForTimeout(1000);
-  const start = await page.evaluate(() => ({ t: performance.now(), last: document.getElementById("log").lastChild.textContent }));
-  await page.waitForTimeout(FLOOD_SECS * 1000);
+  // The log is chunks of lines: the newest line is the last chunk's last child.
+  const start = await page.evaluate(() => ({ t: performance.now(), last: document.getElementById("log").lastElementChild.lastElementChild.textContent }));
+  await traced(page, "flood", () => page.waitForTimeout(FLOOD_SECS * 1000));
   const end = await page.evaluate((t0) => ({
     t: performance.now(),
-    last: document.getElementById("log").lastChild.textContent,
-    lines: document.getElementById("log").childNodes.length,
+    last: document.getElementById("log").lastElementChild.lastElementChild.textContent,
+    lines: document.querySelectorAll("#log > div > div").length,
     long: window.__long.filter(([s]) => s >= t0).map(([, d]) => d),
   }), start.t);
   const num = (s) => Number((/line (\d+)/.exec(s) || [0, NaN])[1]);

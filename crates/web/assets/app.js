@@ -29,20 +29,27 @@
   // Each row's text is read once (a refreshed row is a new element), and only rows whose
   // visibility changes are touched: with 1,000 rows a keystroke must not restyle them all.
   const rowText = new WeakMap();
+  // The list is blocks (div.block, one table each) of group sections (tbody); a section
+  // or block with no row left to show is hidden whole.
   function applyFilter() {
     if (!table || !filter) return;
     const q = filter.value.trim().toLowerCase();
-    table.querySelectorAll("tbody").forEach(function (tb) {
-      let shown = 0;
-      tb.querySelectorAll("tr[data-name]").forEach(function (tr) {
-        let text = rowText.get(tr);
-        if (text === undefined) { text = tr.textContent.toLowerCase(); rowText.set(tr, text); }
-        const hit = !q || text.indexOf(q) >= 0;
-        if (tr.hidden === hit) tr.hidden = !hit;
-        if (hit) shown++;
+    table.querySelectorAll(".block").forEach(function (block) {
+      let inBlock = 0;
+      block.querySelectorAll("tbody").forEach(function (tb) {
+        let shown = 0;
+        tb.querySelectorAll("tr[data-name]").forEach(function (tr) {
+          let text = rowText.get(tr);
+          if (text === undefined) { text = tr.textContent.toLowerCase(); rowText.set(tr, text); }
+          const hit = !q || text.indexOf(q) >= 0;
+          if (tr.hidden === hit) tr.hidden = !hit;
+          if (hit) shown++;
+        });
+        const head = tb.querySelector("tr.group");
+        if (head && head.hidden !== (shown === 0)) head.hidden = shown === 0;
+        inBlock += shown;
       });
-      const head = tb.querySelector("tr.group");
-      if (head && head.hidden !== (shown === 0)) head.hidden = shown === 0;
+      if (block.hidden !== (inBlock === 0)) block.hidden = inBlock === 0;
     });
   }
   function totals() {
@@ -59,11 +66,18 @@
       const dd = document.querySelector('[data-total="' + k + '"]');
       if (dd) dd.textContent = String(n[k]);
     });
+    // A group longer than a block spans several sections; its count sits in the first.
+    const per = new Map();
+    rows.forEach(function (tr) {
+      const g = per.get(tr.dataset.group) || { all: 0, up: 0 };
+      g.all++;
+      if (tr.dataset.state === "RUNNING") g.up++;
+      per.set(tr.dataset.group, g);
+    });
     table.querySelectorAll("tbody").forEach(function (tb) {
       const c = tb.querySelector(".gcount");
-      const all = tb.querySelectorAll("tr[data-name]");
-      const up = tb.querySelectorAll('tr[data-state="RUNNING"]');
-      if (c) c.textContent = up.length + " of " + all.length + " running";
+      const g = per.get(tb.dataset.group);
+      if (c && g) c.textContent = g.up + " of " + g.all + " running";
     });
   }
   function findRow(name) {
@@ -180,6 +194,11 @@
   const RING = 5000;
   function ansiLine(text) {
     const line = document.createElement("div");
+    if (text.indexOf("\x1b") < 0) {
+      // Most lines have no escape sequence: one text node, control bytes made visible.
+      line.textContent = text ? text.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "\ufffd") : "\u00a0";
+      return line;
+    }
     let cls = [];
     const re = /\x1b\[([0-9;]*)([A-Za-z])/g;
     let last = 0, m;
@@ -225,12 +244,33 @@
     const sw = document.getElementById("switch");
     const dl = document.getElementById("download");
     function atBottom() { return logEl.scrollHeight - logEl.scrollTop - logEl.clientHeight < 40; }
+    // Lines live in chunks of CHUNK: only chunks skip layout and paint out of view
+    // (content-visibility), so the browser tracks 50 boxes rather than 5,000, and the ring
+    // drops the oldest chunk whole once more than RING lines are kept.
+    const CHUNK = 100;
+    let kept = 0;
     function append(textLines) {
       const stick = atBottom();
-      const frag = document.createDocumentFragment();
-      textLines.forEach(function (l) { frag.appendChild(ansiLine(l)); });
-      logEl.appendChild(frag);
-      while (logEl.childNodes.length > RING) logEl.removeChild(logEl.firstChild);
+      let chunk = logEl.lastElementChild;
+      let i = 0;
+      while (i < textLines.length) {
+        if (!chunk || chunk.childElementCount >= CHUNK) {
+          chunk = document.createElement("div");
+          chunk.className = "chunk";
+          logEl.appendChild(chunk);
+        }
+        const frag = document.createDocumentFragment();
+        const room = Math.min(textLines.length - i, CHUNK - chunk.childElementCount);
+        for (let k = 0; k < room; k++) frag.appendChild(ansiLine(textLines[i + k]));
+        chunk.appendChild(frag);
+        i += room;
+        kept += room;
+      }
+      while (logEl.firstElementChild && kept - logEl.firstElementChild.childElementCount >= RING) {
+        kept -= logEl.firstElementChild.childElementCount;
+        logEl.removeChild(logEl.firstElementChild);
+      }
+      logEl.dataset.lines = String(kept);
       if (stick) logEl.scrollTop = logEl.scrollHeight;
     }
     // New lines arrive in bursts; draw at most PER_FRAME of them a frame (the rest wait for
@@ -257,6 +297,7 @@
       const n = lines ? lines.value : "200";
       return api("GET", "api/v1/processes/" + enc(name) + "/log?lines=" + enc(n) + "&stream=" + stream).then(function (r) {
         logEl.replaceChildren();
+        kept = 0;
         if (!r.ok) { logEl.textContent = (r.json.error || {}).message || "no log"; return; }
         append(r.json.lines || []);
         logEl.scrollTop = logEl.scrollHeight;
