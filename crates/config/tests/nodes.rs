@@ -1,47 +1,9 @@
 //! `[node:NAME]` sections and `[steward] node`, loaded from files in temp dirs.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Duration;
-use steward_config::*;
 
-fn load_text(text: &str) -> (tempfile::TempDir, PathBuf, Result<Config, ConfigErrors>) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("steward.conf");
-    std::fs::write(dir.path().join("web2.token"), "stw_abc\n").unwrap();
-    std::fs::write(dir.path().join("empty.token"), "\n").unwrap();
-    let text = text.replace("@DIR@", &dir.path().display().to_string());
-    std::fs::write(&path, text).unwrap();
-    let opts = LoadOptions {
-        env: BTreeMap::from([("HOME".to_string(), "/home/tester".to_string())]),
-        host_node_name: "testhost".into(),
-        check_system: false,
-    };
-    let result = load(&path, &opts);
-    (dir, path, result)
-}
-
-fn ok(text: &str) -> Config {
-    match load_text(text).2 {
-        Ok(c) => c,
-        Err(e) => panic!("unexpected errors:\n{e}"),
-    }
-}
-
-/// The messages, each as `line: [section] key = value: reason`.
-fn errors(text: &str) -> Vec<String> {
-    let (_d, path, result) = load_text(text);
-    let errs = result.expect_err("expected errors").0;
-    errs.iter()
-        .map(|d| {
-            assert_eq!(d.location.file, path);
-            d.to_string()
-                .strip_prefix(&format!("{}:", path.display()))
-                .unwrap()
-                .to_string()
-        })
-        .collect()
-}
+mod common;
+use common::{errors, ok};
 
 #[test]
 fn nodes_with_each_kind_of_address_and_credentials() {

@@ -67,48 +67,34 @@ events=PROCESS_STATE,TICK_60
 buffer_size=10
 ";
 
-const KEYS: &[&str] = &[
-    "command",
-    "numprocs",
-    "numprocs_start",
-    "process_name",
-    "priority",
-    "autostart",
-    "autorestart",
-    "startsecs",
-    "startretries",
-    "exitcodes",
-    "stopsignal",
-    "stopwaitsecs",
-    "stopasgroup",
-    "killasgroup",
-    "user",
-    "redirect_stderr",
-    "stdout_logfile",
-    "stdout_logfile_maxbytes",
-    "stdout_logfile_backups",
-    "stdout_capture_maxbytes",
-    "stdout_events_enabled",
-    "stderr_logfile",
-    "environment",
-    "directory",
-    "umask",
-    "serverurl",
-    "events",
-    "buffer_size",
-    "programs",
-    "logfile",
-    "logfile_maxbytes",
-    "loglevel",
-    "minfds",
-    "minprocs",
-    "nodaemon",
-    "chmod",
-    "chown",
-    "port",
-    "username",
-    "password",
-];
+/// Keys the mutations add: every key of a program section that supervisord also knows
+/// (the loader's own list, less Steward's additions), the listener's, and a few of other
+/// sections' keys put where they do not belong.
+fn keys() -> Vec<&'static str> {
+    use steward_config::sections::programs::{LISTENER_KEYS, PROGRAM_KEYS};
+    const STEWARD_ONLY: &[&str] = &["kill_orphans"];
+    let misplaced = [
+        "programs",
+        "logfile",
+        "logfile_maxbytes",
+        "loglevel",
+        "minfds",
+        "minprocs",
+        "nodaemon",
+        "chmod",
+        "chown",
+        "port",
+        "username",
+        "password",
+    ];
+    PROGRAM_KEYS
+        .iter()
+        .chain(LISTENER_KEYS)
+        .copied()
+        .filter(|k| !STEWARD_ONLY.contains(k))
+        .chain(misplaced)
+        .collect()
+}
 
 const TOKENS: &[&str] = &[
     "",
@@ -210,7 +196,7 @@ fn mutate(rng: &mut Rng, text: &str) -> String {
                 lines.remove(i);
             }
             3 => {
-                let line = format!("{}={}", rng.pick(KEYS), rng.pick(TOKENS));
+                let line = format!("{}={}", rng.pick(&keys()), rng.pick(TOKENS));
                 lines.insert(i, line);
             }
             4 => {

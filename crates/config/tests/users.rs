@@ -1,44 +1,10 @@
 //! `[user:NAME]` sections and `[steward] token_file`, loaded from files in temp dirs.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use steward_config::access::{Role, StoredPassword};
-use steward_config::*;
 
-fn load_text(text: &str) -> (tempfile::TempDir, PathBuf, Result<Config, ConfigErrors>) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("steward.conf");
-    std::fs::write(&path, text).unwrap();
-    let opts = LoadOptions {
-        env: BTreeMap::from([("HOME".to_string(), "/home/tester".to_string())]),
-        host_node_name: "testhost".into(),
-        check_system: false,
-    };
-    let result = load(&path, &opts);
-    (dir, path, result)
-}
-
-fn ok(text: &str) -> Config {
-    match load_text(text).2 {
-        Ok(c) => c,
-        Err(e) => panic!("unexpected errors:\n{e}"),
-    }
-}
-
-/// The messages, each as `line: [section] key = value: reason` (file name checked once).
-fn errors(text: &str) -> Vec<String> {
-    let (_d, path, result) = load_text(text);
-    let errs = result.expect_err("expected errors").0;
-    errs.iter()
-        .map(|d| {
-            assert_eq!(d.location.file, path);
-            d.to_string()
-                .strip_prefix(&format!("{}:", path.display()))
-                .unwrap()
-                .to_string()
-        })
-        .collect()
-}
+mod common;
+use common::{errors, ok};
 
 const PHC: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$kdq5C3Y5j6hQ2CU0x3yGNKPv4S1aKqkN3xiMHfVx3oU";
 
