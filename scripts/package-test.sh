@@ -71,7 +71,10 @@ for name in supervisord supervisorctl; do
   [ "$(readlink "/usr/lib/steward/bin/$name")" = /usr/bin/steward ] || fail "/usr/lib/steward/bin/$name is not a symlink to steward"
 done
 /usr/lib/steward/bin/supervisord --version >/dev/null
-/usr/lib/steward/bin/supervisorctl -h | grep -q "supervisorctl" || fail "supervisorctl -h does not look like supervisorctl"
+# The whole help first: `| grep -q` would hang up after the first match, and a command
+# whose reader has gone ends by SIGPIPE, which pipefail reports as a failure.
+help="$(/usr/lib/steward/bin/supervisorctl -h)"
+grep -q "supervisorctl" <<<"$help" || fail "supervisorctl -h does not look like supervisorctl"
 [ -d /var/log/steward ] || fail "/var/log/steward was not created"
 step "cargo install --path crates/cli (into a temp root, reusing the release build)"
 inst="$(mktemp -d)"

@@ -127,6 +127,14 @@ pub extern "C" fn pow(x: f64, y: f64) -> f64 {
     libm::pow(x, y)
 }
 
+/// Sets SIGPIPE's disposition (the Rust runtime starts every program with it ignored).
+fn sigpipe(action: libc::sighandler_t) {
+    // SAFETY: signal(2) with a valid signal number and SIG_DFL/SIG_IGN.
+    unsafe {
+        libc::signal(libc::SIGPIPE, action);
+    }
+}
+
 fn main() -> ExitCode {
     let mut argv: Vec<String> = std::env::args().collect();
     let prog = argv
@@ -146,6 +154,7 @@ fn main() -> ExitCode {
         };
     }
     if prog == "supervisorctl" {
+        sigpipe(libc::SIG_DFL);
         return exit(ctl::main_ctl(rest));
     }
     // `steward daemon ARGS` hands ARGS to supervisord's own parser, as clap would (a
@@ -163,10 +172,17 @@ fn main() -> ExitCode {
             Err(code) => exit(code),
         };
     }
+    // Commands that print (`ctl`, `check`, `cron next`, …) die quietly when their reader
+    // goes away (`steward ctl status | head -1`), as C tools do; the daemon keeps the
+    // runtime's SIG_IGN, since a client hanging up must never kill it.
+    sigpipe(libc::SIG_DFL);
     let cli = Cli::parse();
     match cli.command {
         Command::Daemon { args } => match daemon::parse_args("steward daemon", &args) {
-            Ok(a) => exit(daemon::run(a)),
+            Ok(a) => {
+                sigpipe(libc::SIG_IGN);
+                exit(daemon::run(a))
+            }
             Err(code) => exit(code),
         },
         Command::Ctl { args } => exit(ctl::main_ctl(args)),

@@ -340,3 +340,39 @@ fn a_client_that_half_closes_after_its_request_still_gets_the_answer() {
         assert!(text.contains("RUNNING"), "{text}");
     }
 }
+
+/// `steward ctl -h | grep -q x` and `steward check | head -1`: when the reader has gone,
+/// a printing command ends by SIGPIPE like a C tool, without a panic message. (The
+/// daemon keeps SIGPIPE ignored: hostile_clients.rs hangs up on it all the time.)
+#[test]
+fn a_command_whose_reader_has_gone_ends_quietly() {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::process::ExitStatusExt;
+    for args in [&["ctl", "-h"][..], &["--help"][..]] {
+        let mut fds = [0; 2];
+        // SAFETY: pipe(2) into a two-element array; both ends are owned below.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // SAFETY: fresh descriptors from pipe(2), each owned once.
+        let (read_end, write_end) = unsafe {
+            (
+                std::fs::File::from_raw_fd(fds[0]),
+                std::fs::File::from_raw_fd(fds[1]),
+            )
+        };
+        drop(read_end);
+        let out = std::process::Command::new(steward_bin())
+            .args(args)
+            .stdout(write_end)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(
+            out.status.signal(),
+            Some(libc::SIGPIPE),
+            "{args:?}: {:?}",
+            out.status
+        );
+    }
+}
