@@ -12,11 +12,12 @@
 //   change_*_ms       SIGKILL of a child (the daemon restarts it) → its row shows the new
 //                     pid as RUNNING, painted (CHANGES samples)
 //   flood_*           the details page of `flood` for FLOOD_SECS: tasks over 50 ms
-//                     (PerformanceObserver 'longtask'), the longest, lines drawn per second,
-//                     lines kept in the page
-// With TRACE=DIR it also records a Chromium performance trace of the filter phase and of
-// the flood phase (DIR/filter.json, DIR/flood.json) and prints, for each, where the
-// renderer's main thread spent the tasks over 50 ms (style, layout, script, paint, …).
+//                     (PerformanceObserver 'longtask', wall clock), the longest, the tasks
+//                     with over 50 ms of the main thread's CPU time and the most CPU one
+//                     took (from a trace), lines drawn per second, lines kept in the page
+// With TRACE=DIR it also records a Chromium performance trace of the filter phase
+// (DIR/filter.json) and prints where the renderer's main thread spent the tasks over 50 ms
+// (style, layout, script, paint, …); for the flood phase it prints the same summary.
 import { createRequire } from "node:module";
 import path from "node:path";
 import zlib from "node:zlib";
@@ -77,7 +78,7 @@ function traceSummary(buf) {
   return `${tasks.length} tasks > 50 ms, ${tasks.reduce((n, t) => n + t.dur / 1000, 0).toFixed(0)} ms in all, longest ${tasks.length ? (Math.max(...tasks.map((t) => t.dur)) / 1000).toFixed(0) : 0} ms; inside them: ${top.join(", ")}`;
 }
 async function traced(page, name, fn) {
-  if (!TRACE) return fn();
+  if (!TRACE || name === "flood") return fn();
   await browser.startTracing(page, { path: path.join(TRACE, name + ".json"), categories: TRACE_CATEGORIES });
   try { return await fn(); } finally { log(`trace ${name}: ${traceSummary(await browser.stopTracing())}`); }
 }
@@ -174,13 +175,30 @@ try {
   await page.goto(BASE + "process?name=flood", { waitUntil: "load" });
   await page.waitForSelector("#log div");
   await page.waitForTimeout(1000);
-  // The log is chunks of lines: the newest line is the last chunk's last child.
-  const start = await page.evaluate(() => ({ t: performance.now(), last: document.getElementById("log").lastElementChild.lastElementChild.textContent }));
+  // The log is chunks of lines (text with a newline after each): the newest line is the
+  // last chunk's last line; the page counts the lines it keeps in data-lines.
+  const start = await page.evaluate(() => ({ t: performance.now(), last: document.getElementById("log").lastElementChild.textContent.trimEnd().split("\n").pop() }));
+  // The flood phase is always traced: a task's thread CPU time (`tdur`) tells the page's
+  // own work from time the renderer spent waiting for a CPU on a shared machine, which
+  // the long-task observer counts too.
+  await browser.startTracing(page, { categories: ["devtools.timeline", "disabled-by-default-devtools.timeline"] });
   await traced(page, "flood", () => page.waitForTimeout(FLOOD_SECS * 1000));
+  {
+    const buf = await browser.stopTracing();
+    if (TRACE) {
+      (await import("node:fs")).writeFileSync(path.join(TRACE, "flood.json"), buf);
+      log(`trace flood: ${traceSummary(buf)}`);
+    }
+    const events = JSON.parse(buf.toString()).traceEvents;
+    const main = new Set(events.filter((e) => e.name === "thread_name" && e.args && e.args.name === "CrRendererMain").map((e) => e.pid + ":" + e.tid));
+    const cpu = events.filter((e) => e.ph === "X" && e.name === "RunTask" && main.has(e.pid + ":" + e.tid) && e.tdur !== undefined).map((e) => e.tdur / 1000);
+    out.flood_longtasks_cpu = cpu.filter((ms) => ms > 50).length;
+    out.flood_longest_cpu_ms = cpu.length ? Math.max(...cpu) : 0;
+  }
   const end = await page.evaluate((t0) => ({
     t: performance.now(),
-    last: document.getElementById("log").lastElementChild.lastElementChild.textContent,
-    lines: document.querySelectorAll("#log > div > div").length,
+    last: document.getElementById("log").lastElementChild.textContent.trimEnd().split("\n").pop(),
+    lines: Number(document.getElementById("log").dataset.lines),
     long: window.__long.filter(([s]) => s >= t0).map(([, d]) => d),
   }), start.t);
   const num = (s) => Number((/line (\d+)/.exec(s) || [0, NaN])[1]);
@@ -189,7 +207,8 @@ try {
   out.flood_longest_ms = end.long.length ? Math.max(...end.long) : 0;
   out.flood_dom_lines = end.lines;
   if (!(out.flood_lines_per_s > 0)) throw new Error(`the followed log did not move (${start.last} → ${end.last})`);
-  log(`flood: ${out.flood_lines_per_s.toFixed(0)} lines/s drawn, ${end.lines} kept, long tasks ${JSON.stringify(end.long)}`);
+  log(`flood: ${out.flood_lines_per_s.toFixed(0)} lines/s drawn, ${end.lines} kept, long tasks ${JSON.stringify(end.long)}, ` +
+    `${out.flood_longtasks_cpu} with > 50 ms of CPU (most CPU in one task ${out.flood_longest_cpu_ms.toFixed(1)} ms)`);
   await api("POST", "api/v1/processes/flood/stop");
 } finally {
   await browser.close();

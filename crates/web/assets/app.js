@@ -192,26 +192,23 @@
 
   // ---- the log: last N lines, then followed live; ANSI colours as classes
   const RING = 5000;
-  function ansiLine(text) {
-    const line = document.createElement("div");
-    if (text.indexOf("\x1b") < 0) {
-      // Most lines have no escape sequence: one text node, control bytes made visible.
-      line.textContent = text ? text.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "\ufffd") : "\u00a0";
-      return line;
-    }
+  // Appends one log line to `into`: plain text, or coloured spans for its ANSI SGR codes;
+  // control bytes are made visible. The line ends with a newline (the log is a <pre>).
+  const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/g;
+  function ansiLine(into, text) {
     let cls = [];
     const re = /\x1b\[([0-9;]*)([A-Za-z])/g;
     let last = 0, m;
     function push(s) {
       if (!s) return;
-      s = s.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "\ufffd");
+      s = s.replace(CONTROL, "\ufffd");
       if (cls.length) {
         const span = document.createElement("span");
         span.className = cls.join(" ");
         span.textContent = s;
-        line.appendChild(span);
+        into.appendChild(span);
       } else {
-        line.appendChild(document.createTextNode(s));
+        into.appendChild(document.createTextNode(s));
       }
     }
     while ((m = re.exec(text))) {
@@ -230,8 +227,20 @@
       });
     }
     push(text.slice(last));
-    if (!line.firstChild) line.appendChild(document.createTextNode("\u00a0"));
-    return line;
+    into.appendChild(document.createTextNode("\n"));
+  }
+  // Appends lines to a chunk: runs of plain lines become one text node, so 10,000 lines a
+  // second are a few hundred DOM nodes, not 20,000 (each node is work for the browser's
+  // garbage collector when the ring drops it).
+  function appendLines(chunk, lines) {
+    let run = "";
+    for (let i = 0; i < lines.length; i++) {
+      const l = lines[i];
+      if (l.indexOf("\x1b") < 0) { run += l.replace(CONTROL, "\ufffd") + "\n"; continue; }
+      if (run) { chunk.appendChild(document.createTextNode(run)); run = ""; }
+      ansiLine(chunk, l);
+    }
+    if (run) chunk.appendChild(document.createTextNode(run));
   }
   if (logEl) {
     const name = logEl.dataset.name;
@@ -246,7 +255,8 @@
     function atBottom() { return logEl.scrollHeight - logEl.scrollTop - logEl.clientHeight < 40; }
     // Lines live in chunks of CHUNK: only chunks skip layout and paint out of view
     // (content-visibility), so the browser tracks 50 boxes rather than 5,000, and the ring
-    // drops the oldest chunk whole once more than RING lines are kept.
+    // drops the oldest chunk whole once more than RING lines are kept. `lines` on a chunk
+    // is how many it holds.
     const CHUNK = 100;
     let kept = 0;
     function append(textLines) {
@@ -254,20 +264,20 @@
       let chunk = logEl.lastElementChild;
       let i = 0;
       while (i < textLines.length) {
-        if (!chunk || chunk.childElementCount >= CHUNK) {
+        if (!chunk || chunk.lines >= CHUNK) {
           chunk = document.createElement("div");
           chunk.className = "chunk";
+          chunk.lines = 0;
           logEl.appendChild(chunk);
         }
-        const frag = document.createDocumentFragment();
-        const room = Math.min(textLines.length - i, CHUNK - chunk.childElementCount);
-        for (let k = 0; k < room; k++) frag.appendChild(ansiLine(textLines[i + k]));
-        chunk.appendChild(frag);
+        const room = Math.min(textLines.length - i, CHUNK - chunk.lines);
+        appendLines(chunk, textLines.slice(i, i + room));
+        chunk.lines += room;
         i += room;
         kept += room;
       }
-      while (logEl.firstElementChild && kept - logEl.firstElementChild.childElementCount >= RING) {
-        kept -= logEl.firstElementChild.childElementCount;
+      while (logEl.firstElementChild && kept - logEl.firstElementChild.lines >= RING) {
+        kept -= logEl.firstElementChild.lines;
         logEl.removeChild(logEl.firstElementChild);
       }
       logEl.dataset.lines = String(kept);
