@@ -405,3 +405,48 @@ fn the_dashboard_works_behind_nginx_on_a_sub_path() {
     let after = curl_url(&base, "GET", &[&cookie], None);
     assert_eq!(after.status, 303, "the session ended: {}", after.headers);
 }
+
+/// A group longer than a block of the list (50 rows) continues in the next block under
+/// its name; every process is listed once, and the group's count and actions are in its
+/// first section only.
+#[test]
+fn a_group_of_120_spans_three_blocks_with_every_row_once() {
+    let programs = format!(
+        "{PROGRAMS}\n[program:many]\ncommand=sleep 1000\nnumprocs=120\n\
+         process_name=%(program_name)s_%(process_num)03d\nstartsecs=0\n"
+    );
+    let d = Daemon::start_steward(Conf::new(&programs));
+    d.wait_state("many:many_119", "RUNNING", secs(20.0));
+    let form = ["Content-Type: application/x-www-form-urlencoded"];
+    let origin = format!("Origin: http://127.0.0.1:{}", d.conf.port);
+    let login = curl(
+        &d,
+        "POST",
+        "/login",
+        &[form[0], &origin],
+        Some("username=admin&password=s3cret"),
+    );
+    assert_eq!(login.status, 303, "{}{}", login.headers, login.body);
+    let cookie = format!("Cookie: {}", login.cookie());
+    let dash = curl(&d, "GET", "/", &[&cookie], None);
+    assert_eq!(dash.status, 200);
+    let body = &dash.body;
+    for i in 0..120 {
+        let row = format!("data-name=\"many:many_{i:03}\"");
+        assert_eq!(body.matches(&row).count(), 1, "{row}");
+    }
+    assert_eq!(
+        body.matches("Group many (continued)").count(),
+        2,
+        "120 rows: 50 + 50 + 20"
+    );
+    assert_eq!(body.matches("120 of 120 running").count(), 1);
+    assert_eq!(
+        body.matches("restart group many (asks to confirm)").count(),
+        1
+    );
+    // Every block is a whole table with its own header row.
+    let blocks = body.matches("<div class=\"block\"><table><thead>").count();
+    assert_eq!(blocks, body.matches("</table></div>").count());
+    assert!(blocks >= 3, "{blocks} blocks");
+}
