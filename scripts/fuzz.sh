@@ -46,6 +46,11 @@ fi
 
 # One build of every target (release with debug assertions and overflow checks: cargo
 # fuzz's default), then one target at a time, so a shared machine keeps its other cores.
+# ASan keeps freed memory in a quarantine (256 MiB by default) to catch use after free;
+# with a grown corpus that alone pushed config_load past -rss_limit_mb=512 while loading
+# (an "out-of-memory" that was ASan's, not the parser's: the input took 65 MiB alone).
+# 64 MiB still catches a use soon after the free, and keeps the limit about the code.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-quarantine_size_mb=64}"
 SANITIZER=(-s "${FUZZ_SANITIZER:-address}")
 if [ "${FUZZ_SANITIZER:-address}" != address ]; then
   SANITIZER+=(--target-dir "target-${FUZZ_SANITIZER}")
@@ -69,7 +74,9 @@ for t in "${TARGETS[@]}"; do
   set +e
   cargo +nightly fuzz run "${SANITIZER[@]}" "$t" "corpus/$t" "seeds/$t" -- \
     "${LIMIT[@]}" -timeout=1 -rss_limit_mb=512 -max_len=65536 \
-    -print_final_stats=1 -artifact_prefix="artifacts/$t/" 2>&1 | tee "$log" | grep -E '^(#[0-9]+\s+(INITED|DONE|pulse))|ERROR|SUMMARY|Done [0-9]+ runs' || true
+    -print_final_stats=1 -artifact_prefix="artifacts/$t/" 2>&1 | tee "$log" | grep -E '^(#[0-9]+\s+(INITED|DONE|pulse))|ERROR|SUMMARY|Done [0-9]+ runs'
+  # The fuzzer's status, read right after the pipeline: a `|| true` on it would run whenever
+  # the pipeline failed (pipefail) and replace PIPESTATUS with its own 0.
   rc=${PIPESTATUS[0]}
   set -e
   runs="$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' "$log" | tail -1)"
