@@ -78,7 +78,7 @@ function traceSummary(buf) {
   return `${tasks.length} tasks > 50 ms, ${tasks.reduce((n, t) => n + t.dur / 1000, 0).toFixed(0)} ms in all, longest ${tasks.length ? (Math.max(...tasks.map((t) => t.dur)) / 1000).toFixed(0) : 0} ms; inside them: ${top.join(", ")}`;
 }
 async function traced(page, name, fn) {
-  if (!TRACE || name === "flood") return fn();
+  if (!TRACE) return fn();
   await browser.startTracing(page, { path: path.join(TRACE, name + ".json"), categories: TRACE_CATEGORIES });
   try { return await fn(); } finally { log(`trace ${name}: ${traceSummary(await browser.stopTracing())}`); }
 }
@@ -182,7 +182,7 @@ try {
   // own work from time the renderer spent waiting for a CPU on a shared machine, which
   // the long-task observer counts too.
   await browser.startTracing(page, { categories: ["devtools.timeline", "disabled-by-default-devtools.timeline"] });
-  await traced(page, "flood", () => page.waitForTimeout(FLOOD_SECS * 1000));
+  await page.waitForTimeout(FLOOD_SECS * 1000);
   {
     const buf = await browser.stopTracing();
     if (TRACE) {
