@@ -214,6 +214,7 @@ fn describe(event: &Event) -> Option<(&'static str, Value)> {
             pid,
             tries,
             expected,
+            ..
         } => (
             "process_state",
             json!({

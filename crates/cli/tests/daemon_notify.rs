@@ -701,10 +701,12 @@ events=CRON_MISSED
 }
 
 #[test]
-fn a_process_killed_by_a_signal_is_reported_with_the_signal() {
+fn an_exit_is_reported_as_it_happened_even_when_the_process_already_restarted() {
     let port = free_port();
     let conf = Conf::new("");
     let _receiver = receiver(&conf, port, 0);
+    // `crasher` exits 3 once, and autorestart has it STARTING again at once: the snapshot
+    // no longer holds that exit status by the time the notifier looks.
     conf.write(&format!(
         "
 [program:victim]
@@ -712,25 +714,50 @@ command=sh -c 'kill -KILL $$'
 startsecs=0
 autorestart=false
 
+[program:crasher]
+command=sh -c 'test -e {dir}/crashed && exec sleep 1000; touch {dir}/crashed; exit 3'
+startsecs=0
+autorestart=true
+
 [notify:ops]
 url=http://127.0.0.1:{port}/
 events=PROCESS_STATE_EXITED
-"
+",
+        dir = conf.dir.display()
     ));
     let d = Daemon::start_steward(conf);
+    let exits = || -> Vec<Value> {
+        requests(&d.conf)
+            .iter()
+            .flat_map(|r| r["body"]["events"].as_array().cloned().unwrap_or_default())
+            .collect()
+    };
+    let find = |name: &str| exits().into_iter().find(|e| e["process"] == name);
     assert!(
-        wait_until(secs(10.0), || !requests(&d.conf).is_empty()),
-        "nothing posted"
+        wait_until(secs(10.0), || find("victim").is_some()
+            && find("crasher").is_some()),
+        "{:?}",
+        exits()
     );
-    let event = &requests(&d.conf)[0]["body"]["events"][0];
-    assert_eq!(event["type"], "PROCESS_STATE_EXITED", "{event}");
-    assert_eq!(event["signal"], "SIGKILL", "{event}");
-    assert_eq!(event["expected"], false, "{event}");
+    let victim = find("victim").unwrap();
+    assert_eq!(victim["type"], "PROCESS_STATE_EXITED", "{victim}");
+    assert_eq!(victim["signal"], "SIGKILL", "{victim}");
+    assert_eq!(victim["expected"], false, "{victim}");
     assert!(
-        event["text"]
+        victim["text"]
             .as_str()
             .unwrap()
             .ends_with("victim exited unexpectedly (terminated by SIGKILL)"),
-        "{event}"
+        "{victim}"
+    );
+    let crasher = find("crasher").unwrap();
+    assert_eq!(crasher["exitstatus"], 3, "{crasher}");
+    assert_eq!(crasher["signal"], Value::Null, "{crasher}");
+    assert!(
+        crasher["text"]
+            .as_str()
+            .unwrap()
+            .ends_with("crasher exited unexpectedly (exit status 3)"),
+        "{crasher}"
     );
 }

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use crate::state::ProcessState;
+use crate::supervisor::ProcInfo;
 
 /// One published event.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +21,10 @@ pub enum Event {
         pid: i32,
         tries: u32,
         expected: bool,
+        /// The process as it stood at this transition: its exit status, signal and spawn
+        /// error. A reader's snapshot may already show a later state (an autorestarted
+        /// process is STARTING again, its exit status cleared), or not yet this one.
+        at: Arc<ProcInfo>,
     },
     ProcessLog {
         stderr: bool,
@@ -237,6 +242,7 @@ impl Event {
                 pid,
                 tries,
                 expected,
+                ..
             } => {
                 let head = format!(
                     "processname:{process} groupname:{group} from_state:{}",
@@ -388,6 +394,24 @@ mod tests {
             pid: 12,
             tries: 0,
             expected: false,
+            at: Arc::new(ProcInfo {
+                group: "g".into(),
+                name: "p".into(),
+                group_priority: 999,
+                state: ProcessState::Exited,
+                pid: 0,
+                start: 0.0,
+                stop: 0.0,
+                spawnerr: None,
+                exitstatus: Some(1),
+                term_signal: None,
+                spawns: 1,
+                stdout_logfile: None,
+                stderr_logfile: None,
+                config: Arc::new(crate::test_support::cat_process()),
+                health: None,
+                waiting_for: None,
+            }),
         };
         assert_eq!(ev.name(), "PROCESS_STATE_EXITED");
         assert_eq!(

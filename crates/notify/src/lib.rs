@@ -204,7 +204,12 @@ pub fn notice_for(
     if !cfg.events.contains(&kind) || !cfg.groups.iter().any(|g| g.matches(group)) {
         return None;
     }
-    let info = snapshot.find(group, process);
+    // A state change reads the process as it stood at the change, not the snapshot: by
+    // now that may show a restart (exit status cleared) or not show the exit yet.
+    let info = match event {
+        Event::ProcessState { at, .. } => Some(&**at),
+        _ => snapshot.find(group, process),
+    };
     let now = wall_now();
     let (from, to, expected, tries) = match event {
         Event::ProcessState {

@@ -19,12 +19,15 @@ impl Engine {
         to: ProcessState,
         expected: bool,
     ) {
+        let priority = self.groups[gi].cfg.priority;
         let p = &mut self.groups[gi].procs[pi];
         let from = p.state;
         if from == to {
             return;
         }
         p.state = to;
+        // Also the entry the next publish reuses when nothing else changes before it.
+        let at = p.published_info(priority);
         self.dirty = true;
         self.state_changes += 1;
         if to == ProcessState::Running && p.listener.is_some() {
@@ -38,6 +41,7 @@ impl Engine {
             pid: p.pid,
             tries: p.backoff,
             expected,
+            at,
         };
         self.emit(event);
     }
