@@ -159,6 +159,60 @@ startsecs=0
     );
 }
 
+/// The pipe inodes behind `pid`'s descriptors (`pipe:[123]`), one entry per descriptor.
+fn pipes_of(pid: i32) -> Vec<String> {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return vec![];
+    };
+    dir.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .map(|t| t.display().to_string())
+        .filter(|t| t.starts_with("pipe:"))
+        .collect()
+}
+
+#[test]
+fn the_daemon_keeps_only_its_own_end_of_each_child_pipe() {
+    // A child's stdio is staged in descriptor slots of the daemon's until the child has
+    // exec'd. A copy left there would keep the child's end of its output pipe open after
+    // the child exits, and its log reader would never see the end.
+    let conf = Conf::new(
+        "
+[program:quiet]
+command=sleep 1000
+startsecs=0
+numprocs=3
+process_name=%(program_name)s_%(process_num)s
+",
+    );
+    let d = Daemon::start(conf);
+    let mut child_pipes = vec![];
+    for n in 0..3 {
+        let name = format!("quiet:quiet_{n}");
+        d.wait_state(&name, "RUNNING", secs(10.0));
+        let pid = d.info(&name)["pid"].as_i64().unwrap() as i32;
+        let mut pipes = vec![];
+        for fd in 0..3 {
+            let target = std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).unwrap();
+            pipes.push(target.display().to_string());
+        }
+        assert!(pipes.iter().all(|p| p.starts_with("pipe:")), "{pipes:?}");
+        child_pipes.extend(pipes);
+    }
+    child_pipes.sort();
+    child_pipes.dedup();
+    let daemon_holds = |pipe: &String| pipes_of(d.pid).iter().filter(|p| *p == pipe).count();
+    assert!(
+        wait_until(secs(5.0), || child_pipes
+            .iter()
+            .all(|p| daemon_holds(p) == 1)),
+        "the daemon's descriptors on the children's pipes: {:?}",
+        child_pipes
+            .iter()
+            .map(|p| (p, daemon_holds(p)))
+            .collect::<Vec<_>>()
+    );
+}
+
 #[test]
 fn children_start_with_default_signal_dispositions_and_nothing_blocked() {
     // The daemon ignores SIGPIPE (Rust does) and handles SIGCHLD, SIGTERM, SIGHUP...; its

@@ -3,8 +3,8 @@
 //! `can't find command 'x'` and friends), create the stdin/stdout/stderr pipes, fork, and in
 //! the child: own process group, drop privileges, chdir, umask, exec.
 //!
-//! Children start through [`vfork`], a vfork-style clone that hands the child only its three
-//! descriptors (see there for why that beats posix_spawn). Only `user=` takes the slow road:
+//! Children start through [`launch`], a clone that hands the child only its three
+//! descriptors and does not wait for its exec (see there for why that beats posix_spawn). Only `user=` takes the slow road:
 //! `std::process::Command` with a `pre_exec` hook (a real fork), because dropping
 //! privileges must not happen in a child that shares the daemon's memory. Not
 //! `tokio::process` in either case: the engine's single reaper owns every `waitpid`.
@@ -15,11 +15,11 @@ use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 pub use fcgi::bind_fcgi_socket;
+pub use launch::{default_scheduling, favor_latency, settle, SignalPlan};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-pub use vfork::{default_scheduling, favor_latency, SignalPlan};
 
 use steward_config::ProcessConfig;
 
@@ -376,7 +376,7 @@ fn child_environment<'a>(
     ctx.base_env.overlaid(overlay)
 }
 
-/// Spawns through [`vfork`] (see there for why not posix_spawn).
+/// Spawns through [`launch`] (see there for why not posix_spawn).
 fn spawn_fast(
     cfg: &ProcessConfig,
     resolved: &ResolvedCommand,
@@ -384,66 +384,28 @@ fn spawn_fast(
     stdio: [std::os::fd::BorrowedFd<'_>; 3],
     signals: SignalPlan,
 ) -> Result<i32, SpawnError> {
-    let invalid = || spawn_failure(cfg, resolved, libc::EINVAL);
-    let path =
-        CString::new(resolved.filename.as_os_str().as_encoded_bytes()).map_err(|_| invalid())?;
-    let argv: Vec<CString> = resolved
-        .argv
-        .iter()
-        .map(|a| CString::new(a.as_bytes()))
-        .collect::<Result<_, _>>()
-        .map_err(|_| invalid())?;
-    // One buffer of `name=value\0` entries: a CString per variable cost more than the
-    // rest of the parent's work for a spawn.
-    let mut envp = Vec::with_capacity(env.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
-    let mut starts = Vec::with_capacity(env.len());
-    for (k, v) in env {
-        if k.contains('\0') || v.contains('\0') {
-            return Err(invalid());
-        }
-        starts.push(envp.len());
-        envp.extend_from_slice(k.as_bytes());
-        envp.push(b'=');
-        envp.extend_from_slice(v.as_bytes());
-        envp.push(0);
-    }
-    let dir = match &cfg.directory {
-        Some(d) => Some(CString::new(d.as_os_str().as_encoded_bytes()).map_err(|_| invalid())?),
-        None => None,
-    };
-    let argv_ptrs: Vec<*const std::ffi::c_char> = argv
-        .iter()
-        .map(|a| a.as_ptr())
-        .chain(std::iter::once(std::ptr::null()))
-        .collect();
-    let envp_ptrs: Vec<*const std::ffi::c_char> = starts
-        .iter()
-        .map(|&start| envp[start..].as_ptr().cast())
-        .chain(std::iter::once(std::ptr::null()))
-        .collect();
-    let spec = vfork::ChildSpec {
-        path: &path,
-        argv: &argv_ptrs,
-        envp: &envp_ptrs,
-        chdir: dir.as_deref(),
+    let exec_failed = format!("supervisor: couldn't exec {}: ", resolved.argv[0]);
+    let chdir_failed = cfg
+        .directory
+        .as_deref()
+        .map(|d| format!("supervisor: couldn't chdir to {}: ", d.display()))
+        .unwrap_or_default();
+    let spec = launch::ChildSpec {
+        path: resolved.filename.as_os_str().as_encoded_bytes(),
+        argv: &resolved.argv,
+        env,
+        chdir: cfg
+            .directory
+            .as_deref()
+            .map(|d| d.as_os_str().as_encoded_bytes()),
         umask: cfg.umask,
         stdio,
         signals,
+        exec_failed: &exec_failed,
+        chdir_failed: &chdir_failed,
     };
-    vfork::spawn(&spec).map_err(|failure| match failure {
-        vfork::Failure::Clone(e) => spawn_failure(cfg, resolved, e.raw_os_error().unwrap_or(0)),
-        vfork::Failure::Chdir(errno) => {
-            let dir = cfg.directory.as_deref().unwrap_or(Path::new(""));
-            SpawnError::ExecFailed {
-                message: format!(
-                    "supervisor: couldn't chdir to {}: {}\nsupervisor: child process was not spawned\n",
-                    dir.display(),
-                    errno_name(errno)
-                ),
-            }
-        }
-        vfork::Failure::Exec(errno) => spawn_failure(cfg, resolved, errno),
-    })
+    launch::spawn(&spec)
+        .map_err(|e| spawn_failure(cfg, resolved, e.raw_os_error().unwrap_or(libc::EINVAL)))
 }
 
 /// The error for a failed fork/clone (EAGAIN) or exec, in supervisord's words.
@@ -470,7 +432,7 @@ fn spawn_failure(cfg: &ProcessConfig, resolved: &ResolvedCommand, errno: i32) ->
 pub fn prepare_daemon_process() {
     mark_descriptors_above_stderr_cloexec();
     // Without the reservation, spawning still works: the slots are taken on first use.
-    let _ = vfork::reserve();
+    let _ = launch::reserve();
 }
 
 /// Marks every descriptor above stderr close-on-exec (async-signal-safe).
@@ -492,7 +454,7 @@ fn child_setup(privileges: &Privileges, chdir: Option<&(CString, String)>, umask
     // survive until then, so mark rather than close).
     mark_descriptors_above_stderr_cloexec();
     // Before dropping privileges, which could forbid it.
-    vfork::reset_scheduling();
+    launch::reset_scheduling();
     // SAFETY: plain syscalls in the child.
     unsafe {
         match privileges {
@@ -514,14 +476,18 @@ fn child_setup(privileges: &Privileges, chdir: Option<&(CString, String)>, umask
             if libc::chdir(dir.as_ptr()) != 0 {
                 let errno = *libc::__errno_location();
                 write_all(prefix.as_bytes());
-                write_all(errno_static(errno).as_bytes());
+                write_all(
+                    crate::text::errno_symbol(errno)
+                        .unwrap_or("EUNKNOWN")
+                        .as_bytes(),
+                );
                 die(b"\nsupervisor: child process was not spawned\n");
             }
         }
         if let Some(mask) = umask {
             libc::umask(mask as libc::mode_t);
         }
-        vfork::reset_signal_dispositions();
+        launch::reset_signal_dispositions();
     }
 }
 
@@ -538,20 +504,6 @@ fn die(msg: &[u8]) -> ! {
     unsafe { libc::_exit(127) }
 }
 
-/// errno names without allocating (for use between fork and exec).
-fn errno_static(errno: i32) -> &'static str {
-    match errno {
-        libc::ENOENT => "ENOENT",
-        libc::EACCES => "EACCES",
-        libc::ENOTDIR => "ENOTDIR",
-        libc::ELOOP => "ELOOP",
-        libc::ENAMETOOLONG => "ENAMETOOLONG",
-        libc::EPERM => "EPERM",
-        libc::EIO => "EIO",
-        _ => "EUNKNOWN",
-    }
-}
-
 /// Sets `O_NONBLOCK` on a descriptor the engine reads or writes asynchronously.
 pub fn set_nonblocking(fd: &OwnedFd) -> std::io::Result<()> {
     let raw = fd.as_raw_fd();
@@ -565,7 +517,7 @@ pub fn set_nonblocking(fd: &OwnedFd) -> std::io::Result<()> {
     Ok(())
 }
 
-mod vfork;
+mod launch;
 
 mod fcgi {
     //! The listening socket of an `[fcgi-program:x]` group, created by the daemon before

@@ -7,7 +7,15 @@ pub use steward_config::interpolate::py_repr;
 /// The symbolic name of an errno (`ENOENT`), as Python's `errno.errorcode` gives it; the
 /// number itself when unknown.
 pub fn errno_name(errno: i32) -> String {
-    let name = match errno {
+    match errno_symbol(errno) {
+        Some(name) => name.to_string(),
+        None => errno.to_string(),
+    }
+}
+
+/// The symbolic name of an errno without allocating: safe between fork and exec.
+pub fn errno_symbol(errno: i32) -> Option<&'static str> {
+    Some(match errno {
         libc::EPERM => "EPERM",
         libc::ENOENT => "ENOENT",
         libc::ESRCH => "ESRCH",
@@ -35,9 +43,8 @@ pub fn errno_name(errno: i32) -> String {
         libc::EPIPE => "EPIPE",
         libc::ENAMETOOLONG => "ENAMETOOLONG",
         libc::ELOOP => "ELOOP",
-        _ => return errno.to_string(),
-    };
-    name.to_string()
+        _ => return None,
+    })
 }
 
 /// Python's `str(datetime.timedelta(seconds=n))` for whole seconds: `0:01:02`,

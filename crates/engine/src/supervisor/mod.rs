@@ -442,6 +442,8 @@ impl Engine {
                 }
             }
             let wall_active = due.is_some() && wall.is_some();
+            // No slot of the launcher may hold a child's pipe ends while the loop sleeps.
+            spawn::settle();
             tokio::select! {
                 biased;
                 _ = sigchld.recv() => { self.reap(); }
