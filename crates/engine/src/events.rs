@@ -8,7 +8,19 @@
 use std::sync::Arc;
 
 use crate::state::ProcessState;
-use crate::supervisor::ProcInfo;
+
+/// What readers of a state change need from the process as it stood at that moment
+/// (inline, so the event ring holds no process record or config alive).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StateFacts {
+    pub exitstatus: Option<i32>,
+    /// The signal that ended the last run.
+    pub term_signal: Option<i32>,
+    pub spawnerr: Option<String>,
+    /// Epoch seconds of the last spawn and the last exit (0 = never).
+    pub start: f64,
+    pub stop: f64,
+}
 
 /// One published event.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,10 +33,10 @@ pub enum Event {
         pid: i32,
         tries: u32,
         expected: bool,
-        /// The process as it stood at this transition: its exit status, signal and spawn
-        /// error. A reader's snapshot may already show a later state (an autorestarted
-        /// process is STARTING again, its exit status cleared), or not yet this one.
-        at: Arc<ProcInfo>,
+        /// The process as it stood at this transition. A reader's snapshot may already
+        /// show a later state (an autorestarted process is STARTING again, its exit
+        /// status cleared), or not yet this one.
+        at: StateFacts,
     },
     ProcessLog {
         stderr: bool,
@@ -394,24 +406,7 @@ mod tests {
             pid: 12,
             tries: 0,
             expected: false,
-            at: Arc::new(ProcInfo {
-                group: "g".into(),
-                name: "p".into(),
-                group_priority: 999,
-                state: ProcessState::Exited,
-                pid: 0,
-                start: 0.0,
-                stop: 0.0,
-                spawnerr: None,
-                exitstatus: Some(1),
-                term_signal: None,
-                spawns: 1,
-                stdout_logfile: None,
-                stderr_logfile: None,
-                config: Arc::new(crate::test_support::cat_process()),
-                health: None,
-                waiting_for: None,
-            }),
+            at: StateFacts::default(),
         };
         assert_eq!(ev.name(), "PROCESS_STATE_EXITED");
         assert_eq!(

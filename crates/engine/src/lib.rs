@@ -31,25 +31,3 @@ pub use supervisor::{
     EngineOptions, EngineStarter, ExitReason, Health, HealthInfo, PendingReply, ProcInfo, ProcKey,
     Request, RunSummary, Snapshot,
 };
-
-#[cfg(test)]
-pub(crate) mod test_support {
-    //! Building blocks for unit tests that need a real loaded process config.
-
-    use steward_config::ProcessConfig;
-
-    /// The one process of a `[program:x]` running `/bin/cat`, loaded as a user's file is.
-    pub(crate) fn cat_process() -> ProcessConfig {
-        let text = "[supervisord]\n[program:x]\ncommand=/bin/cat\n";
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join("s.conf");
-        std::fs::write(&p, text).unwrap();
-        let opts = steward_config::LoadOptions {
-            env: Default::default(),
-            host_node_name: "h".into(),
-            check_system: false,
-        };
-        let c = steward_config::load(&p, &opts).unwrap();
-        (*c.groups[0].processes[0]).clone()
-    }
-}

@@ -204,12 +204,7 @@ pub fn notice_for(
     if !cfg.events.contains(&kind) || !cfg.groups.iter().any(|g| g.matches(group)) {
         return None;
     }
-    // A state change reads the process as it stood at the change, not the snapshot: by
-    // now that may show a restart (exit status cleared) or not show the exit yet.
-    let info = match event {
-        Event::ProcessState { at, .. } => Some(&**at),
-        _ => snapshot.find(group, process),
-    };
+    let info = snapshot.find(group, process);
     let now = wall_now();
     let (from, to, expected, tries) = match event {
         Event::ProcessState {
@@ -222,17 +217,28 @@ pub fn notice_for(
         Event::ProcessHealth { from, to, .. } => (*from, *to, None, None),
         _ => unreachable!("filtered above"),
     };
-    let message = match event {
-        Event::ProcessHealth { message, .. } => message.clone(),
-        _ => info.and_then(|i| i.spawnerr.clone()),
+    // A state change is reported as the process stood at the change, not from the
+    // snapshot: by now that may show a restart (exit status cleared), or not show the
+    // change yet.
+    let (message, exitstatus, term_signal, start, stop) = match event {
+        Event::ProcessState { at, .. } => (
+            at.spawnerr.clone(),
+            at.exitstatus,
+            at.term_signal,
+            at.start,
+            at.stop,
+        ),
+        Event::ProcessHealth { message, .. } => (
+            message.clone(),
+            info.and_then(|i| i.exitstatus),
+            info.and_then(|i| i.term_signal),
+            info.map_or(0.0, |i| i.start),
+            info.map_or(0.0, |i| i.stop),
+        ),
+        _ => unreachable!("filtered above"),
     };
-    let exitstatus = info.and_then(|i| i.exitstatus);
-    let signal = info
-        .and_then(|i| i.term_signal)
-        .map(steward_engine::text::signame);
-    let uptime = info
-        .filter(|i| i.start > 0.0)
-        .map(|i| (if i.stop > i.start { i.stop } else { now }) - i.start);
+    let signal = term_signal.map(steward_engine::text::signame);
+    let uptime = (start > 0.0).then_some((if stop > start { stop } else { now }) - start);
     let restarts = tries.or_else(|| info.and_then(|i| i.health.as_ref().map(|h| h.restarts)));
     let namespec = steward_config::namespec(group, process);
     let what = match kind {

@@ -821,7 +821,7 @@ mod tests {
 
     #[test]
     fn ready_log_line_matches_across_chunks_and_only_once() {
-        let mut cfg = crate::test_support::cat_process();
+        let mut cfg = ProcessConfig::clone(&test_process());
         let mut h = super::tests::cfg(1, 1, 0);
         h.check = None;
         h.ready_log_line = Some("^Listening on port [0-9]+$".into());
@@ -831,5 +831,19 @@ mod tests {
         assert!(r.scan_output(b"rt 8000\r\nmore\n"));
         assert!(r.info.log_ready);
         assert!(!r.scan_output(b"Listening on port 1\n"));
+    }
+
+    fn test_process() -> ProcessConfig {
+        let text = "[supervisord]\n[program:x]\ncommand=/bin/cat\n";
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("s.conf");
+        std::fs::write(&p, text).unwrap();
+        let opts = steward_config::LoadOptions {
+            env: Default::default(),
+            host_node_name: "h".into(),
+            check_system: false,
+        };
+        let c = steward_config::load(&p, &opts).unwrap();
+        (*c.groups[0].processes[0]).clone()
     }
 }

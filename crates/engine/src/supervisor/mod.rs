@@ -97,7 +97,7 @@ pub struct ProcKey {
 }
 
 /// The read-only picture of one process.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ProcInfo {
     pub group: Arc<str>,
     pub name: Arc<str>,

@@ -19,15 +19,19 @@ impl Engine {
         to: ProcessState,
         expected: bool,
     ) {
-        let priority = self.groups[gi].cfg.priority;
         let p = &mut self.groups[gi].procs[pi];
         let from = p.state;
         if from == to {
             return;
         }
         p.state = to;
-        // Also the entry the next publish reuses when nothing else changes before it.
-        let at = p.published_info(priority);
+        let at = crate::events::StateFacts {
+            exitstatus: p.exitstatus,
+            term_signal: p.term_signal,
+            spawnerr: p.spawnerr.clone(),
+            start: p.laststart_wall,
+            stop: p.laststop_wall,
+        };
         self.dirty = true;
         self.state_changes += 1;
         if to == ProcessState::Running && p.listener.is_some() {
