@@ -2080,11 +2080,17 @@ def merged(res, path):
     with open(path) as f:
         doc = json.load(f)
     out = Results()
-    # The machine's limits are what the earlier figures are compared with. Only the spawn,
-    # logs and restart figures are measured against them: a run without any of those keeps
-    # the earlier limits, so the earlier figures stay beside the limits of their own run.
-    own = [k for k in res.order if k.split(".")[0] in ("spawn", "logs", "restart")]
-    out.limits = res.limits if (own or not doc["limits"]) else doc["limits"]
+    # The machine's limits are what figures are compared with, each family with its own:
+    # a family this run did not measure keeps the earlier run's limits, so its figures stay
+    # beside the limits of the run that measured them.
+    families = {"spawn": ("spawn_", "create_files"), "logs": ("cat_", "linewise_"),
+                "linewise": ("linewise_",), "restart": ("forkexec_wait_",)}
+    out.limits = dict(doc["limits"] or {})
+    measured = {k.split(".")[0] for k in res.order}
+    for key, value in (res.limits or {}).items():
+        family = [f for f, prefixes in families.items() if key.startswith(prefixes)]
+        if not family or any(f in measured for f in family) or key not in out.limits:
+            out.limits[key] = value
     kept = 0
     for fig in doc["figures"]:
         if fig["key"] in res.figures:
@@ -2104,7 +2110,8 @@ def merged(res, path):
         "this run (date and commit above) measured the other %d; the machine's limits are "
         "those of the %s run" % (kept, os.path.basename(path), m["date"], m["commit"],
                                  m["mode"], len(res.order),
-                                 "earlier" if out.limits is doc["limits"] else "this")]
+                                 "earlier" if not measured & set(families) else
+                                 "run that measured each family")]
     out.errors = res.errors
     return out
 
