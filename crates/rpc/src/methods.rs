@@ -219,35 +219,73 @@ fn py_str(v: &Value) -> String {
 
 pub use steward_engine::text::describe;
 
-fn process_info(p: &ProcInfo, now: f64) -> Value {
-    let path = |o: &Option<Arc<std::path::Path>>| {
-        o.as_ref()
-            .map(|p| p.to_string_lossy().into_owned())
+/// One field of a process-info struct, borrowed: the same list feeds the `Value` built
+/// for getProcessInfo and multicall, and the XML written straight out for
+/// getAllProcessInfo.
+enum InfoField<'a> {
+    Int(i32),
+    Str(&'a str),
+}
+
+/// Calls `field` for each member of getProcessInfo's struct, in supervisord's key order.
+fn visit_process_info(p: &ProcInfo, now: f64, mut field: impl FnMut(&'static str, InfoField<'_>)) {
+    use InfoField::{Int, Str};
+    fn path(o: &Option<Arc<std::path::Path>>) -> std::borrow::Cow<'_, str> {
+        o.as_deref()
+            .map(|p| p.to_string_lossy())
             .unwrap_or_default()
-    };
+    }
     let stdout = path(&p.stdout_logfile);
-    Value::Struct(vec![
-        ("name".into(), Value::String(p.name.to_string())),
-        ("group".into(), Value::String(p.group.to_string())),
-        ("start".into(), Value::Int(capped_int(p.start))),
-        ("stop".into(), Value::Int(capped_int(p.stop))),
-        ("now".into(), Value::Int(capped_int(now))),
-        ("state".into(), Value::Int(p.state.code())),
-        ("statename".into(), Value::String(p.state.name().into())),
-        (
-            "spawnerr".into(),
-            Value::String(p.spawnerr.clone().unwrap_or_default()),
-        ),
-        ("exitstatus".into(), Value::Int(p.exitstatus.unwrap_or(0))),
-        ("logfile".into(), Value::String(stdout.clone())),
-        ("stdout_logfile".into(), Value::String(stdout)),
-        (
-            "stderr_logfile".into(),
-            Value::String(path(&p.stderr_logfile)),
-        ),
-        ("pid".into(), Value::Int(p.pid)),
-        ("description".into(), Value::String(describe(p, now))),
-    ])
+    field("name", Str(&p.name));
+    field("group", Str(&p.group));
+    field("start", Int(capped_int(p.start)));
+    field("stop", Int(capped_int(p.stop)));
+    field("now", Int(capped_int(now)));
+    field("state", Int(p.state.code()));
+    field("statename", Str(p.state.name()));
+    field("spawnerr", Str(p.spawnerr.as_deref().unwrap_or_default()));
+    field("exitstatus", Int(p.exitstatus.unwrap_or(0)));
+    field("logfile", Str(&stdout));
+    field("stdout_logfile", Str(&stdout));
+    field("stderr_logfile", Str(&path(&p.stderr_logfile)));
+    field("pid", Int(p.pid));
+    field("description", Str(&describe(p, now)));
+}
+
+fn process_info(p: &ProcInfo, now: f64) -> Value {
+    let mut members = Vec::with_capacity(14);
+    visit_process_info(p, now, |key, value| {
+        let value = match value {
+            InfoField::Int(i) => Value::Int(i),
+            InfoField::Str(s) => Value::String(s.to_string()),
+        };
+        members.push((key.to_string(), value));
+    });
+    Value::Struct(members)
+}
+
+/// getAllProcessInfo's reply, written straight into its XML: at 1,000 programs the
+/// `Value` tree would be ~30,000 small allocations interleaved with the engine's own,
+/// and the fragments they leave in the heap cannot be returned to the system.
+fn encode_all_process_info(processes: &[Arc<ProcInfo>], now: f64) -> String {
+    // A process's struct is ~850 bytes of XML with short names and paths.
+    const BYTES_PER_PROCESS: usize = 1024;
+    xml::encode_response_with(processes.len() * BYTES_PER_PROCESS, |out| {
+        xml::begin_array(out);
+        for p in processes {
+            xml::begin_struct(out);
+            visit_process_info(p, now, |key, value| {
+                xml::begin_member(key, out);
+                match value {
+                    InfoField::Int(i) => xml::encode_int(i, out),
+                    InfoField::Str(s) => xml::encode_string(s, out),
+                }
+                xml::end_member(out);
+            });
+            xml::end_struct(out);
+        }
+        xml::end_array(out);
+    })
 }
 
 impl Rpc {
@@ -276,6 +314,12 @@ impl Rpc {
         if method.is_empty() {
             // supervisord: "no method name" is an invalid request, not a fault.
             return Err(400);
+        }
+        if method == "supervisor.getAllProcessInfo" && params.is_empty() {
+            return Ok(encode_all_process_info(
+                &self.engine.snapshot().processes,
+                now_epoch(),
+            ));
         }
         Ok(match self.call(&method, params).await {
             Ok(v) => xml::encode_response(&v),
@@ -1111,5 +1155,81 @@ pub async fn wait_for(
         if rx.changed().await.is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::ffi::OsStrExt;
+    use steward_config::{LoadOptions, MemoryTree};
+    use steward_engine::ProcessState;
+
+    fn sample_config() -> Arc<steward_config::ProcessConfig> {
+        let mut tree = MemoryTree::default();
+        tree.insert(
+            "/t/supervisord.conf",
+            "[supervisord]\n[program:web]\ncommand=/bin/true\n",
+        );
+        let opts = LoadOptions {
+            env: Default::default(),
+            host_node_name: "testhost".into(),
+            check_system: false,
+        };
+        let config = steward_config::load_from_tree(
+            &tree,
+            std::path::Path::new("/t/supervisord.conf"),
+            &opts,
+        )
+        .expect("the sample config loads");
+        config.groups[0].processes[0].clone()
+    }
+
+    fn info(name: &str, state: ProcessState, pid: i32) -> Arc<ProcInfo> {
+        let log = |bytes: &[u8]| {
+            Some(Arc::from(std::path::Path::new(
+                std::ffi::OsStr::from_bytes(bytes),
+            )))
+        };
+        Arc::new(ProcInfo {
+            group: Arc::from("g&<>"),
+            name: Arc::from(name),
+            group_priority: 999,
+            state,
+            pid,
+            start: 1_700_000_000.5,
+            stop: if pid == 0 { 1_700_000_100.0 } else { 0.0 },
+            spawnerr: (state == ProcessState::Fatal).then(|| "can't find <command> & 'x'".into()),
+            exitstatus: (state == ProcessState::Exited).then_some(3),
+            term_signal: None,
+            spawns: 1,
+            stdout_logfile: log(b"/var/log/a&b<c>.log"),
+            stderr_logfile: log(b"/var/log/not-utf8-\xff.log"),
+            config: sample_config(),
+            health: None,
+            waiting_for: None,
+        })
+    }
+
+    /// The direct writer must produce exactly the bytes of the generic encoder that
+    /// supervisord's marshaller was matched against.
+    #[test]
+    fn all_process_info_fast_path_matches_the_value_encoder() {
+        let processes = vec![
+            info("<img src=x onerror=alert(1)>", ProcessState::Running, 4242),
+            info("exited", ProcessState::Exited, 0),
+            info("fatal", ProcessState::Fatal, 0),
+            info("ünïcode ✓", ProcessState::Stopped, 0),
+        ];
+        let now = 1_700_000_200.25;
+        let generic = xml::encode_response(&Value::Array(
+            processes.iter().map(|p| process_info(p, now)).collect(),
+        ));
+        assert_eq!(encode_all_process_info(&processes, now), generic);
+        assert!(generic.contains("&lt;img src=x onerror=alert(1)&gt;"));
+        assert_eq!(
+            encode_all_process_info(&[], now),
+            xml::encode_response(&Value::Array(Vec::new()))
+        );
     }
 }

@@ -112,24 +112,61 @@ fn encodebytes(data: &[u8]) -> String {
     out
 }
 
+/// Appends one `<value><int>…</int></value>\n`.
+pub fn encode_int(i: i32, out: &mut String) {
+    use std::fmt::Write;
+    out.push_str("<value><int>");
+    // Writing into a String cannot fail.
+    let _ = write!(out, "{i}");
+    out.push_str("</int></value>\n");
+}
+
+/// Appends one `<value><string>…</string></value>\n`, escaped.
+pub fn encode_string(s: &str, out: &mut String) {
+    out.push_str("<value><string>");
+    escape(s, out);
+    out.push_str("</string></value>\n");
+}
+
+/// Opens a struct value; members follow, then [`end_struct`].
+pub fn begin_struct(out: &mut String) {
+    out.push_str("<value><struct>\n");
+}
+
+/// Opens one struct member named `key`; its value follows, then [`end_member`].
+pub fn begin_member(key: &str, out: &mut String) {
+    out.push_str("<member>\n<name>");
+    escape(key, out);
+    out.push_str("</name>\n");
+}
+
+pub fn end_member(out: &mut String) {
+    out.push_str("</member>\n");
+}
+
+pub fn end_struct(out: &mut String) {
+    out.push_str("</struct></value>\n");
+}
+
+/// Opens an array value; items follow, then [`end_array`].
+pub fn begin_array(out: &mut String) {
+    out.push_str("<value><array><data>\n");
+}
+
+pub fn end_array(out: &mut String) {
+    out.push_str("</data></array></value>\n");
+}
+
 /// Appends one `<value>…</value>\n` exactly as Python's `Marshaller` does.
 pub fn encode_value(v: &Value, out: &mut String) {
     match v {
-        Value::Int(i) => {
-            out.push_str("<value><int>");
-            out.push_str(&i.to_string());
-            out.push_str("</int></value>\n");
-        }
+        Value::Int(i) => encode_int(*i, out),
         Value::Bool(b) => {
             out.push_str("<value><boolean>");
             out.push(if *b { '1' } else { '0' });
             out.push_str("</boolean></value>\n");
         }
-        Value::String(s) => {
-            out.push_str("<value><string>");
-            escape(s, out);
-            out.push_str("</string></value>\n");
-        }
+        Value::String(s) => encode_string(s, out),
         Value::Double(f) => {
             out.push_str("<value><double>");
             out.push_str(&py_float_repr(*f));
@@ -146,22 +183,20 @@ pub fn encode_value(v: &Value, out: &mut String) {
             out.push_str("</base64></value>\n");
         }
         Value::Array(items) => {
-            out.push_str("<value><array><data>\n");
+            begin_array(out);
             for item in items {
                 encode_value(item, out);
             }
-            out.push_str("</data></array></value>\n");
+            end_array(out);
         }
         Value::Struct(members) => {
-            out.push_str("<value><struct>\n");
+            begin_struct(out);
             for (k, item) in members {
-                out.push_str("<member>\n<name>");
-                escape(k, out);
-                out.push_str("</name>\n");
+                begin_member(k, out);
                 encode_value(item, out);
-                out.push_str("</member>\n");
+                end_member(out);
             }
-            out.push_str("</struct></value>\n");
+            end_struct(out);
         }
     }
 }
@@ -170,9 +205,17 @@ const XML_DECL: &str = "<?xml version='1.0'?>\n";
 
 /// A successful `methodResponse`, as `xmlrpc.client.dumps((v,), methodresponse=True)`.
 pub fn encode_response(v: &Value) -> String {
-    let mut out = String::from(XML_DECL);
+    encode_response_with(0, |out| encode_value(v, out))
+}
+
+/// A successful `methodResponse` whose single value `write_value` appends itself, into a
+/// buffer of `capacity` bytes: large replies are written without an intermediate `Value`
+/// tree and without regrowing the buffer.
+pub fn encode_response_with(capacity: usize, write_value: impl FnOnce(&mut String)) -> String {
+    let mut out = String::with_capacity(capacity.max(128));
+    out.push_str(XML_DECL);
     out.push_str("<methodResponse>\n<params>\n<param>\n");
-    encode_value(v, &mut out);
+    write_value(&mut out);
     out.push_str("</param>\n</params>\n</methodResponse>\n");
     out
 }
