@@ -451,7 +451,14 @@ fn load_with(source: &dyn Source, path: &Path, opts: &LoadOptions) -> Result<Con
         supervisorctl,
         steward,
         cluster,
-        groups: groups.into_iter().map(std::sync::Arc::new).collect(),
+        // Not `into_iter().map(..).collect()`: that would reuse the `Vec<GroupConfig>`'s
+        // buffer in place, and its 24 times larger capacity (190 KB at 1,000 programs)
+        // would stay allocated as long as the config.
+        groups: {
+            let mut shared = Vec::with_capacity(groups.len());
+            shared.extend(groups.into_iter().map(std::sync::Arc::new));
+            shared
+        },
         rpcinterfaces,
         users,
         commands,

@@ -61,12 +61,44 @@ pub fn timedelta(seconds: i64) -> String {
     }
 }
 
+/// The local time zone of activity log lines and stop times, read once, as Python's
+/// `time.localtime` reads it once at start.
+///
+/// Without `TZ`, `/etc/localtime` is read directly: jiff's `TimeZone::system()` names the
+/// zone by indexing every file under `/usr/share/zoneinfo`, ~110 KB of names kept for the
+/// daemon's lifetime when only the offsets are needed. With `TZ` (or no readable
+/// `/etc/localtime`) jiff decides, as everywhere else.
+pub fn local_zone() -> jiff::tz::TimeZone {
+    static ZONE: std::sync::OnceLock<jiff::tz::TimeZone> = std::sync::OnceLock::new();
+    ZONE.get_or_init(|| {
+        const LOCALTIME: &str = "/etc/localtime";
+        if std::env::var_os("TZ").is_none() {
+            if let Ok(tzif) = std::fs::read(LOCALTIME) {
+                let name = std::fs::read_link(LOCALTIME)
+                    .ok()
+                    .and_then(|target| {
+                        let target = target.to_string_lossy().into_owned();
+                        target
+                            .split_once("zoneinfo/")
+                            .map(|(_, name)| name.to_string())
+                    })
+                    .unwrap_or_else(|| "Local".to_string());
+                if let Ok(zone) = jiff::tz::TimeZone::tzif(&name, &tzif) {
+                    return zone;
+                }
+            }
+        }
+        jiff::tz::TimeZone::system()
+    })
+    .clone()
+}
+
 /// `time.strftime('%b %d %I:%M %p', time.localtime(t))`: `Nov 19 09:35 AM`.
 pub fn stop_time(epoch: i64) -> String {
     let Ok(ts) = jiff::Timestamp::from_second(epoch) else {
         return String::new();
     };
-    let zoned = ts.to_zoned(jiff::tz::TimeZone::system());
+    let zoned = ts.to_zoned(local_zone());
     zoned.strftime("%b %d %I:%M %p").to_string()
 }
 
@@ -121,6 +153,23 @@ pub fn describe(p: &crate::ProcInfo, now: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reading /etc/localtime ourselves must give the offsets jiff's system zone gives.
+    #[test]
+    fn local_zone_agrees_with_the_system_zone() {
+        let system = jiff::tz::TimeZone::system();
+        let local = local_zone();
+        for second in [
+            0,
+            1_700_000_000,
+            1_711_846_800,
+            1_729_990_800,
+            2_000_000_000,
+        ] {
+            let t = jiff::Timestamp::from_second(second).unwrap();
+            assert_eq!(local.to_offset(t), system.to_offset(t), "at {t}");
+        }
+    }
 
     #[test]
     fn repr_matches_python() {

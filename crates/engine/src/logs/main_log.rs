@@ -42,7 +42,7 @@ pub struct MainLog {
 /// Formats one activity log line (with its trailing newline) at the current
 /// local time.
 pub fn format_line(level: LogLevel, msg: &str) -> String {
-    let now = jiff::Zoned::now();
+    let now = jiff::Timestamp::now().to_zoned(crate::text::local_zone());
     format_line_at(&now, level, msg)
 }
 
@@ -117,7 +117,7 @@ impl MainLog {
         if !self.enabled(level) {
             return;
         }
-        let now = jiff::Zoned::now();
+        let now = jiff::Timestamp::now().to_zoned(crate::text::local_zone());
         let line = format_line_at(&now, level, msg);
         let mut guard = self.lock();
         let inner = &mut *guard;
