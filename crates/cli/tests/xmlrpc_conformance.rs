@@ -798,3 +798,47 @@ fn restart_then_shutdown() {
     assert!(!pid_alive(before) || proc_stat(before).is_some_and(|p| p.session != d.pid));
     assert!(d.rpc("supervisor.getState", vec![]).is_err());
 }
+
+/// While a shutdown waits for a program to stop, getAllProcessInfo answers SHUTDOWN_STATE
+/// as supervisord's does (Steward writes its usual reply by a separate path, which must
+/// not skip the check).
+#[test]
+fn get_all_process_info_during_shutdown_is_a_shutdown_state_fault() {
+    let mut d = Daemon::start(Conf::new(
+        "[program:stubborn]\ncommand=sh -c 'trap \"\" TERM; while :; do sleep 0.1; done'\n\
+         startsecs=0\nstopwaitsecs=4\n",
+    ));
+    d.wait_state("stubborn", "RUNNING", secs(10.0));
+    let pid = d.process_pid("stubborn");
+    let ignores_term = || {
+        fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| {
+                let mask = s
+                    .lines()
+                    .find_map(|l| l.strip_prefix("SigIgn:"))?
+                    .trim()
+                    .to_string();
+                u64::from_str_radix(&mask, 16).ok()
+            })
+            .is_some_and(|mask| mask & (1 << (libc::SIGTERM - 1)) != 0)
+    };
+    assert!(
+        wait_until(secs(10.0), ignores_term),
+        "the shell ignores SIGTERM"
+    );
+    assert!(d.rpc("supervisor.getAllProcessInfo", vec![]).is_ok());
+    assert_eq!(d.call("supervisor.shutdown", vec![]), json!(true));
+    let mut answer = None;
+    let seen = wait_until(secs(3.5), || {
+        answer = Some(d.rpc("supervisor.getAllProcessInfo", vec![]));
+        matches!(&answer, Some(Err(f)) if f.code == 6)
+    });
+    assert!(seen, "getAllProcessInfo during the shutdown: {answer:?}");
+    assert_eq!(
+        answer.and_then(Result::err).map(|f| f.string),
+        Some("SHUTDOWN_STATE".to_string())
+    );
+    let st = d.wait_exit(secs(20.0)).expect("the daemon exits");
+    assert_eq!(st.code(), Some(0), "{st}");
+}

@@ -316,10 +316,12 @@ impl Rpc {
             return Err(400);
         }
         if method == "supervisor.getAllProcessInfo" && params.is_empty() {
-            return Ok(encode_all_process_info(
-                &self.engine.snapshot().processes,
-                now_epoch(),
-            ));
+            // The common poll, written without a Value tree. Everything else about it (the
+            // SHUTDOWN_STATE fault, multicall, a wrong arity) goes through `call`.
+            let snap = self.engine.snapshot();
+            if snap.state >= steward_engine::SupervisorState::Running {
+                return Ok(encode_all_process_info(&snap.processes, now_epoch()));
+            }
         }
         Ok(match self.call(&method, params).await {
             Ok(v) => xml::encode_response(&v),
