@@ -1,9 +1,9 @@
 //! Giving memory back to the system after a burst of allocations.
 //!
 //! glibc keeps what a process frees in its heap for reuse, and a heap can only shrink
-//! from the top. A burst leaves megabytes of free fragments resident: a getAllProcessInfo
-//! at 1,000 programs builds ~1 MB of XML from ~30,000 small values, a reload re-parses every
-//! section. [`trim_soon`] returns those pages with `malloc_trim(0)` one second after the
+//! from the top. A burst leaves free memory resident: a getAllProcessInfo at 1,000 programs
+//! writes ~1 MB of XML (one buffer, since the reply no longer goes through a `Value` tree),
+//! a reload re-parses every section. [`trim_soon`] returns those pages with `malloc_trim(0)` one second after the
 //! first request for it, so a burst of calls pays for one trim and an idle daemon arms no
 //! timer. Measured at 1,000 programs after three getAllProcessInfo calls: RssAnon 7.5 →
 //! 4.9 MiB.
